@@ -1,0 +1,54 @@
+# healthpass: PGXS build. `make test` and `make demo` install what is
+# missing (test/install-deps.sh), build, install and run in a throwaway
+# cluster. The version's one source of truth is healthpass.control.
+
+EXTENSION   = healthpass
+PGVER      ?= 15
+PG_CONFIG  ?= $(firstword $(wildcard /usr/lib/postgresql/$(PGVER)/bin/pg_config) pg_config)
+EXTVERSION := $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" $(EXTENSION).control)
+
+MODULE_big  = healthpass
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+# extension SQL: one file per domain under sql/ext, assembled in name order
+EXT_SQL     = $(sort $(wildcard sql/ext/*.sql))
+DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
+# pg_regress inputs: sql/*.sql with outputs in expected/
+REGRESS      = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
+REGRESS_OPTS = --load-extension=$(EXTENSION)
+
+PG_CPPFLAGS = -I$(srcdir)/src -DHEALTHPASS_VERSION='"$(EXTVERSION)"'
+PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+SHLIB_LINK  = -lsodium -lqrencode -lpng -lz
+EXTRA_CLEAN = results regression.diffs regression.out test/out
+
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+else
+all install installcheck:
+	@echo "PostgreSQL $(PGVER) server headers are missing: run 'make deps' (make test and make demo do it for you)" >&2; exit 1
+clean:
+	rm -rf $(OBJS) $(DATA_built) $(EXTRA_CLEAN) healthpass.so
+endif
+
+$(DATA_built): $(EXT_SQL) $(EXTENSION).control
+	{ printf '%s\n' '-- complain if script is sourced in psql, rather than via CREATE EXTENSION' \
+	    '\echo Use "CREATE EXTENSION $(EXTENSION)" to load this file. \quit'; \
+	  for f in $(EXT_SQL); do printf '\n-- ===== %s\n' "$$f"; cat "$$f"; done; } > $@
+
+.PHONY: deps build test demo bench fuzz
+deps:
+	PGVER=$(PGVER) test/install-deps.sh
+
+# the lock keeps parallel builds in one work tree from racing each other
+build: deps
+	flock /tmp/healthpass-build.lock $(MAKE) all install
+
+test: build
+	PGVER=$(PGVER) test/run-tests.sh
+
+demo: build
+	PGVER=$(PGVER) test/demo/run-demo.sh
+
+bench: build
+	PGVER=$(PGVER) test/bench/run-bench.sh

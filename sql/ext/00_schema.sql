@@ -1,0 +1,36 @@
+-- 00_schema.sql: purpose roles, privileges and the version function.
+--
+-- Application roles never get table privileges: they call SECURITY DEFINER
+-- functions granted to them. Roles are cluster-wide, so they are created
+-- only when missing (the extension may be created in several databases).
+
+DO $roles$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY[
+        'healthpass_admin',      -- administrators: keys, rules, notices
+        'healthpass_app',        -- app servers acting for travellers
+        'healthpass_scanner',    -- venue and border scanners: verify, record scans
+        'healthpass_health',     -- health authority: results, risk marks
+        'healthpass_report'      -- DBAs and analysts: read-only reports
+    ] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
+END
+$roles$;
+
+REVOKE ALL ON SCHEMA healthpass FROM PUBLIC;
+GRANT USAGE ON SCHEMA healthpass
+    TO healthpass_admin, healthpass_app, healthpass_scanner,
+       healthpass_health, healthpass_report;
+
+CREATE FUNCTION version() RETURNS text
+    AS 'MODULE_PATHNAME', 'healthpass_version'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION version() IS 'healthpass extension version';
+GRANT EXECUTE ON FUNCTION version()
+    TO healthpass_admin, healthpass_app, healthpass_scanner,
+       healthpass_health, healthpass_report;

@@ -1,0 +1,7 @@
+-- 99_privileges.sql: runs last. Functions are created EXECUTE-able by
+-- PUBLIC; take that (and any table or sequence access) away from PUBLIC for
+-- everything in the schema. Each domain file grants its own functions to the
+-- purpose roles that need them; those grants stay.
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA healthpass FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA healthpass FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA healthpass FROM PUBLIC;

@@ -1,0 +1,12 @@
+/*
+ * healthpass.h
+ *	  Declarations shared between healthpass's C files.
+ */
+#ifndef HEALTHPASS_H
+#define HEALTHPASS_H
+
+#ifndef HEALTHPASS_VERSION
+#error "HEALTHPASS_VERSION must be defined by the Makefile"
+#endif
+
+#endif							/* HEALTHPASS_H */
