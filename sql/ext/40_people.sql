@@ -1,0 +1,611 @@
+-- 40_people.sql: people, their documents, real-name status and edit history.
+--
+-- A person is identified by one identity document (kind + normalised
+-- number, unique). Look-ups by document go through document_index, keyed by
+-- the document; look-ups by the opaque public reference (what codes carry)
+-- go through ref_index. Every personal table has person_id in its primary
+-- key; history rows are written by a row trigger that only touches the same
+-- person's rows. Application roles never see these tables: they call the
+-- SECURITY DEFINER functions below.
+
+CREATE TABLE person (
+    person_id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    public_ref          uuid NOT NULL DEFAULT gen_random_uuid(),
+    doc_kind            text NOT NULL,
+    doc_number          text NOT NULL,
+    name                text NOT NULL,
+    birth_date          date NOT NULL,
+    sex                 text CHECK (sex IN ('male', 'female')),
+    nationality         text CHECK (nationality ~ '^[A-Z]{3}$'),
+    phone               text,
+    guardian_id         bigint,
+    realname_status     text NOT NULL DEFAULT 'pending'
+                        CHECK (realname_status IN ('pending', 'approved', 'rejected')),
+    realname_reason     text,
+    realname_checked_at timestamptz,
+    version             integer NOT NULL DEFAULT 1,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    CHECK (realname_status <> 'rejected' OR realname_reason IS NOT NULL),
+    CHECK (guardian_id IS DISTINCT FROM person_id)
+);
+COMMENT ON TABLE person IS 'people identified by one identity document; guardian_id is set for family members registered by proxy';
+
+-- (kind, number) -> person: the only way to find a person by document
+CREATE TABLE document_index (
+    doc_kind   text NOT NULL,
+    doc_number text NOT NULL,
+    person_id  bigint NOT NULL,
+    PRIMARY KEY (doc_kind, doc_number)
+);
+COMMENT ON TABLE document_index IS 'look-up of a person by document kind and normalised number';
+
+-- opaque public reference -> person (codes carry the reference, never the number)
+CREATE TABLE ref_index (
+    public_ref uuid PRIMARY KEY,
+    person_id  bigint NOT NULL
+);
+COMMENT ON TABLE ref_index IS 'look-up of a person by the opaque public reference that codes carry';
+
+-- earlier versions of a person row, one per change
+CREATE TABLE person_history (
+    person_id  bigint NOT NULL,
+    version    integer NOT NULL,
+    valid_from timestamptz NOT NULL,
+    valid_to   timestamptz NOT NULL,
+    data       jsonb NOT NULL,
+    PRIMARY KEY (person_id, version)
+);
+COMMENT ON TABLE person_history IS 'earlier versions of person rows (data is the whole row as it was)';
+
+SELECT pg_catalog.pg_extension_config_dump('person', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.person', 'person_id'), '');
+SELECT pg_catalog.pg_extension_config_dump('document_index', '');
+SELECT pg_catalog.pg_extension_config_dump('ref_index', '');
+SELECT pg_catalog.pg_extension_config_dump('person_history', '');
+
+-- Row trigger shared by the personal tables that keep history: bumps the
+-- version, stamps updated_at and copies the old row into the history table
+-- named by the trigger argument (same person_id, so it stays on the person's
+-- shard).
+CREATE FUNCTION hp_keep_history() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = healthpass, pg_temp
+AS $$
+BEGIN
+    NEW.version := OLD.version + 1;
+    NEW.updated_at := now();
+    EXECUTE format('INSERT INTO healthpass.%I (person_id, version, valid_from, valid_to, data)'
+                   ' VALUES ($1, $2, $3, $4, $5)', TG_ARGV[0])
+        USING OLD.person_id, OLD.version, OLD.updated_at, NEW.updated_at, to_jsonb(OLD);
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION hp_keep_history() IS 'row trigger: version bump and history row for the same person';
+
+CREATE TRIGGER person_keep_history
+    BEFORE UPDATE ON person
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
+    EXECUTE FUNCTION hp_keep_history('person_history');
+
+-- The document kinds a person can be identified by. 'passport' (a foreign
+-- passport) is normalised here; every other kind by normalize_document.
+CREATE FUNCTION hp_person_kinds() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ARRAY['cn_resident_id', 'hkid', 'macau_id', 'home_return_permit',
+                 'hk_macau_permit', 'cn_passport', 'passport'];
+COMMENT ON FUNCTION hp_person_kinds() IS 'document kinds that identify a person';
+
+-- Validates a personal document and returns its canonical number.
+CREATE FUNCTION hp_person_document(kind text, number text) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    n text;
+BEGIN
+    IF kind IS NULL OR NOT kind = ANY (hp_person_kinds()) THEN
+        RAISE EXCEPTION 'document kind "%" does not identify a person', kind
+            USING ERRCODE = '22023',
+                  DETAIL = format('A person is identified by one of: %s.', array_to_string(hp_person_kinds(), ', '));
+    END IF;
+    IF number IS NULL THEN
+        RAISE EXCEPTION 'document number is missing for kind "%"', kind
+            USING ERRCODE = '22023', DETAIL = 'Every person needs a document number.';
+    END IF;
+    IF kind = 'passport' THEN
+        -- full-width letters and digits, separators and case as people type them
+        n := upper(regexp_replace(translate(number,
+                 '０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ',
+                 '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'),
+                 '[\s　\-]', '', 'g'));
+        IF n !~ '^[A-Z0-9]{5,20}$' THEN
+            RAISE EXCEPTION 'invalid passport number: "%"', number
+                USING ERRCODE = '22P02',
+                      DETAIL = 'A passport number has 5 to 20 letters and digits.';
+        END IF;
+        RETURN n;
+    END IF;
+    RETURN normalize_document(kind, number);
+END
+$$;
+COMMENT ON FUNCTION hp_person_document(text, text) IS 'canonical number of a personal document, or an error';
+
+-- Masked document number for codes and messages.
+CREATE FUNCTION hp_mask_document(kind text, number text) RETURNS text
+    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+BEGIN
+    IF kind = 'passport' THEN
+        RETURN left(number, 2) || repeat('*', greatest(length(number) - 4, 1)) || right(number, 2);
+    END IF;
+    RETURN mask_document(kind, number);
+END
+$$;
+COMMENT ON FUNCTION hp_mask_document(text, text) IS 'masked document number (first and last characters only)';
+
+-- Validates and normalises everything a person row holds; raises on the
+-- first bad field. Birth date and sex of a resident ID card come from the
+-- number and must agree with what was given.
+CREATE FUNCTION hp_check_person(
+    kind text, number text, name text, birth date, sex text, nationality text, phone text,
+    OUT doc_kind text, OUT doc_number text, OUT person_name text, OUT birth_date date,
+    OUT person_sex text, OUT person_nationality text, OUT person_phone text)
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    id_birth date;
+    id_sex text;
+BEGIN
+    doc_kind := kind;
+    doc_number := hp_person_document(kind, number);
+
+    person_name := btrim(regexp_replace(coalesce(name, ''), '[\s　]+', ' ', 'g'));
+    IF person_name = '' THEN
+        RAISE EXCEPTION 'name "%" is empty', coalesce(name, '')
+            USING ERRCODE = '22023', DETAIL = 'A person needs the name printed on their document.';
+    END IF;
+    IF length(person_name) > 100 OR person_name ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'name "%" is not valid', name
+            USING ERRCODE = '22023', DETAIL = 'A name has at most 100 characters and no control characters.';
+    END IF;
+
+    person_sex := lower(btrim(sex));
+    IF person_sex IS NOT NULL AND person_sex NOT IN ('male', 'female') THEN
+        RAISE EXCEPTION 'sex "%" is not valid', sex
+            USING ERRCODE = '22023', DETAIL = 'Sex is "male" or "female".';
+    END IF;
+
+    IF kind = 'cn_resident_id' THEN
+        id_birth := healthpass.birth_date(doc_number::cn_resident_id);
+        id_sex := healthpass.sex(doc_number::cn_resident_id);
+        IF birth IS NOT NULL AND birth <> id_birth THEN
+            RAISE EXCEPTION 'birth date % does not match resident identity card "%"',
+                    birth, hp_mask_document(kind, doc_number)
+                USING ERRCODE = '23514',
+                      DETAIL = format('The card number gives the birth date %s.', id_birth);
+        END IF;
+        IF person_sex IS NOT NULL AND person_sex <> id_sex THEN
+            RAISE EXCEPTION 'sex "%" does not match resident identity card "%"',
+                    person_sex, hp_mask_document(kind, doc_number)
+                USING ERRCODE = '23514',
+                      DETAIL = format('The card number gives the sex %s.', id_sex);
+        END IF;
+        birth_date := id_birth;
+        person_sex := id_sex;
+    ELSE
+        IF birth IS NULL THEN
+            RAISE EXCEPTION 'birth date is missing for document kind "%"', kind
+                USING ERRCODE = '22023',
+                      DETAIL = 'Only a resident identity card number carries the birth date; other documents need it given.';
+        END IF;
+        birth_date := birth;
+    END IF;
+    IF birth_date < date '1900-01-01' OR birth_date > current_date THEN
+        RAISE EXCEPTION 'birth date % is out of range', birth_date
+            USING ERRCODE = '22008', DETAIL = 'A birth date lies between 1900-01-01 and today.';
+    END IF;
+
+    person_nationality := upper(btrim(nationality));
+    IF person_nationality IS NOT NULL AND person_nationality !~ '^[A-Z]{3}$' THEN
+        RAISE EXCEPTION 'nationality "%" is not valid', nationality
+            USING ERRCODE = '22023', DETAIL = 'Nationality is an ISO 3166-1 alpha-3 code such as CHN, HKG or MAC.';
+    END IF;
+    IF kind = 'passport' AND person_nationality IS NULL THEN
+        RAISE EXCEPTION 'nationality is missing for passport "%"', hp_mask_document(kind, doc_number)
+            USING ERRCODE = '22023', DETAIL = 'A foreign passport needs the issuing country.';
+    END IF;
+
+    person_phone := regexp_replace(phone, '[\s\-()]', '', 'g');
+    IF person_phone IS NOT NULL AND person_phone !~ '^\+?[0-9]{5,20}$' THEN
+        RAISE EXCEPTION 'phone number "%" is not valid', phone
+            USING ERRCODE = '22023', DETAIL = 'A phone number has 5 to 20 digits, optionally after a leading +.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION hp_check_person(text, text, text, date, text, text, text) IS 'validated, normalised person fields';
+
+-- The person row, locked for update; P0002 when there is none.
+CREATE FUNCTION hp_lock_person(pid bigint) RETURNS person
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person;
+BEGIN
+    SELECT * INTO p FROM person WHERE person_id = pid FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % does not exist', pid
+            USING ERRCODE = 'P0002', DETAIL = 'No person has this id.';
+    END IF;
+    RETURN p;
+END
+$$;
+COMMENT ON FUNCTION hp_lock_person(bigint) IS 'person row locked FOR UPDATE, or P0002';
+
+-- The person row without locking; P0002 when there is none.
+CREATE FUNCTION hp_get_person(pid bigint) RETURNS person
+    LANGUAGE plpgsql STABLE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person;
+BEGIN
+    SELECT * INTO p FROM person WHERE person_id = pid;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % does not exist', pid
+            USING ERRCODE = 'P0002', DETAIL = 'No person has this id.';
+    END IF;
+    RETURN p;
+END
+$$;
+COMMENT ON FUNCTION hp_get_person(bigint) IS 'person row, or P0002';
+
+-- Raises 55000 when a person's real-name check was rejected: no personal
+-- code of any kind until they edit their information and it is approved.
+CREATE FUNCTION hp_require_not_rejected(p person) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = healthpass, pg_temp
+AS $$
+BEGIN
+    IF p.realname_status = 'rejected' THEN
+        RAISE EXCEPTION 'real-name verification of person % was rejected', p.person_id
+            USING ERRCODE = '55000',
+                  DETAIL = format('The real-name service rejected the information: %s.', p.realname_reason),
+                  HINT = 'The person must edit their name and document; the code is available again once the new check is approved.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION hp_require_not_rejected(person) IS 'refuses personal codes for a rejected person';
+
+-- Inserts a person and its index rows (used by register_person and by the
+-- family functions, which pass the guardian).
+CREATE FUNCTION hp_insert_person(
+    doc_kind text, doc_number text, name text, birth_date date, sex text,
+    nationality text, phone text, guardian bigint) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    c record;
+    pid bigint;
+    ref uuid;
+BEGIN
+    c := hp_check_person(doc_kind, doc_number, name, birth_date, sex, nationality, phone);
+    INSERT INTO person (doc_kind, doc_number, name, birth_date, sex, nationality, phone, guardian_id)
+        VALUES (c.doc_kind, c.doc_number, c.person_name, c.birth_date, c.person_sex,
+                c.person_nationality, c.person_phone, guardian)
+        RETURNING person.person_id, person.public_ref INTO pid, ref;
+    BEGIN
+        INSERT INTO document_index VALUES (c.doc_kind, c.doc_number, pid);
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'document % "%" is already registered', c.doc_kind, hp_mask_document(c.doc_kind, c.doc_number)
+            USING ERRCODE = '23505',
+                  DETAIL = 'Each document identifies one person; look the person up instead of registering again.';
+    END;
+    INSERT INTO ref_index VALUES (ref, pid);
+    RETURN pid;
+END
+$$;
+COMMENT ON FUNCTION hp_insert_person(text, text, text, date, text, text, text, bigint) IS 'insert a validated person with its index rows';
+
+-- Public API -------------------------------------------------------------
+
+CREATE FUNCTION register_person(
+    doc_kind text, doc_number text, name text,
+    birth_date date DEFAULT NULL, sex text DEFAULT NULL,
+    nationality text DEFAULT NULL, phone text DEFAULT NULL) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+BEGIN
+    RETURN hp_insert_person(doc_kind, doc_number, name, birth_date, sex, nationality, phone, NULL);
+END
+$$;
+COMMENT ON FUNCTION register_person(text, text, text, date, text, text, text) IS
+    'register a person by document; returns person_id; real-name status starts pending';
+
+CREATE FUNCTION find_person(doc_kind text, doc_number text) RETURNS bigint
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    n text := hp_person_document(doc_kind, doc_number);
+    pid bigint;
+BEGIN
+    SELECT d.person_id INTO pid FROM document_index d
+     WHERE d.doc_kind = find_person.doc_kind AND d.doc_number = n;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no person has document % "%"', doc_kind, hp_mask_document(doc_kind, n)
+            USING ERRCODE = 'P0002', DETAIL = 'The document has not been registered yet.',
+                  HINT = 'Register the person first.';
+    END IF;
+    RETURN pid;
+END
+$$;
+COMMENT ON FUNCTION find_person(text, text) IS 'person_id of a document (normalised first), or P0002';
+
+CREATE FUNCTION person_by_ref(ref uuid) RETURNS bigint
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    pid bigint;
+BEGIN
+    SELECT r.person_id INTO pid FROM ref_index r WHERE r.public_ref = ref;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no person has reference "%"', ref
+            USING ERRCODE = 'P0002', DETAIL = 'The reference does not name a registered person.';
+    END IF;
+    RETURN pid;
+END
+$$;
+COMMENT ON FUNCTION person_by_ref(uuid) IS 'person_id of an opaque public reference, or P0002';
+
+-- The claims every personal code carries: reference, masked name, document
+-- kind and masked number. Internal: called by the code-issuing functions.
+CREATE FUNCTION person_claims(pid bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE STRICT
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(pid);
+BEGIN
+    RETURN jsonb_build_object(
+        'ref', p.public_ref::text,
+        'name', mask_name(p.name),
+        'doc', p.doc_kind,
+        'id', hp_mask_document(p.doc_kind, p.doc_number));
+END
+$$;
+COMMENT ON FUNCTION person_claims(bigint) IS 'reference, masked name and masked document for code bodies (internal)';
+
+CREATE FUNCTION person_info(person_id bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+BEGIN
+    RETURN jsonb_build_object(
+        'person_id', p.person_id,
+        'ref', p.public_ref,
+        'doc_kind', p.doc_kind,
+        'doc_number', p.doc_number,
+        'doc_masked', hp_mask_document(p.doc_kind, p.doc_number),
+        'name', p.name,
+        'name_masked', mask_name(p.name),
+        'birth_date', p.birth_date,
+        'sex', p.sex,
+        'nationality', p.nationality,
+        'phone', p.phone,
+        'guardian_id', p.guardian_id,
+        'realname_status', p.realname_status,
+        'realname_reason', p.realname_reason,
+        'realname_checked_at', p.realname_checked_at,
+        'version', p.version,
+        'created_at', p.created_at,
+        'updated_at', p.updated_at);
+END
+$$;
+COMMENT ON FUNCTION person_info(bigint) IS 'a person''s own information ("my information"), for the person''s own flows';
+
+-- Applies changes to a locked person row; identity changes reset the
+-- real-name status to pending. Shared by edit_person and the family edit.
+CREATE FUNCTION hp_edit_person(p person, changes jsonb) RETURNS integer
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    k text;
+    allowed CONSTANT text[] := ARRAY['name', 'doc_kind', 'doc_number', 'birth_date', 'sex', 'nationality', 'phone'];
+    new_kind text := p.doc_kind;
+    new_number text := p.doc_number;
+    birth date := p.birth_date;
+    c record;
+    identity_changed boolean;
+    v integer;
+BEGIN
+    IF changes IS NULL OR jsonb_typeof(changes) <> 'object' THEN
+        RAISE EXCEPTION 'changes "%" are not a JSON object', changes
+            USING ERRCODE = '22023', DETAIL = 'Changes are given as {"field": value, ...}.';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(changes) LOOP
+        IF NOT k = ANY (allowed) THEN
+            RAISE EXCEPTION 'unknown person field "%"', k
+                USING ERRCODE = '22023',
+                      DETAIL = format('Editable fields are %s.', array_to_string(allowed, ', '));
+        END IF;
+    END LOOP;
+    IF changes ? 'doc_kind' THEN new_kind := changes->>'doc_kind'; END IF;
+    IF changes ? 'doc_number' THEN new_number := changes->>'doc_number'; END IF;
+    -- a resident ID card's birth date follows its number unless given
+    IF changes ? 'birth_date' THEN
+        BEGIN
+            birth := (changes->>'birth_date')::date;
+        EXCEPTION WHEN others THEN
+            RAISE EXCEPTION 'birth date "%" is not a date', changes->>'birth_date'
+                USING ERRCODE = '22007', DETAIL = 'Dates are written YYYY-MM-DD.';
+        END;
+    ELSIF new_kind = 'cn_resident_id' THEN
+        birth := NULL;
+    END IF;
+    c := hp_check_person(new_kind, new_number,
+            CASE WHEN changes ? 'name' THEN changes->>'name' ELSE p.name END,
+            birth,
+            CASE WHEN changes ? 'sex' THEN changes->>'sex'
+                 WHEN new_kind = 'cn_resident_id' THEN NULL ELSE p.sex END,
+            CASE WHEN changes ? 'nationality' THEN changes->>'nationality' ELSE p.nationality END,
+            CASE WHEN changes ? 'phone' THEN changes->>'phone' ELSE p.phone END);
+
+    identity_changed := (c.doc_kind, c.doc_number, c.person_name, c.birth_date, c.person_sex)
+                        IS DISTINCT FROM (p.doc_kind, p.doc_number, p.name, p.birth_date, p.sex);
+    IF (c.doc_kind, c.doc_number) IS DISTINCT FROM (p.doc_kind, p.doc_number) THEN
+        BEGIN
+            INSERT INTO document_index VALUES (c.doc_kind, c.doc_number, p.person_id);
+        EXCEPTION WHEN unique_violation THEN
+            RAISE EXCEPTION 'document % "%" is already registered', c.doc_kind, hp_mask_document(c.doc_kind, c.doc_number)
+                USING ERRCODE = '23505', DETAIL = 'Each document identifies one person.';
+        END;
+        DELETE FROM document_index WHERE doc_kind = p.doc_kind AND doc_number = p.doc_number;
+    END IF;
+    UPDATE person SET
+        doc_kind = c.doc_kind, doc_number = c.doc_number, name = c.person_name,
+        birth_date = c.birth_date, sex = c.person_sex, nationality = c.person_nationality,
+        phone = c.person_phone,
+        realname_status = CASE WHEN identity_changed THEN 'pending' ELSE realname_status END,
+        realname_reason = CASE WHEN identity_changed THEN NULL ELSE realname_reason END,
+        realname_checked_at = CASE WHEN identity_changed THEN NULL ELSE realname_checked_at END
+     WHERE person_id = p.person_id
+     RETURNING version INTO v;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION hp_edit_person(person, jsonb) IS 'apply validated changes to a person (internal)';
+
+CREATE FUNCTION edit_person(person_id bigint, changes jsonb) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+BEGIN
+    RETURN hp_edit_person(hp_lock_person(person_id), changes);
+END
+$$;
+COMMENT ON FUNCTION edit_person(bigint, jsonb) IS
+    'edit "my information" (name, doc_kind, doc_number, birth_date, sex, nationality, phone); returns the new version; identity changes put real-name status back to pending';
+
+CREATE FUNCTION person_history(person_id bigint)
+    RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+BEGIN
+    RETURN QUERY
+        SELECT h.version, h.valid_from, h.valid_to, h.data - 'version'
+          FROM person_history h WHERE h.person_id = p.person_id
+        UNION ALL
+        SELECT p.version, p.updated_at, NULL::timestamptz,
+               to_jsonb(p) - 'version'
+        ORDER BY 1;
+END
+$$;
+COMMENT ON FUNCTION person_history(bigint) IS 'every version of a person, oldest first; the current one has valid_to NULL';
+
+-- Real-name verification ------------------------------------------------
+
+CREATE FUNCTION realname_queue(max_rows integer DEFAULT 100)
+    RETURNS TABLE (person_id bigint, version integer, doc_kind text, doc_number text,
+                   name text, birth_date date, submitted_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+BEGIN
+    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
+        RAISE EXCEPTION 'max_rows % is out of range', max_rows
+            USING ERRCODE = '22023', DETAIL = 'Ask for 1 to 10000 people at a time.';
+    END IF;
+    RETURN QUERY
+        SELECT p.person_id, p.version, p.doc_kind, p.doc_number, p.name, p.birth_date, p.updated_at
+          FROM person p WHERE p.realname_status = 'pending'
+         ORDER BY p.updated_at, p.person_id
+         LIMIT max_rows;
+END
+$$;
+COMMENT ON FUNCTION realname_queue(integer) IS 'people waiting for the external real-name check, oldest first, with the version to quote back';
+
+CREATE FUNCTION record_realname_result(
+    person_id bigint, result text, reason text DEFAULT NULL,
+    checked_version integer DEFAULT NULL) RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person;
+BEGIN
+    IF result IS NULL OR result NOT IN ('approved', 'rejected') THEN
+        RAISE EXCEPTION 'real-name result "%" is not valid', result
+            USING ERRCODE = '22023', DETAIL = 'A real-name result is "approved" or "rejected".';
+    END IF;
+    IF result = 'rejected' AND nullif(btrim(reason), '') IS NULL THEN
+        RAISE EXCEPTION 'a rejection of person % needs a reason', person_id
+            USING ERRCODE = '22023', DETAIL = 'The reason tells the person what to correct.';
+    END IF;
+    p := hp_lock_person(person_id);
+    IF p.realname_status <> 'pending' THEN
+        RAISE EXCEPTION 'real-name status of person % is "%", not pending', person_id, p.realname_status
+            USING ERRCODE = '55000',
+                  DETAIL = 'Only a pending person can get a real-name result; an edit of their information makes them pending again.';
+    END IF;
+    IF checked_version IS NOT NULL AND checked_version <> p.version THEN
+        RAISE EXCEPTION 'real-name result for version % of person % is stale', checked_version, person_id
+            USING ERRCODE = '55000',
+                  DETAIL = format('The person has been edited since; the current version is %s.', p.version),
+                  HINT = 'Check the current information again.';
+    END IF;
+    UPDATE person SET realname_status = result,
+                      realname_reason = nullif(btrim(reason), ''),
+                      realname_checked_at = now()
+     WHERE person.person_id = p.person_id;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION record_realname_result(bigint, text, text, integer) IS
+    'record the external real-name check: approved or rejected (with reason); checked_version guards against results for edited data';
+
+-- A person's own static personal code (HP1 kind "personal"): what venues
+-- scan and what family members print. Pending is fine; rejected is not.
+CREATE FUNCTION personal_code(person_id bigint, valid_for interval DEFAULT '1 day') RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+BEGIN
+    IF valid_for IS NULL OR valid_for <= interval '0' OR valid_for > interval '366 days' THEN
+        RAISE EXCEPTION 'validity % is out of range', valid_for
+            USING ERRCODE = '22023', DETAIL = 'A personal code is valid for more than zero and at most 366 days.';
+    END IF;
+    PERFORM hp_require_not_rejected(p);
+    RETURN issue_token('personal', person_claims(p.person_id), valid_for);
+END
+$$;
+COMMENT ON FUNCTION personal_code(bigint, interval) IS 'HP1 personal code (kind "personal"): reference, masked name and ID';
+
+GRANT EXECUTE ON FUNCTION
+    register_person(text, text, text, date, text, text, text),
+    find_person(text, text),
+    person_by_ref(uuid),
+    person_info(bigint),
+    edit_person(bigint, jsonb),
+    person_history(bigint),
+    personal_code(bigint, interval)
+  TO healthpass_app, healthpass_admin;
+GRANT EXECUTE ON FUNCTION
+    realname_queue(integer),
+    record_realname_result(bigint, text, text, integer)
+  TO healthpass_app, healthpass_admin;
+GRANT EXECUTE ON FUNCTION person_by_ref(uuid) TO healthpass_scanner, healthpass_health;
