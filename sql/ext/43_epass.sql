@@ -16,3 +16,391 @@ END
 $$;
 COMMENT ON FUNCTION epass_health_section(bigint) IS
     'health-code part of the e-pass page: {"available": false, ...} until the health-code domain replaces it';
+
+-- Face verification (CTID) ---------------------------------------------------
+
+-- Every face check an external provider reported, kept for audit.
+CREATE TABLE face_check (
+    person_id    bigint NOT NULL,
+    check_id     bigint GENERATED ALWAYS AS IDENTITY,
+    provider     text NOT NULL,
+    provider_ref text,
+    outcome      text NOT NULL CHECK (outcome IN ('passed', 'failed')),
+    checked_at   timestamptz NOT NULL,
+    recorded_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (person_id, check_id)
+);
+COMMENT ON TABLE face_check IS 'results of external face checks (provider, time, outcome)';
+
+-- The certified photo a passed check returned. Present = face verified.
+CREATE TABLE certified_photo (
+    person_id  bigint PRIMARY KEY,
+    check_id   bigint NOT NULL,
+    media_type text NOT NULL CHECK (media_type IN ('image/jpeg', 'image/png')),
+    photo      bytea NOT NULL,
+    bound_at   timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE certified_photo IS 'the certified photo of the latest passed face check; deleted when unbound';
+
+-- The electronic pass: one per person, with "my information".
+CREATE TABLE epass (
+    person_id               bigint PRIMARY KEY,
+    letter_version          integer NOT NULL,
+    residence_district      text NOT NULL,
+    residence_address       text NOT NULL,
+    workplace               text,
+    emergency_contact_name  text,
+    emergency_contact_phone text,
+    version                 integer NOT NULL DEFAULT 1,
+    created_at              timestamptz NOT NULL DEFAULT now(),
+    updated_at              timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE epass IS 'electronic passes (seed 000), one per resident-ID-card holder';
+
+CREATE TABLE epass_history (
+    person_id  bigint NOT NULL,
+    version    integer NOT NULL,
+    valid_from timestamptz NOT NULL,
+    valid_to   timestamptz NOT NULL,
+    data       jsonb NOT NULL,
+    PRIMARY KEY (person_id, version)
+);
+COMMENT ON TABLE epass_history IS 'earlier versions of e-pass information';
+
+CREATE TRIGGER epass_keep_history
+    BEFORE UPDATE ON epass
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
+    EXECUTE FUNCTION hp_keep_history('epass_history');
+
+SELECT pg_catalog.pg_extension_config_dump('face_check', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.face_check', 'check_id'), '');
+SELECT pg_catalog.pg_extension_config_dump('certified_photo', '');
+SELECT pg_catalog.pg_extension_config_dump('epass', '');
+SELECT pg_catalog.pg_extension_config_dump('epass_history', '');
+
+-- Largest certified photo accepted, in bytes.
+CREATE FUNCTION photo_limit() RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN 1048576;
+COMMENT ON FUNCTION photo_limit() IS 'certified photos are at most 1 MiB';
+
+CREATE FUNCTION record_face_check(
+    person_id bigint, provider text, outcome text, photo bytea DEFAULT NULL,
+    provider_ref text DEFAULT NULL, checked_at timestamptz DEFAULT now()) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person := hp_lock_person(person_id);
+    prov text := nullif(btrim(provider), '');
+    media text;
+    cid bigint;
+BEGIN
+    IF prov IS NULL OR length(prov) > 50 THEN
+        RAISE EXCEPTION 'face check provider "%" is not valid', provider
+            USING ERRCODE = '22023', DETAIL = 'The provider is named by 1 to 50 characters, for example "CTID".';
+    END IF;
+    IF outcome IS NULL OR outcome NOT IN ('passed', 'failed') THEN
+        RAISE EXCEPTION 'face check outcome "%" is not valid', outcome
+            USING ERRCODE = '22023', DETAIL = 'The outcome is "passed" or "failed".';
+    END IF;
+    IF checked_at IS NULL OR checked_at > now() + interval '5 minutes' THEN
+        RAISE EXCEPTION 'face check time % is in the future', checked_at
+            USING ERRCODE = '22008', DETAIL = 'A face check is recorded after it happened.';
+    END IF;
+    IF outcome = 'passed' AND photo IS NULL THEN
+        RAISE EXCEPTION 'passed face check of person % has no certified photo', p.person_id
+            USING ERRCODE = '22023', DETAIL = 'A passed check returns the certified photo, which must be recorded with it.';
+    END IF;
+    IF outcome = 'failed' AND photo IS NOT NULL THEN
+        RAISE EXCEPTION 'failed face check of person % carries a photo', p.person_id
+            USING ERRCODE = '22023', DETAIL = 'Only a passed check yields a certified photo.';
+    END IF;
+    IF photo IS NOT NULL THEN
+        IF length(photo) > photo_limit() THEN
+            RAISE EXCEPTION 'certified photo of % bytes is too large', length(photo)
+                USING ERRCODE = '54000', DETAIL = format('A certified photo has at most %s bytes.', photo_limit());
+        END IF;
+        media := CASE WHEN substr(photo, 1, 3) = '\xffd8ff'::bytea THEN 'image/jpeg'
+                      WHEN substr(photo, 1, 8) = '\x89504e470d0a1a0a'::bytea THEN 'image/png' END;
+        IF media IS NULL THEN
+            RAISE EXCEPTION 'certified photo starting with "%" is not a JPEG or PNG image',
+                    encode(substr(photo, 1, 8), 'hex')
+                USING ERRCODE = '22023', DETAIL = 'Certified photos are JPEG or PNG images.';
+        END IF;
+    END IF;
+    INSERT INTO face_check (person_id, provider, provider_ref, outcome, checked_at)
+        VALUES (p.person_id, prov, nullif(btrim(provider_ref), ''), outcome, checked_at)
+        RETURNING check_id INTO cid;
+    IF outcome = 'passed' THEN
+        INSERT INTO certified_photo AS c (person_id, check_id, media_type, photo)
+            VALUES (p.person_id, cid, media, photo)
+            ON CONFLICT (person_id) DO UPDATE
+               SET check_id = excluded.check_id, media_type = excluded.media_type,
+                   photo = excluded.photo, bound_at = now();
+    END IF;
+    RETURN cid;
+END
+$$;
+COMMENT ON FUNCTION record_face_check(bigint, text, text, bytea, text, timestamptz) IS
+    'record an external face check; a passed one binds its certified photo (face verified)';
+
+CREATE FUNCTION face_checks(person_id bigint)
+    RETURNS TABLE (check_id bigint, provider text, provider_ref text, outcome text,
+                   checked_at timestamptz, photo_bound boolean)
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+BEGIN
+    RETURN QUERY
+        SELECT f.check_id, f.provider, f.provider_ref, f.outcome, f.checked_at,
+               EXISTS (SELECT 1 FROM certified_photo c
+                        WHERE c.person_id = f.person_id AND c.check_id = f.check_id)
+          FROM face_check f WHERE f.person_id = p.person_id
+         ORDER BY f.check_id;
+END
+$$;
+COMMENT ON FUNCTION face_checks(bigint) IS 'a person''s face checks, oldest first, and which one''s photo is bound';
+
+CREATE FUNCTION certified_photo(person_id bigint)
+    RETURNS TABLE (media_type text, photo bytea, bound_at timestamptz, provider text, checked_at timestamptz)
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+BEGIN
+    RETURN QUERY
+        SELECT c.media_type, c.photo, c.bound_at, f.provider, f.checked_at
+          FROM certified_photo c JOIN face_check f
+            ON f.person_id = c.person_id AND f.check_id = c.check_id
+         WHERE c.person_id = p.person_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % has no certified photo', p.person_id
+            USING ERRCODE = 'P0002', DETAIL = 'No passed face check is bound, or its photo was unbound.',
+                  HINT = 'Run the face check again.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION certified_photo(bigint) IS 'the certified photo to show (person''s own flows only)';
+
+CREATE FUNCTION unbind_certified_photo(person_id bigint) RETURNS text
+    LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person := hp_lock_person(person_id);
+BEGIN
+    DELETE FROM certified_photo c WHERE c.person_id = p.person_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % has no certified photo', p.person_id
+            USING ERRCODE = 'P0002', DETAIL = 'There is no bound photo to unbind.';
+    END IF;
+    RETURN CASE WHEN EXISTS (SELECT 1 FROM epass e WHERE e.person_id = p.person_id)
+                THEN 'suspended' ELSE 'none' END;
+END
+$$;
+COMMENT ON FUNCTION unbind_certified_photo(bigint) IS
+    'delete the certified photo; the e-pass is suspended until a new passed face check ("suspended"), or "none" without an e-pass';
+
+-- Electronic pass ------------------------------------------------------------
+
+CREATE FUNCTION epass_fields() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ARRAY['residence_district', 'residence_address', 'workplace',
+                 'emergency_contact_name', 'emergency_contact_phone'];
+COMMENT ON FUNCTION epass_fields() IS 'the e-pass fields of "my information" (person fields are edited alongside)';
+
+-- Validated, normalised e-pass form.
+CREATE FUNCTION hp_check_epass(form jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+BEGIN
+    PERFORM hp_form_keys(form, epass_fields(), 'e-pass');
+    RETURN jsonb_build_object(
+        'residence_district', hp_form_text(form, 'residence_district', true, 100),
+        'residence_address', hp_form_text(form, 'residence_address', true, 300),
+        'workplace', hp_form_text(form, 'workplace', false, 200),
+        'emergency_contact_name', hp_form_text(form, 'emergency_contact_name', false, 100),
+        'emergency_contact_phone', hp_phone('emergency_contact_phone',
+                                            hp_form_text(form, 'emergency_contact_phone', false, 30)));
+END
+$$;
+COMMENT ON FUNCTION hp_check_epass(jsonb) IS 'validated, normalised e-pass form';
+
+-- Why an e-pass is not active right now (empty array: active).
+CREATE FUNCTION hp_epass_blocks(p person) RETURNS text[]
+    LANGUAGE plpgsql STABLE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    r text[] := '{}';
+BEGIN
+    IF p.realname_status <> 'approved' THEN
+        r := r || ('realname_' || p.realname_status);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM certified_photo c WHERE c.person_id = p.person_id) THEN
+        r := r || 'face_not_verified'::text;
+    END IF;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION hp_epass_blocks(person) IS 'reasons an e-pass is suspended';
+
+CREATE FUNCTION epass_page(person_id bigint) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+    e epass;
+    blocks text[];
+    photo_at timestamptz;
+BEGIN
+    SELECT * INTO e FROM epass x WHERE x.person_id = p.person_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % has no electronic pass', p.person_id
+            USING ERRCODE = 'P0002', DETAIL = 'The person has not applied for an electronic pass.',
+                  HINT = 'Apply with apply_epass.';
+    END IF;
+    blocks := hp_epass_blocks(p);
+    SELECT c.bound_at INTO photo_at FROM certified_photo c WHERE c.person_id = p.person_id;
+    RETURN jsonb_build_object(
+        'status', CASE WHEN blocks = '{}' THEN 'active' ELSE 'suspended' END,
+        'reasons', to_jsonb(blocks),
+        'person', person_claims(p.person_id),
+        'realname_status', p.realname_status,
+        'photo', jsonb_build_object('bound', photo_at IS NOT NULL, 'bound_at', photo_at),
+        'info', to_jsonb(e) - 'person_id',
+        'pass', CASE WHEN blocks = '{}'
+                     THEN to_jsonb(issue_token('epass', person_claims(p.person_id), interval '1 day')) END,
+        'health', epass_health_section(p.person_id));
+END
+$$;
+COMMENT ON FUNCTION epass_page(bigint) IS
+    'the e-pass page: status and reasons, masked person, my information, photo state, an HP1 epass code when active, and the health-code section';
+
+CREATE FUNCTION apply_epass(person_id bigint, letter_version integer, info jsonb) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person := hp_lock_person(person_id);
+    form jsonb;
+BEGIN
+    IF p.doc_kind <> 'cn_resident_id' THEN
+        RAISE EXCEPTION 'document kind "%" cannot hold an electronic pass', p.doc_kind
+            USING ERRCODE = '23514', DETAIL = 'Electronic passes are for holders of a resident identity card.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM epass x WHERE x.person_id = p.person_id) THEN
+        RAISE EXCEPTION 'person % already has an electronic pass', p.person_id
+            USING ERRCODE = '23505', DETAIL = 'Each person has one electronic pass.',
+                  HINT = 'Change it with modify_epass.';
+    END IF;
+    IF p.realname_status <> 'approved' THEN
+        RAISE EXCEPTION 'real-name status of person % is "%", not approved', p.person_id, p.realname_status
+            USING ERRCODE = '55000', DETAIL = 'An electronic pass needs an approved real-name verification.',
+                  HINT = CASE WHEN p.realname_status = 'rejected'
+                              THEN 'The person must edit their information and wait for approval.'
+                              ELSE 'Wait for the real-name result.' END;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM certified_photo c WHERE c.person_id = p.person_id) THEN
+        RAISE EXCEPTION 'person % has not passed a face check', p.person_id
+            USING ERRCODE = '55000', DETAIL = 'An electronic pass needs a passed face check with its certified photo.',
+                  HINT = 'Run the face check (CTID) and record it with record_face_check.';
+    END IF;
+    PERFORM hp_accept_notice(p.person_id, 'commitment_letter', letter_version);
+    form := hp_check_epass(info);
+    BEGIN
+        INSERT INTO epass (person_id, letter_version, residence_district, residence_address,
+                           workplace, emergency_contact_name, emergency_contact_phone)
+            SELECT p.person_id, apply_epass.letter_version, r.residence_district, r.residence_address,
+                   r.workplace, r.emergency_contact_name, r.emergency_contact_phone
+              FROM jsonb_populate_record(NULL::epass, form) r;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'person % already has an electronic pass', p.person_id
+            USING ERRCODE = '23505', DETAIL = 'Each person has one electronic pass.',
+                  HINT = 'Change it with modify_epass.';
+    END;
+    RETURN epass_page(p.person_id);
+END
+$$;
+COMMENT ON FUNCTION apply_epass(bigint, integer, jsonb) IS
+    'apply for the electronic pass: resident ID card, real-name approved, face verified, accepted commitment letter; returns the page';
+
+CREATE FUNCTION modify_epass(person_id bigint, changes jsonb) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person := hp_lock_person(person_id);
+    e epass;
+    person_keys CONSTANT text[] := ARRAY['name', 'doc_number', 'phone'];
+    mine jsonb;
+    theirs jsonb;
+    form jsonb;
+BEGIN
+    SELECT * INTO e FROM epass x WHERE x.person_id = p.person_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % has no electronic pass', p.person_id
+            USING ERRCODE = 'P0002', DETAIL = 'Only an existing electronic pass can be modified.',
+                  HINT = 'Apply with apply_epass.';
+    END IF;
+    PERFORM hp_form_keys(changes, epass_fields() || person_keys, 'e-pass');
+    SELECT coalesce(jsonb_object_agg(k, v) FILTER (WHERE k = ANY (person_keys)), '{}'),
+           coalesce(jsonb_object_agg(k, v) FILTER (WHERE NOT k = ANY (person_keys)), '{}')
+      INTO theirs, mine
+      FROM jsonb_each(changes) AS j(k, v);
+    IF theirs <> '{}' THEN
+        PERFORM hp_edit_person(p, theirs);
+    END IF;
+    form := hp_check_epass(
+        (SELECT jsonb_object_agg(k, v) FROM jsonb_each(to_jsonb(e)) AS j(k, v)
+          WHERE k = ANY (epass_fields()) AND jsonb_typeof(v) <> 'null')
+        || mine);
+    UPDATE epass x SET
+        residence_district = r.residence_district, residence_address = r.residence_address,
+        workplace = r.workplace, emergency_contact_name = r.emergency_contact_name,
+        emergency_contact_phone = r.emergency_contact_phone
+      FROM jsonb_populate_record(NULL::epass, form) r
+     WHERE x.person_id = p.person_id;
+    RETURN epass_page(p.person_id);
+END
+$$;
+COMMENT ON FUNCTION modify_epass(bigint, jsonb) IS
+    '"modify my information": e-pass fields, and name, doc_number and phone of the person (identity edits suspend the pass until approved again)';
+
+CREATE FUNCTION epass_history(person_id bigint)
+    RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+BEGIN
+    RETURN QUERY
+        SELECT h.version, h.valid_from, h.valid_to, h.data - 'version'
+          FROM epass_history h WHERE h.person_id = p.person_id
+        UNION ALL
+        SELECT e.version, e.updated_at, NULL::timestamptz, to_jsonb(e) - 'version'
+          FROM epass e WHERE e.person_id = p.person_id
+        ORDER BY 1;
+END
+$$;
+COMMENT ON FUNCTION epass_history(bigint) IS 'every version of a person''s e-pass information, oldest first';
+
+GRANT EXECUTE ON FUNCTION
+    photo_limit(),
+    record_face_check(bigint, text, text, bytea, text, timestamptz),
+    face_checks(bigint),
+    certified_photo(bigint),
+    unbind_certified_photo(bigint),
+    epass_fields(),
+    epass_page(bigint),
+    apply_epass(bigint, integer, jsonb),
+    modify_epass(bigint, jsonb),
+    epass_history(bigint)
+  TO healthpass_app, healthpass_admin;

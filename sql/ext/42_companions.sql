@@ -1,0 +1,200 @@
+-- 42_companions.sql: accompanying travellers (seed 000, step 7-9).
+--
+-- A registrant binds companions by document. The group is the registrant
+-- plus at most 9 companions (10 travellers). A person accompanies one group
+-- at a time, and a registrant who has companions cannot be bound into
+-- another group (groups do not nest). Both sides are stored on their own
+-- person's rows: companion (registrant's rows) and companion_of
+-- (companion's rows). The rules span two people, so they are checked in
+-- bind_companion under row locks on both person rows, taken in person_id
+-- order (no deadlock between two binders); see
+-- test/isolation/specs/42_companion_binding.spec.
+
+CREATE TABLE companion (
+    person_id    bigint NOT NULL,       -- the registrant
+    companion_id bigint NOT NULL,
+    pos          integer NOT NULL CHECK (pos > 0),
+    bound_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (person_id, companion_id),
+    UNIQUE (person_id, pos)
+);
+COMMENT ON TABLE companion IS 'companions bound by a registrant, in binding order (pos)';
+
+CREATE TABLE companion_of (
+    person_id     bigint PRIMARY KEY,   -- the companion: one group at a time
+    registrant_id bigint NOT NULL,
+    bound_at      timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE companion_of IS 'the group a person currently accompanies';
+
+SELECT pg_catalog.pg_extension_config_dump('companion', '');
+SELECT pg_catalog.pg_extension_config_dump('companion_of', '');
+
+-- Largest number of companions one registrant may bind.
+CREATE FUNCTION companion_limit() RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN 9;
+COMMENT ON FUNCTION companion_limit() IS 'at most 9 companions: a group is at most 10 travellers';
+
+CREATE FUNCTION bind_companion(person_id bigint, doc_kind text, doc_number text) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    n text := hp_person_document(doc_kind, doc_number);
+    shown text := hp_mask_document(doc_kind, n);
+    registrant bigint := person_id;
+    cid bigint;
+    locked integer;
+    other bigint;
+    next_pos integer;
+BEGIN
+    PERFORM hp_get_person(registrant);
+    SELECT d.person_id INTO cid FROM document_index d
+     WHERE d.doc_kind = bind_companion.doc_kind AND d.doc_number = n;
+    IF cid IS NULL THEN
+        RAISE EXCEPTION 'no person has document % "%"', doc_kind, shown
+            USING ERRCODE = 'P0002', DETAIL = 'The companion has not registered yet.',
+                  HINT = 'The companion must register first: look up their document with entry_lookup and complete the entry registration.';
+    END IF;
+    IF cid = registrant THEN
+        RAISE EXCEPTION 'person % cannot accompany themselves', registrant
+            USING ERRCODE = '23514', DETAIL = format('Document %s "%s" is the registrant''s own.', doc_kind, shown);
+    END IF;
+
+    -- both people, locked in person_id order: every binding, unbinding and
+    -- group check that involves either of them waits here
+    SELECT count(*) INTO locked FROM (
+        SELECT 1 FROM person x WHERE x.person_id IN (registrant, cid)
+         ORDER BY x.person_id FOR UPDATE) l;
+
+    IF NOT EXISTS (SELECT 1 FROM entry_registration e WHERE e.person_id = registrant) THEN
+        RAISE EXCEPTION 'person % has no entry registration', registrant
+            USING ERRCODE = '55000', DETAIL = 'Only a registered traveller can bind companions.',
+                  HINT = 'Submit the entry registration with submit_entry first.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM entry_registration e WHERE e.person_id = cid) THEN
+        RAISE EXCEPTION 'companion % "%" has not completed the entry registration', doc_kind, shown
+            USING ERRCODE = '55000', DETAIL = 'A companion must have a complete entry registration of their own.',
+                  HINT = 'The companion must register first: look up their document with entry_lookup and complete the entry registration.';
+    END IF;
+
+    SELECT c.registrant_id INTO other FROM companion_of c WHERE c.person_id = cid;
+    IF other = registrant THEN
+        RAISE EXCEPTION 'companion % "%" is already bound to this group', doc_kind, shown
+            USING ERRCODE = '23505', DETAIL = 'A companion is bound to a group once.';
+    ELSIF other IS NOT NULL THEN
+        RAISE EXCEPTION 'companion % "%" already accompanies another group', doc_kind, shown
+            USING ERRCODE = '23514', DETAIL = 'A person accompanies one group at a time.',
+                  HINT = 'The other registrant must unbind them first.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM companion c WHERE c.person_id = cid) THEN
+        RAISE EXCEPTION 'companion % "%" leads a group of their own', doc_kind, shown
+            USING ERRCODE = '23514', DETAIL = 'Groups do not nest: a registrant with companions cannot join another group.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM companion_of c WHERE c.person_id = registrant) THEN
+        RAISE EXCEPTION 'person % accompanies another group and cannot bind companions', registrant
+            USING ERRCODE = '23514', DETAIL = 'Groups do not nest: a companion cannot have companions of their own.';
+    END IF;
+
+    SELECT count(*), coalesce(max(c.pos), 0) + 1 INTO locked, next_pos
+      FROM companion c WHERE c.person_id = registrant;
+    IF locked >= companion_limit() THEN
+        RAISE EXCEPTION 'the group of person % already has % companions', registrant, locked
+            USING ERRCODE = '54000', DETAIL = format('A registrant binds at most %s companions.', companion_limit());
+    END IF;
+
+    INSERT INTO companion (person_id, companion_id, pos) VALUES (registrant, cid, next_pos);
+    INSERT INTO companion_of (person_id, registrant_id) VALUES (cid, registrant);
+    -- the new companion is last: after the registrant and the others
+    RETURN locked + 2;
+END
+$$;
+COMMENT ON FUNCTION bind_companion(bigint, text, text) IS
+    'bind an accompanying traveller by document; returns their pos in group_codes (the registrant is 1)';
+
+CREATE FUNCTION unbind_companion(person_id bigint, doc_kind text, doc_number text) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    n text := hp_person_document(doc_kind, doc_number);
+    registrant bigint := person_id;
+    cid bigint;
+    locked integer;
+BEGIN
+    PERFORM hp_get_person(registrant);
+    SELECT d.person_id INTO cid FROM document_index d
+     WHERE d.doc_kind = unbind_companion.doc_kind AND d.doc_number = n;
+    SELECT count(*) INTO locked FROM (
+        SELECT 1 FROM person x WHERE x.person_id IN (registrant, cid)
+         ORDER BY x.person_id FOR UPDATE) l;
+    DELETE FROM companion c WHERE c.person_id = registrant AND c.companion_id = cid;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'document % "%" is not bound to the group of person %',
+                doc_kind, hp_mask_document(doc_kind, n), registrant
+            USING ERRCODE = 'P0002', DETAIL = 'Only a bound companion can be unbound.';
+    END IF;
+    DELETE FROM companion_of c WHERE c.person_id = cid;
+END
+$$;
+COMMENT ON FUNCTION unbind_companion(bigint, text, text) IS 'remove a companion from the registrant''s group';
+
+CREATE FUNCTION group_codes(person_id bigint)
+    RETURNS TABLE (pos integer, person_ref uuid, is_registrant boolean,
+                   name_masked text, doc_masked text,
+                   prev_ref uuid, next_ref uuid, code_status text, entry_code text)
+    LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    me person := hp_get_person(person_id);
+    registrant bigint;
+    m record;
+BEGIN
+    SELECT c.registrant_id INTO registrant FROM companion_of c WHERE c.person_id = me.person_id;
+    registrant := coalesce(registrant, me.person_id);
+    IF NOT EXISTS (SELECT 1 FROM entry_registration e WHERE e.person_id = registrant) THEN
+        RAISE EXCEPTION 'person % has no entry registration', registrant
+            USING ERRCODE = 'P0002', DETAIL = 'A group is a registered traveller and their companions.',
+                  HINT = 'Submit the entry registration with submit_entry first.';
+    END IF;
+    FOR m IN
+        WITH members AS (
+            SELECT registrant AS pid, 0 AS ord
+            UNION ALL
+            SELECT c.companion_id, c.pos FROM companion c WHERE c.person_id = registrant),
+        paged AS (
+            SELECT p, row_number() OVER w AS page,
+                   lag(p.public_ref) OVER w AS prv, lead(p.public_ref) OVER w AS nxt
+              FROM members mm JOIN person p ON p.person_id = mm.pid
+            WINDOW w AS (ORDER BY mm.ord))
+        SELECT * FROM paged ORDER BY page
+    LOOP
+        pos := m.page;
+        person_ref := (m.p).public_ref;
+        is_registrant := (m.p).person_id = registrant;
+        name_masked := mask_name((m.p).name);
+        doc_masked := hp_mask_document((m.p).doc_kind, (m.p).doc_number);
+        prev_ref := m.prv;
+        next_ref := m.nxt;
+        IF (m.p).realname_status = 'rejected' THEN
+            code_status := 'realname_rejected';
+            entry_code := NULL;
+        ELSE
+            code_status := 'ok';
+            entry_code := hp_entry_code(m.p);
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION group_codes(bigint) IS
+    'the group of a registrant or companion in a stable order (registrant first, then binding order) with previous/next references and each entry code';
+
+GRANT EXECUTE ON FUNCTION
+    companion_limit(),
+    bind_companion(bigint, text, text),
+    unbind_companion(bigint, text, text),
+    group_codes(bigint)
+  TO healthpass_app, healthpass_admin;

@@ -1,0 +1,174 @@
+-- 44_family.sql: family members registered by proxy (seed 004).
+--
+-- A registered person (the guardian) adds family members who have no
+-- smartphone. Members are full persons (their own document, real-name
+-- check and codes) whose person.guardian_id names the guardian; the
+-- guardian's list is family_member, keyed by the guardian. Members cannot
+-- register others, and a guardian has at most 10 members.
+
+CREATE TABLE family_member (
+    person_id bigint NOT NULL,      -- the guardian
+    member_id bigint NOT NULL,
+    relation  text NOT NULL
+              CHECK (relation IN ('parent', 'child', 'spouse', 'grandparent', 'grandchild',
+                                  'sibling', 'other')),
+    added_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (person_id, member_id)
+);
+COMMENT ON TABLE family_member IS 'family members a guardian registered by proxy';
+
+SELECT pg_catalog.pg_extension_config_dump('family_member', '');
+
+-- Largest number of members one guardian may register.
+CREATE FUNCTION family_limit() RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN 10;
+COMMENT ON FUNCTION family_limit() IS 'a guardian registers at most 10 family members';
+
+-- Raises 22023 unless relation is one of the known ones.
+CREATE FUNCTION hp_check_relation(relation text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    r text := lower(btrim(relation));
+BEGIN
+    IF r IS NULL OR r NOT IN ('parent', 'child', 'spouse', 'grandparent', 'grandchild', 'sibling', 'other') THEN
+        RAISE EXCEPTION 'relation "%" is not valid', relation
+            USING ERRCODE = '22023',
+                  DETAIL = 'The relation is parent, child, spouse, grandparent, grandchild, sibling or other.';
+    END IF;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION hp_check_relation(text) IS 'normalised family relation';
+
+-- The member's person row if the guardian registered them; 42501 otherwise.
+CREATE FUNCTION hp_family_member(guardian bigint, member bigint, for_update boolean) RETURNS person
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person;
+BEGIN
+    PERFORM hp_get_person(guardian);
+    IF NOT EXISTS (SELECT 1 FROM family_member f WHERE f.person_id = guardian AND f.member_id = member) THEN
+        RAISE EXCEPTION 'person % is not a family member of person %', member, guardian
+            USING ERRCODE = '42501', DETAIL = 'A guardian sees and edits only the family members they registered.';
+    END IF;
+    IF for_update THEN
+        p := hp_lock_person(member);
+    ELSE
+        p := hp_get_person(member);
+    END IF;
+    RETURN p;
+END
+$$;
+COMMENT ON FUNCTION hp_family_member(bigint, bigint, boolean) IS 'a guardian''s family member, or 42501';
+
+CREATE FUNCTION add_family_member(
+    guardian_id bigint, doc_kind text, doc_number text, name text, relation text,
+    birth_date date DEFAULT NULL, sex text DEFAULT NULL,
+    nationality text DEFAULT NULL, phone text DEFAULT NULL) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    g person := hp_lock_person(guardian_id);
+    r text := hp_check_relation(relation);
+    n integer;
+    mid bigint;
+BEGIN
+    IF g.guardian_id IS NOT NULL THEN
+        RAISE EXCEPTION 'person % was registered by proxy and cannot register family members', g.person_id
+            USING ERRCODE = '23514', DETAIL = 'Only a person who registered themselves acts for their family.';
+    END IF;
+    SELECT count(*) INTO n FROM family_member f WHERE f.person_id = g.person_id;
+    IF n >= family_limit() THEN
+        RAISE EXCEPTION 'person % already has % family members', g.person_id, n
+            USING ERRCODE = '54000', DETAIL = format('A guardian registers at most %s family members.', family_limit());
+    END IF;
+    -- no phone of their own: the guardian's number is the contact (seed 004)
+    mid := hp_insert_person(doc_kind, doc_number, name, birth_date, sex, nationality,
+                            coalesce(phone, g.phone), g.person_id);
+    INSERT INTO family_member (person_id, member_id, relation) VALUES (g.person_id, mid, r);
+    RETURN mid;
+END
+$$;
+COMMENT ON FUNCTION add_family_member(bigint, text, text, text, text, date, text, text, text) IS
+    'register a family member by proxy; returns the member''s person_id (real-name status pending)';
+
+CREATE FUNCTION family_members(guardian_id bigint)
+    RETURNS TABLE (member_id bigint, person_ref uuid, name text, doc_kind text, doc_masked text,
+                   birth_date date, relation text, realname_status text, added_at timestamptz)
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    g person := hp_get_person(guardian_id);
+BEGIN
+    RETURN QUERY
+        SELECT p.person_id, p.public_ref, p.name, p.doc_kind, hp_mask_document(p.doc_kind, p.doc_number),
+               p.birth_date, f.relation, p.realname_status, f.added_at
+          FROM family_member f JOIN person p ON p.person_id = f.member_id
+         WHERE f.person_id = g.person_id
+         ORDER BY f.added_at, f.member_id;
+END
+$$;
+COMMENT ON FUNCTION family_members(bigint) IS 'the family members a guardian registered, in the order added';
+
+CREATE FUNCTION edit_family_member(guardian_id bigint, member_id bigint, changes jsonb) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    m person := hp_family_member(guardian_id, member_id, true);
+    v integer;
+BEGIN
+    IF changes IS NOT NULL AND jsonb_typeof(changes) = 'object' AND changes ? 'relation' THEN
+        UPDATE family_member f SET relation = hp_check_relation(changes->>'relation')
+         WHERE f.person_id = edit_family_member.guardian_id AND f.member_id = m.person_id;
+        changes := changes - 'relation';
+    END IF;
+    v := hp_edit_person(m, changes);
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION edit_family_member(bigint, bigint, jsonb) IS
+    'edit a family member (person fields as edit_person, plus relation); returns the member''s new version';
+
+CREATE FUNCTION family_member_code(guardian_id bigint, member_id bigint,
+                                   valid_for interval DEFAULT '90 days') RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    m person := hp_family_member(guardian_id, member_id, false);
+BEGIN
+    RETURN personal_code(m.person_id, valid_for);
+END
+$$;
+COMMENT ON FUNCTION family_member_code(bigint, bigint, interval) IS
+    'a family member''s personal code (HP1 kind "personal"), valid 90 days by default for printing';
+
+CREATE FUNCTION family_member_qr_png(guardian_id bigint, member_id bigint,
+                                     valid_for interval DEFAULT '90 days',
+                                     module_px integer DEFAULT 8) RETURNS bytea
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+BEGIN
+    -- level Q: a printed code survives creases and smudges
+    RETURN qr_png(family_member_code(guardian_id, member_id, valid_for), 'Q', module_px);
+END
+$$;
+COMMENT ON FUNCTION family_member_qr_png(bigint, bigint, interval, integer) IS
+    'printable PNG of a family member''s personal code (error correction Q)';
+
+GRANT EXECUTE ON FUNCTION
+    family_limit(),
+    add_family_member(bigint, text, text, text, text, date, text, text, text),
+    family_members(bigint),
+    edit_family_member(bigint, bigint, jsonb),
+    family_member_code(bigint, bigint, interval),
+    family_member_qr_png(bigint, bigint, interval, integer)
+  TO healthpass_app, healthpass_admin;
