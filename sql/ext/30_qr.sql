@@ -1,0 +1,42 @@
+-- 30_qr.sql: QR codes rendered in SQL (src/qr.c).
+--
+-- qr_png and qr_svg give an image ready for an app page or a print; qr_text
+-- gives the code in Unicode half blocks for psql and terminals. All three
+-- are pure functions of their arguments (IMMUTABLE, PARALLEL SAFE), STRICT
+-- (NULL data or option gives NULL), and priced high (COST 1000: rendering
+-- a code is some 100 microseconds) so the planner runs cheap filters first.
+-- Every purpose role may render codes: none of them reveals anything the
+-- caller did not pass in.
+
+CREATE FUNCTION qr_png(data text, level text DEFAULT 'M',
+                       module_px integer DEFAULT 4, margin integer DEFAULT 4,
+                       fg text DEFAULT 'black', bg text DEFAULT 'white')
+    RETURNS bytea
+    AS 'MODULE_PATHNAME', 'qr_png'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
+COMMENT ON FUNCTION qr_png(text, text, integer, integer, text, text) IS
+    'QR code of data as a 1-bit PNG (grayscale, or a two-colour palette)';
+
+CREATE FUNCTION qr_svg(data text, level text DEFAULT 'M',
+                       module_px integer DEFAULT 4, margin integer DEFAULT 4,
+                       fg text DEFAULT 'black', bg text DEFAULT 'white')
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'qr_svg'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
+COMMENT ON FUNCTION qr_svg(text, text, integer, integer, text, text) IS
+    'QR code of data as a scalable SVG document (one path)';
+
+CREATE FUNCTION qr_text(data text, level text DEFAULT 'L',
+                        margin integer DEFAULT 4, invert boolean DEFAULT false)
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'qr_text'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
+COMMENT ON FUNCTION qr_text(text, text, integer, boolean) IS
+    'QR code of data in Unicode half blocks, two module rows a line';
+
+GRANT EXECUTE ON FUNCTION
+    qr_png(text, text, integer, integer, text, text),
+    qr_svg(text, text, integer, integer, text, text),
+    qr_text(text, text, integer, boolean)
+    TO healthpass_admin, healthpass_app, healthpass_scanner,
+       healthpass_health, healthpass_report;

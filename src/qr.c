@@ -1,0 +1,618 @@
+/*
+ * qr.c
+ *	  QR codes rendered in SQL: qr_png (libpng), qr_svg and qr_text (Unicode
+ *	  half blocks), all from the module matrix that libqrencode computes.
+ *
+ * Memory: libqrencode allocates with malloc, so its matrix is copied into
+ * palloc'd memory and freed before anything can raise an error.  libpng (and
+ * the zlib inside it) allocates through hp_png_malloc, i.e. palloc in the
+ * caller's memory context, so an error raised anywhere while writing the PNG
+ * leaks nothing: the context is reset with the call.
+ */
+#include "postgres.h"
+
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+
+#include <png.h>
+#include <qrencode.h>
+
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+
+/* sane ranges of the rendering options (documented in the README) */
+#define HP_QR_MODULE_PX_MIN 1
+#define HP_QR_MODULE_PX_MAX 64
+#define HP_QR_MARGIN_MIN	0
+#define HP_QR_MARGIN_MAX	32
+/* the foreground must be darker than the background by this ratio (WCAG) */
+#define HP_QR_MIN_CONTRAST	3.0
+
+/* one colour, 8 bits a channel */
+typedef struct HpColour
+{
+	uint8		r;
+	uint8		g;
+	uint8		b;
+} HpColour;
+
+/* a QR symbol: size x size modules, row major, 1 = dark */
+typedef struct HpQrMatrix
+{
+	int			size;
+	int			version;
+	uint8	   *dark;
+} HpQrMatrix;
+
+/* what a QR symbol of version 40 holds at levels L, M, Q, H (ISO/IEC 18004) */
+static const int hp_qr_limit_numeric[4] = {7089, 5596, 3993, 3057};
+static const int hp_qr_limit_alnum[4] = {4296, 3391, 2420, 1852};
+static const int hp_qr_limit_bytes[4] = {2953, 2331, 1663, 1273};
+static const char hp_qr_level_names[4] = {'L', 'M', 'Q', 'H'};
+
+/* named colours: black and white, and the health-code colours in shades dark
+ * enough to scan on white */
+static const struct
+{
+	const char *name;
+	HpColour	colour;
+}			hp_qr_colour_names[] =
+{
+	{"black", {0x00, 0x00, 0x00}},
+	{"white", {0xFF, 0xFF, 0xFF}},
+	{"green", {0x00, 0x7A, 0x3D}},
+	{"yellow", {0xB0, 0x7D, 0x00}},
+	{"red", {0xC4, 0x12, 0x1F}},
+	{"light_green", {0x3E, 0x8E, 0x41}},
+};
+
+/* HpQrParseLevel: 'L', 'M', 'Q' or 'H' (either case) to libqrencode's level */
+static QRecLevel
+HpQrParseLevel(text *level)
+{
+	char	   *s = text_to_cstring(level);
+
+	if (s[0] != '\0' && s[1] == '\0')
+	{
+		switch (s[0])
+		{
+			case 'L':
+			case 'l':
+				return QR_ECLEVEL_L;
+			case 'M':
+			case 'm':
+				return QR_ECLEVEL_M;
+			case 'Q':
+			case 'q':
+				return QR_ECLEVEL_Q;
+			case 'H':
+			case 'h':
+				return QR_ECLEVEL_H;
+		}
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for option \"level\": \"%s\"", s),
+			 errdetail("The error-correction level must be L, M, Q or H.")));
+	return QR_ECLEVEL_M;		/* not reached */
+}
+
+/* HpQrHexDigit: value of one hexadecimal digit, or -1 */
+static int
+HpQrHexDigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* HpQrParseColour: #RRGGBB, #RGB or a colour name, for the option named opt */
+static HpColour
+HpQrParseColour(text *value, const char *opt)
+{
+	char	   *s = text_to_cstring(value);
+	size_t		len = strlen(s);
+	HpColour	c;
+
+	if (s[0] == '#' && (len == 7 || len == 4))
+	{
+		int			d[6];
+		int			n = (int) len - 1;
+		bool		ok = true;
+
+		for (int i = 0; i < n; i++)
+			if ((d[i] = HpQrHexDigit(s[i + 1])) < 0)
+				ok = false;
+		if (ok && n == 6)
+		{
+			c.r = (uint8) (d[0] * 16 + d[1]);
+			c.g = (uint8) (d[2] * 16 + d[3]);
+			c.b = (uint8) (d[4] * 16 + d[5]);
+			return c;
+		}
+		if (ok && n == 3)
+		{
+			c.r = (uint8) (d[0] * 17);
+			c.g = (uint8) (d[1] * 17);
+			c.b = (uint8) (d[2] * 17);
+			return c;
+		}
+	}
+	for (size_t i = 0; i < lengthof(hp_qr_colour_names); i++)
+		if (pg_strcasecmp(s, hp_qr_colour_names[i].name) == 0)
+			return hp_qr_colour_names[i].colour;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for option \"%s\": \"%s\"", opt, s),
+			 errdetail("A colour is #RRGGBB, #RGB or one of black, white, green, yellow, red and light_green.")));
+	return c;					/* not reached */
+}
+
+/* HpQrLuminance: WCAG relative luminance of an sRGB colour, 0 to 1 */
+static double
+HpQrLuminance(HpColour c)
+{
+	double		ch[3] = {c.r / 255.0, c.g / 255.0, c.b / 255.0};
+
+	for (int i = 0; i < 3; i++)
+		ch[i] = ch[i] <= 0.04045 ? ch[i] / 12.92 : pow((ch[i] + 0.055) / 1.055, 2.4);
+	return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2];
+}
+
+/* HpQrColours: parse fg and bg and insist on dark modules on a light ground */
+static void
+HpQrColours(text *fgtext, text *bgtext, HpColour *fg, HpColour *bg)
+{
+	double		ratio;
+
+	*fg = HpQrParseColour(fgtext, "fg");
+	*bg = HpQrParseColour(bgtext, "bg");
+	ratio = (HpQrLuminance(*bg) + 0.05) / (HpQrLuminance(*fg) + 0.05);
+	if (ratio < HP_QR_MIN_CONTRAST)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"fg\" \"%s\" is too light for option \"bg\" \"%s\"",
+						text_to_cstring(fgtext), text_to_cstring(bgtext)),
+				 errdetail("Scanners need dark modules on a lighter ground, with a contrast ratio (as WCAG defines it) of at least 3:1; this pair has %.2f:1.",
+						   ratio)));
+}
+
+/* HpQrCheckRange: an integer option must lie in [lo, hi] */
+static void
+HpQrCheckRange(const char *opt, int32 value, int lo, int hi, const char *what)
+{
+	if (value < lo || value > hi)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for option \"%s\": %d", opt, value),
+				 errdetail("The %s must be between %d and %d.", what, lo, hi)));
+}
+
+/* HpQrIsAlnum: is c in the QR alphanumeric set (0-9 A-Z space $%*+-./:)? */
+static inline bool
+HpQrIsAlnum(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+		c == ' ' || c == '$' || c == '%' || c == '*' || c == '+' ||
+		c == '-' || c == '.' || c == '/' || c == ':';
+}
+
+/*
+ * HpQrEncode: the QR symbol of data at level, in the smallest version.
+ *
+ * The text is converted to UTF-8, what scanners expect.  ASCII text goes
+ * through libqrencode's case-sensitive string encoder, which splits it into
+ * numeric, alphanumeric and 8-bit segments by their bit cost (never Kanji:
+ * that is Shift-JIS): text entirely in the alphanumeric set, as HP1 tokens
+ * are, is stored in alphanumeric mode, with numeric runs only where they are
+ * shorter.  Text with other characters is one 8-bit segment behind an ECI
+ * header naming UTF-8 (designator 26), so that scanners do not have to guess
+ * the character set (zbar, for one, guesses wrong on mostly-ASCII text).
+ */
+static void
+HpQrEncode(text *data, QRecLevel level, HpQrMatrix *m)
+{
+	int			len = VARSIZE_ANY_EXHDR(data);
+	char	   *server = VARDATA_ANY(data);
+	char	   *utf8;
+	int			ulen;
+	bool		ascii = true;
+	bool		digits = true;
+	bool		alnum = true;
+	int			limit;
+	QRcode	   *code = NULL;
+	int			err = ERANGE;
+
+	if (len == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("QR code data must not be empty"),
+				 errdetail("An empty QR code carries nothing that a scanner could act on.")));
+
+	utf8 = pg_server_to_any(server, len, PG_UTF8);
+	if (utf8 == server)
+		utf8 = pnstrdup(server, len);	/* NUL-terminated copy */
+	ulen = (int) strlen(utf8);
+
+	for (int i = 0; i < ulen; i++)
+	{
+		unsigned char c = (unsigned char) utf8[i];
+
+		if (c >= 0x80)
+		{
+			ascii = digits = alnum = false;
+			break;
+		}
+		if (c < '0' || c > '9')
+			digits = false;
+		if (!HpQrIsAlnum(c))
+			alnum = false;
+	}
+	/* the limit for this kind of text; the ECI header costs one byte */
+	limit = digits ? hp_qr_limit_numeric[level] :
+		alnum ? hp_qr_limit_alnum[level] :
+		ascii ? hp_qr_limit_bytes[level] : hp_qr_limit_bytes[level] - 1;
+
+	/* nothing longer can ever fit: spare the encoder the attempt */
+	if (ulen <= limit || (ascii && ulen <= hp_qr_limit_numeric[level]))
+	{
+		errno = 0;
+		if (ascii)
+		{
+			code = QRcode_encodeString(utf8, 0, level, QR_MODE_8, 1);
+			err = errno;
+		}
+		else
+		{
+			QRinput    *input = QRinput_new2(0, level);
+
+			if (input != NULL &&
+				QRinput_appendECIheader(input, 26) == 0 &&
+				QRinput_append(input, QR_MODE_8, ulen, (unsigned char *) utf8) == 0)
+				code = QRcode_encodeInput(input);
+			err = errno;
+			if (input != NULL)
+				QRinput_free(input);
+		}
+	}
+	if (code == NULL)
+	{
+		if (err == ENOMEM)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory"),
+					 errdetail("Encoding a QR code of %d bytes failed for lack of memory.", ulen)));
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("data too long for a QR code at error-correction level %c: %d bytes, the limit is %d",
+						hp_qr_level_names[level], ulen, limit),
+				 errdetail("At level %c a QR code holds at most %d bytes of ASCII text (%d of other UTF-8 text), %d characters of the QR alphanumeric set (0-9, A-Z, space and $%%*+-./:) or %d digits.",
+						   hp_qr_level_names[level], hp_qr_limit_bytes[level],
+						   hp_qr_limit_bytes[level] - 1,
+						   hp_qr_limit_alnum[level], hp_qr_limit_numeric[level]),
+				 errhint("Use a lower error-correction level or shorter data.")));
+	}
+
+	/* copy out of malloc'd memory before anything else can fail */
+	m->size = code->width;
+	m->version = code->version;
+	m->dark = palloc((Size) code->width * code->width);
+	for (int i = 0; i < code->width * code->width; i++)
+		m->dark[i] = code->data[i] & 1;
+	QRcode_free(code);
+	pfree(utf8);
+}
+
+/* HpQrDark: is module (x, y) of the image (quiet zone included) dark? */
+static inline bool
+HpQrDark(const HpQrMatrix *m, int margin, int x, int y)
+{
+	x -= margin;
+	y -= margin;
+	if (x < 0 || y < 0 || x >= m->size || y >= m->size)
+		return false;
+	return m->dark[y * m->size + x] != 0;
+}
+
+/* ---------------------------------------------------------------- PNG */
+
+/* what the PNG writer hands back through libpng's setjmp */
+typedef struct HpPngState
+{
+	StringInfoData out;
+	char		message[128];
+} HpPngState;
+
+/* hp_png_malloc: libpng and zlib allocate in the caller's memory context */
+static png_voidp
+hp_png_malloc(png_structp png, png_alloc_size_t size)
+{
+	return palloc_extended(size, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+}
+
+/* hp_png_free: counterpart of hp_png_malloc */
+static void
+hp_png_free(png_structp png, png_voidp ptr)
+{
+	if (ptr != NULL)
+		pfree(ptr);
+}
+
+/* hp_png_error: keep libpng's message; libpng then longjmps to our setjmp */
+static void
+hp_png_error(png_structp png, png_const_charp msg)
+{
+	HpPngState *st = (HpPngState *) png_get_error_ptr(png);
+
+	strlcpy(st->message, msg, sizeof(st->message));
+}
+
+/* hp_png_warning: libpng's warnings concern nothing we can act on */
+static void
+hp_png_warning(png_structp png, png_const_charp msg)
+{
+}
+
+/* hp_png_write: append the encoded bytes to the output buffer */
+static void
+hp_png_write(png_structp png, png_bytep data, size_t len)
+{
+	HpPngState *st = (HpPngState *) png_get_io_ptr(png);
+
+	appendBinaryStringInfo(&st->out, (const char *) data, (int) len);
+}
+
+/* hp_png_flush: nothing is buffered outside the output buffer */
+static void
+hp_png_flush(png_structp png)
+{
+}
+
+/*
+ * HpQrPng: the symbol as a PNG, 1-bit: grayscale for black on white, a
+ * two-colour palette otherwise.  No pHYs: the image is pixel-exact and its
+ * printed size is the printer's choice.
+ */
+static bytea *
+HpQrPng(const HpQrMatrix *m, int px, int margin, HpColour fg, HpColour bg)
+{
+	HpPngState st;
+	png_structp png;
+	png_infop	info;
+	int			modules = m->size + 2 * margin;
+	png_uint_32 width = (png_uint_32) modules * px;
+	size_t		rowbytes = (width + 7) / 8;
+	bool		gray = (fg.r == 0 && fg.g == 0 && fg.b == 0 &&
+						bg.r == 255 && bg.g == 255 && bg.b == 255);
+	png_bytep	blank;
+	png_bytep	row;
+	bytea	   *result;
+
+	initStringInfo(&st.out);
+	st.message[0] = '\0';
+	png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &st,
+									hp_png_error, hp_png_warning,
+									NULL, hp_png_malloc, hp_png_free);
+	if (png == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("The PNG writer could not be created.")));
+	info = png_create_info_struct(png);
+	if (info == NULL || setjmp(png_jmpbuf(png)))
+	{
+		/* every variable used here was set before setjmp and not changed */
+		png_destroy_write_struct(&png, &info);
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not write the QR code as PNG: %s",
+						st.message[0] ? st.message : "out of memory"),
+				 errdetail("The PNG library reported an error while writing the image.")));
+	}
+
+	png_set_write_fn(png, &st, hp_png_write, hp_png_flush);
+	png_set_IHDR(png, info, width, width, 1,
+				 gray ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_PALETTE,
+				 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+				 PNG_FILTER_TYPE_DEFAULT);
+	if (!gray)
+	{
+		/* index 0 is the foreground, 1 the background, as 0/1 in grayscale */
+		png_color	palette[2];
+
+		palette[0].red = fg.r;
+		palette[0].green = fg.g;
+		palette[0].blue = fg.b;
+		palette[1].red = bg.r;
+		palette[1].green = bg.g;
+		palette[1].blue = bg.b;
+		png_set_PLTE(png, info, palette, 2);
+	}
+	/* no filter suits 1-bit rows; zlib's default level 6 is as small as 9
+	 * here and faster */
+	png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
+	png_write_info(png, info);
+
+	/* light pixels are 1 bits; a row is built once a module row */
+	blank = palloc(rowbytes);
+	memset(blank, 0xFF, rowbytes);
+	row = palloc(rowbytes);
+	for (int y = 0; y < modules; y++)
+	{
+		png_bytep	r = blank;
+
+		if (y >= margin && y < margin + m->size)
+		{
+			const uint8 *src = m->dark + (size_t) (y - margin) * m->size;
+
+			memset(row, 0xFF, rowbytes);
+			for (int x = 0; x < m->size; x++)
+			{
+				if (src[x])
+				{
+					size_t		p0 = (size_t) (x + margin) * px;
+
+					for (size_t p = p0; p < p0 + px; p++)
+						row[p >> 3] &= (png_byte) ~(0x80 >> (p & 7));
+				}
+			}
+			r = row;
+		}
+		for (int k = 0; k < px; k++)
+			png_write_row(png, r);
+	}
+	png_write_end(png, info);
+	png_destroy_write_struct(&png, &info);
+
+	result = (bytea *) palloc(VARHDRSZ + st.out.len);
+	SET_VARSIZE(result, VARHDRSZ + st.out.len);
+	memcpy(VARDATA(result), st.out.data, st.out.len);
+	return result;
+}
+
+/* ---------------------------------------------------------------- SVG */
+
+/* HpQrSvg: one <path> of dark runs over a background <rect>, in module units */
+static text *
+HpQrSvg(const HpQrMatrix *m, int px, int margin, HpColour fg, HpColour bg)
+{
+	StringInfoData s;
+	int			modules = m->size + 2 * margin;
+
+	initStringInfo(&s);
+	appendStringInfo(&s,
+					 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+					 "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
+					 "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+					 "shape-rendering=\"crispEdges\">\n"
+					 "<rect width=\"%d\" height=\"%d\" fill=\"#%02x%02x%02x\"/>\n"
+					 "<path fill=\"#%02x%02x%02x\" d=\"",
+					 modules * px, modules * px, modules, modules,
+					 modules, modules, bg.r, bg.g, bg.b, fg.r, fg.g, fg.b);
+	for (int y = 0; y < m->size; y++)
+	{
+		const uint8 *src = m->dark + (size_t) y * m->size;
+		int			x = 0;
+
+		while (x < m->size)
+		{
+			int			start;
+
+			if (!src[x])
+			{
+				x++;
+				continue;
+			}
+			start = x;
+			while (x < m->size && src[x])
+				x++;
+			appendStringInfo(&s, "M%d %dh%dv1h-%dz",
+							 start + margin, y + margin, x - start, x - start);
+		}
+	}
+	appendStringInfoString(&s, "\"/>\n</svg>\n");
+	return cstring_to_text_with_len(s.data, s.len);
+}
+
+/* ---------------------------------------------------------------- text */
+
+/*
+ * HpQrText: two module rows a line in Unicode half blocks.  By default a
+ * dark module is ink (right for dark text on a light terminal); invert makes
+ * light modules and the quiet zone ink (for light text on a dark terminal).
+ */
+static text *
+HpQrText(const HpQrMatrix *m, int margin, bool invert)
+{
+	/* indexed by top * 2 + bottom, 1 = ink */
+	static const char *const cell[4] = {" ", "\xe2\x96\x84", "\xe2\x96\x80", "\xe2\x96\x88"};
+	StringInfoData s;
+	int			modules = m->size + 2 * margin;
+	char	   *server;
+
+	initStringInfo(&s);
+	for (int y = 0; y < modules; y += 2)
+	{
+		if (y > 0)
+			appendStringInfoChar(&s, '\n');
+		for (int x = 0; x < modules; x++)
+		{
+			bool		top = HpQrDark(m, margin, x, y) != invert;
+
+			/* the half row below an odd-height image is outside: no ink */
+			bool		bottom = y + 1 < modules &&
+				(HpQrDark(m, margin, x, y + 1) != invert);
+
+			appendStringInfoString(&s, cell[top * 2 + bottom]);
+		}
+	}
+	server = pg_any_to_server(s.data, s.len, PG_UTF8);
+	return cstring_to_text(server);
+}
+
+/* ---------------------------------------------------------------- SQL */
+
+/* qr_png(data, level, module_px, margin, fg, bg): the QR code as PNG */
+PG_FUNCTION_INFO_V1(qr_png);
+Datum
+qr_png(PG_FUNCTION_ARGS)
+{
+	QRecLevel	level = HpQrParseLevel(PG_GETARG_TEXT_PP(1));
+	int32		px = PG_GETARG_INT32(2);
+	int32		margin = PG_GETARG_INT32(3);
+	HpColour	fg,
+				bg;
+	HpQrMatrix	m;
+
+	HpQrCheckRange("module_px", px, HP_QR_MODULE_PX_MIN, HP_QR_MODULE_PX_MAX,
+				   "module size in pixels");
+	HpQrCheckRange("margin", margin, HP_QR_MARGIN_MIN, HP_QR_MARGIN_MAX,
+				   "quiet-zone margin in modules");
+	HpQrColours(PG_GETARG_TEXT_PP(4), PG_GETARG_TEXT_PP(5), &fg, &bg);
+	HpQrEncode(PG_GETARG_TEXT_PP(0), level, &m);
+	PG_RETURN_BYTEA_P(HpQrPng(&m, px, margin, fg, bg));
+}
+
+/* qr_svg(data, level, module_px, margin, fg, bg): the QR code as SVG */
+PG_FUNCTION_INFO_V1(qr_svg);
+Datum
+qr_svg(PG_FUNCTION_ARGS)
+{
+	QRecLevel	level = HpQrParseLevel(PG_GETARG_TEXT_PP(1));
+	int32		px = PG_GETARG_INT32(2);
+	int32		margin = PG_GETARG_INT32(3);
+	HpColour	fg,
+				bg;
+	HpQrMatrix	m;
+
+	HpQrCheckRange("module_px", px, HP_QR_MODULE_PX_MIN, HP_QR_MODULE_PX_MAX,
+				   "module size in pixels");
+	HpQrCheckRange("margin", margin, HP_QR_MARGIN_MIN, HP_QR_MARGIN_MAX,
+				   "quiet-zone margin in modules");
+	HpQrColours(PG_GETARG_TEXT_PP(4), PG_GETARG_TEXT_PP(5), &fg, &bg);
+	HpQrEncode(PG_GETARG_TEXT_PP(0), level, &m);
+	PG_RETURN_TEXT_P(HpQrSvg(&m, px, margin, fg, bg));
+}
+
+/* qr_text(data, level, margin, invert): the QR code in half-block text */
+PG_FUNCTION_INFO_V1(qr_text);
+Datum
+qr_text(PG_FUNCTION_ARGS)
+{
+	QRecLevel	level = HpQrParseLevel(PG_GETARG_TEXT_PP(1));
+	int32		margin = PG_GETARG_INT32(2);
+	bool		invert = PG_GETARG_BOOL(3);
+	HpQrMatrix	m;
+
+	HpQrCheckRange("margin", margin, HP_QR_MARGIN_MIN, HP_QR_MARGIN_MAX,
+				   "quiet-zone margin in modules");
+	HpQrEncode(PG_GETARG_TEXT_PP(0), level, &m);
+	PG_RETURN_TEXT_P(HpQrText(&m, margin, invert));
+}
