@@ -135,7 +135,7 @@ BEGIN
     IF outcome = 'passed' THEN
         INSERT INTO certified_photo AS c (person_id, check_id, media_type, photo)
             VALUES (p.person_id, cid, media, photo)
-            ON CONFLICT (person_id) DO UPDATE
+            ON CONFLICT ON CONSTRAINT certified_photo_pkey DO UPDATE
                SET check_id = excluded.check_id, media_type = excluded.media_type,
                    photo = excluded.photo, bound_at = now();
     END IF;
