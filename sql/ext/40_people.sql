@@ -412,8 +412,10 @@ END
 $$;
 COMMENT ON FUNCTION person_info(bigint) IS 'a person''s own information ("my information"), for the person''s own flows';
 
--- Applies changes to a locked person row; identity changes reset the
--- real-name status to pending. Shared by edit_person and the family edit.
+-- Applies changes to a locked person row; identity changes (name, document,
+-- birth date, sex) reset the real-name status to pending and unbind the
+-- certified photo of an earlier face check. Shared by edit_person, the
+-- e-pass and the family edit.
 CREATE FUNCTION hp_edit_person(p person, changes jsonb) RETURNS integer
     LANGUAGE plpgsql VOLATILE
     SET search_path = healthpass, pg_temp
@@ -480,6 +482,10 @@ BEGIN
         realname_checked_at = CASE WHEN identity_changed THEN NULL ELSE realname_checked_at END
      WHERE person_id = p.person_id
      RETURNING version INTO v;
+    -- a certified photo certifies the name and document it was taken for
+    IF identity_changed THEN
+        DELETE FROM certified_photo ph WHERE ph.person_id = p.person_id;
+    END IF;
     RETURN v;
 END
 $$;
@@ -494,7 +500,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION edit_person(bigint, jsonb) IS
-    'edit "my information" (name, doc_kind, doc_number, birth_date, sex, nationality, phone); returns the new version; identity changes put real-name status back to pending';
+    'edit "my information" (name, doc_kind, doc_number, birth_date, sex, nationality, phone); returns the new version; identity changes put real-name status back to pending and unbind the certified photo';
 
 CREATE FUNCTION person_history(person_id bigint)
     RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)

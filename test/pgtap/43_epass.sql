@@ -5,7 +5,7 @@
 \pset tuples_only true
 \pset pager off
 SET client_min_messages = warning;
-SELECT plan(47);
+SELECT plan(49);
 
 SELECT healthpass.publish_notice('commitment_letter', 'Commitment letter', 'I promise.') AS lv \gset
 SELECT healthpass.register_person('cn_resident_id', '440104199003071239', '王小明', phone => '13800138000') AS p \gset
@@ -95,11 +95,13 @@ SELECT throws_ok(format($$SELECT healthpass.modify_epass(%s, '{}')$$, :hk),
 SELECT throws_ok(format($$SELECT healthpass.epass_page(%s)$$, :hk),
     'P0002', format('person %s has no electronic pass', :hk), 'no page without an e-pass');
 
-SELECT is(healthpass.modify_epass(:p, '{"name": "王晓明"}')->'reasons', '["realname_pending"]'::jsonb,
-          'a name change suspends the e-pass until the real-name check approves it');
+SELECT is(healthpass.modify_epass(:p, '{"name": "王晓明"}')->'reasons', '["realname_pending", "face_not_verified"]'::jsonb,
+          'a name change suspends the e-pass until a new real-name approval and face check');
 SELECT is(healthpass.epass_page(:p)->'pass', 'null'::jsonb, 'a suspended e-pass carries no code');
 SELECT healthpass.record_realname_result(:p, 'approved') AS ok2 \gset
-SELECT is(healthpass.epass_page(:p)->>'status', 'active', 'approval reactivates it');
+SELECT is(healthpass.epass_page(:p)->'reasons', '["face_not_verified"]'::jsonb, 'approval alone is not enough');
+SELECT ok(healthpass.record_face_check(:p, 'CTID', 'passed', (SELECT jpeg FROM pic)) > 0, 'a face check for the new name');
+SELECT is(healthpass.epass_page(:p)->>'status', 'active', 'approval and the new face check reactivate it');
 
 -- unbinding the certified photo -----------------------------------------------------------------
 SELECT is(healthpass.unbind_certified_photo(:p), 'suspended', 'unbinding the photo suspends the e-pass');
