@@ -30,11 +30,12 @@ SELECT encode(substring(p FROM 1 FOR 8), 'hex') AS signature,
        encode(substring(p FROM 13 FOR 4), 'escape') AS chunk,
        pg_temp.u32(p, 16) AS width, pg_temp.u32(p, 20) AS height,
        get_byte(p, 24) AS depth, get_byte(p, 25) AS colour_type,
-       encode(substring(p FROM 34 FOR 8), 'hex') AS next_chunk,
+       encode(substring(p FROM 38 FOR 4), 'escape') AS next_chunk,
        encode(substring(p FROM length(p) - 11), 'hex') AS iend
   FROM healthpass.qr_png('HP1:HELLO') AS p;
 SELECT c AS colour, pg_temp.u32(p, 16) AS width, get_byte(p, 25) AS colour_type,
-       encode(substring(p FROM 34 FOR 18), 'hex') AS plte
+       encode(substring(p FROM 38 FOR 4), 'escape') AS next_chunk,
+       CASE get_byte(p, 25) WHEN 3 THEN encode(substring(p FROM 42 FOR 6), 'hex') END AS palette
   FROM unnest(ARRAY['green', 'yellow', 'red', 'light_green', '#123', 'Black']) AS c,
        healthpass.qr_png('HP1:HELLO', 'M', 3, 2, c) AS p;
 -- sizes follow the symbol (21 modules + 4 a version) and the quiet zone;

@@ -435,9 +435,14 @@ HpQrPng(const HpQrMatrix *m, int px, int margin, HpColour fg, HpColour bg)
 		palette[1].blue = bg.b;
 		png_set_PLTE(png, info, palette, 2);
 	}
-	/* no filter suits 1-bit rows; zlib's default level 6 is as small as 9
-	 * here and faster */
+	/*
+	 * No filter suits 1-bit rows.  zlib level 4 is the knee for these images
+	 * (module rows repeated module_px times): within a few per cent of the
+	 * size of levels 6 and 9 at a third of level 6's time; level 9 is up to
+	 * 30 times slower and no smaller at large module sizes.
+	 */
 	png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
+	png_set_compression_level(png, 4);
 	png_write_info(png, info);
 
 	/* light pixels are 1 bits; a row is built once a module row */
