@@ -167,11 +167,22 @@ cn_resident_id_region_code(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%06d", RID_REGION(PG_GETARG_INT64(0)))));
 }
 
-/* DateText: a date as PostgreSQL prints it, for messages */
+/* DateText: a date for messages, ISO whatever the DateStyle */
 static char *
 DateText(DateADT d)
 {
-	return DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(d)));
+	int			y,
+				m,
+				dd;
+
+	if (DATE_IS_NOBEGIN(d))
+		return pstrdup("-infinity");
+	if (DATE_IS_NOEND(d))
+		return pstrdup("infinity");
+	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
+	if (y <= 0)
+		return psprintf("%04d-%02d-%02d BC", 1 - y, m, dd);
+	return psprintf("%04d-%02d-%02d", y, m, dd);
 }
 
 /*
