@@ -17,6 +17,7 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	hp_token_init();
 }
 
 /* version(): the extension's version, from healthpass.control */

@@ -9,4 +9,7 @@
 #error "HEALTHPASS_VERSION must be defined by the Makefile"
 #endif
 
+/* keys.c: GUCs, libsodium and the key cache callback */
+extern void hp_token_init(void);
+
 #endif							/* HEALTHPASS_H */

@@ -1,0 +1,493 @@
+-- 20_token.sql: signed HP1 pass tokens (../shared/spec/hp1-token.md):
+-- signing keys under a master key, issuing, verifying, the pass type,
+-- revocation and trust lists.
+
+-- ---------------------------------------------------------------------
+-- base45 (RFC 9285)
+-- ---------------------------------------------------------------------
+CREATE FUNCTION base45_encode(data bytea) RETURNS text
+    AS 'MODULE_PATHNAME', 'base45_encode'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION base45_encode(bytea) IS 'base45 text (RFC 9285) of bytes';
+CREATE FUNCTION base45_decode(data text) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'base45_decode'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION base45_decode(text) IS 'bytes of a base45 text (RFC 9285)';
+
+-- base64url without padding (RFC 4648 section 5), as JWK and the trust list use it
+CREATE FUNCTION _b64url_encode(data bytea) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN rtrim(translate(replace(encode(data, 'base64'), E'\n', ''), '+/', '-_'), '=');
+CREATE FUNCTION _b64url_decode(field text, data text) RETURNS bytea
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+BEGIN
+    IF data !~ '^[A-Za-z0-9_-]*$' OR length(data) % 4 = 1 THEN
+        RAISE EXCEPTION 'invalid base64url in trust list field "%": "%"', field, data
+            USING ERRCODE = '22023',
+                  DETAIL = 'Trust list keys carry base64url (RFC 4648 section 5) without padding.';
+    END IF;
+    RETURN decode(translate(data, '-_', '+/') || repeat('=', (4 - length(data) % 4) % 4), 'base64');
+END
+$$;
+
+-- ---------------------------------------------------------------------
+-- keys
+-- ---------------------------------------------------------------------
+-- Local keys carry secret_box: nonce (24 bytes) || XChaCha20-Poly1305 of the
+-- 32-byte Ed25519 seed under the master key, with the kid as associated
+-- data. Imported keys (other issuers' trust lists) have no secret_box.
+CREATE TABLE signing_key (
+    key_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kid         bytea NOT NULL CHECK (length(kid) = 8),
+    public_key  bytea NOT NULL UNIQUE CHECK (length(public_key) = 32),
+    secret_box  bytea CHECK (length(secret_box) = 72),
+    issuer      text NOT NULL CHECK (issuer <> ''),
+    not_before  timestamptz NOT NULL,
+    not_after   timestamptz NOT NULL,
+    status      text NOT NULL DEFAULT 'active'
+                CHECK (status IN ('active', 'retired', 'revoked')),
+    status_reason text,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    changed_at  timestamptz NOT NULL DEFAULT now(),
+    CHECK (not_before < not_after),
+    CHECK (kid = substring(sha256(public_key) FROM 1 FOR 8))
+);
+CREATE INDEX signing_key_kid ON signing_key (kid);
+-- one active key of our own at a time
+CREATE UNIQUE INDEX signing_key_one_active ON signing_key ((true))
+    WHERE secret_box IS NOT NULL AND status = 'active';
+COMMENT ON TABLE signing_key IS
+    'Ed25519 keys: ours (secret encrypted under the master key) and imported trusted public keys';
+
+CREATE TABLE revoked_token (
+    token_id    bytea PRIMARY KEY CHECK (length(token_id) = 16),
+    kid         bytea CHECK (length(kid) = 8),
+    reason      text NOT NULL CHECK (reason <> ''),
+    revoked_at  timestamptz NOT NULL DEFAULT now(),
+    revoked_by  name NOT NULL DEFAULT session_user
+);
+COMMENT ON TABLE revoked_token IS 'Revoked HP1 token ids (cti)';
+
+-- dumps keep the keys (secrets only encrypted) and the revocation list
+SELECT pg_extension_config_dump('signing_key', '');
+SELECT pg_extension_config_dump('signing_key_key_id_seq', '');
+SELECT pg_extension_config_dump('revoked_token', '');
+
+-- every backend's key and revocation caches are invalidated on change
+CREATE FUNCTION _key_cache_invalidate() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'hp_key_cache_invalidate'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE TRIGGER signing_key_cache AFTER INSERT OR UPDATE OR DELETE ON signing_key
+    FOR EACH ROW EXECUTE FUNCTION _key_cache_invalidate();
+CREATE TRIGGER revoked_token_cache AFTER INSERT OR UPDATE OR DELETE ON revoked_token
+    FOR EACH ROW EXECUTE FUNCTION _key_cache_invalidate();
+
+-- key material: the secret leaves C only encrypted
+CREATE FUNCTION _signing_key_material(OUT kid bytea, OUT public_key bytea, OUT secret_box bytea)
+    AS 'MODULE_PATHNAME', 'hp_signing_key_material'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+CREATE FUNCTION _signing_key_material_from_file(seed_file text,
+        OUT kid bytea, OUT public_key bytea, OUT secret_box bytea)
+    AS 'MODULE_PATHNAME', 'hp_signing_key_material_from_file'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+-- _add_signing_key: stores key material as the new active key, retiring the old one
+CREATE FUNCTION _add_signing_key(m record, valid_from timestamptz, valid_for interval)
+    RETURNS bytea
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+BEGIN
+    IF valid_for IS NULL OR valid_from + valid_for <= valid_from THEN
+        RAISE EXCEPTION 'signing key validity "%" is not positive', valid_for
+            USING ERRCODE = '22023', DETAIL = 'A signing key is valid for a positive interval.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM signing_key WHERE public_key = m.public_key) THEN
+        RAISE EXCEPTION 'signing key % is already stored', encode(m.kid, 'hex')
+            USING ERRCODE = '23505', DETAIL = 'Each public key is stored once.';
+    END IF;
+    UPDATE signing_key SET status = 'retired', changed_at = now()
+     WHERE secret_box IS NOT NULL AND status = 'active';
+    INSERT INTO signing_key (kid, public_key, secret_box, issuer, not_before, not_after, status)
+    VALUES (m.kid, m.public_key, m.secret_box, current_setting('healthpass.issuer'),
+            valid_from, valid_from + valid_for, 'active');
+    RETURN m.kid;
+END
+$$;
+
+CREATE FUNCTION rotate_signing_key(valid_for interval DEFAULT interval '1 year')
+    RETURNS bytea
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = healthpass, pg_temp
+AS $$
+BEGIN
+    LOCK TABLE signing_key IN SHARE ROW EXCLUSIVE MODE;
+    RETURN _add_signing_key(_signing_key_material(),
+                            date_trunc('second', clock_timestamp()), valid_for);
+END
+$$;
+COMMENT ON FUNCTION rotate_signing_key(interval) IS
+    'new active signing key (returns its kid); the previous one is retired and keeps verifying';
+
+-- _ensure_signing_key: called by issue_token when no active key is usable at
+-- issue time "at" (first use, or the active key expired or was revoked)
+CREATE FUNCTION _ensure_signing_key(at timestamptz) RETURNS bytea
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    k bytea;
+BEGIN
+    LOCK TABLE signing_key IN SHARE ROW EXCLUSIVE MODE;
+    SELECT kid INTO k FROM signing_key
+     WHERE secret_box IS NOT NULL AND status = 'active' AND not_before <= at AND at < not_after;
+    IF FOUND THEN
+        RETURN k;
+    END IF;
+    RETURN _add_signing_key(_signing_key_material(), date_trunc('second', at), interval '1 year');
+END
+$$;
+
+CREATE FUNCTION import_signing_key(seed_file text,
+        not_before timestamptz DEFAULT date_trunc('second', now()),
+        not_after timestamptz DEFAULT date_trunc('second', now()) + interval '1 year')
+    RETURNS bytea
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+BEGIN
+    LOCK TABLE signing_key IN SHARE ROW EXCLUSIVE MODE;
+    RETURN _add_signing_key(_signing_key_material_from_file(seed_file),
+                            not_before, not_after - not_before);
+END
+$$;
+COMMENT ON FUNCTION import_signing_key(text, timestamptz, timestamptz) IS
+    'superuser: makes the Ed25519 seed in a server-side file (64 hex digits, mode 0600) the active signing key';
+
+CREATE FUNCTION revoke_signing_key(kid bytea, reason text) RETURNS integer
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    IF btrim(reason) = '' THEN
+        RAISE EXCEPTION 'revocation reason "%" is empty', reason
+            USING ERRCODE = '22023', DETAIL = 'A revocation says why.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM signing_key k WHERE k.kid = revoke_signing_key.kid) THEN
+        RAISE EXCEPTION 'no signing key with kid %', encode(kid, 'hex')
+            USING ERRCODE = 'P0002', DETAIL = 'Neither a local nor an imported key has this kid.';
+    END IF;
+    UPDATE signing_key k SET status = 'revoked', status_reason = reason, changed_at = now()
+     WHERE k.kid = revoke_signing_key.kid AND k.status <> 'revoked';
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RAISE EXCEPTION 'signing key % is already revoked', encode(kid, 'hex')
+            USING ERRCODE = '55000', DETAIL = 'A revoked key stays revoked.';
+    END IF;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION revoke_signing_key(bytea, text) IS
+    'revokes every key with this kid; tokens they signed verify as key_revoked';
+
+CREATE FUNCTION signing_keys(OUT kid bytea, OUT issuer text, OUT local boolean,
+        OUT status text, OUT not_before timestamptz, OUT not_after timestamptz,
+        OUT status_reason text, OUT created_at timestamptz)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = healthpass, pg_temp
+AS $$
+    SELECT kid, issuer, secret_box IS NOT NULL, status, not_before, not_after,
+           status_reason, created_at
+      FROM signing_key ORDER BY created_at, key_id
+$$;
+COMMENT ON FUNCTION signing_keys() IS 'public facts about every stored key (never a secret)';
+
+-- ---------------------------------------------------------------------
+-- trust lists
+-- ---------------------------------------------------------------------
+CREATE FUNCTION _utc(t timestamptz) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
+
+CREATE FUNCTION trust_list() RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = healthpass, pg_temp
+AS $$
+    SELECT jsonb_build_object(
+        'issuer', current_setting('healthpass.issuer'),
+        'generated_at', _utc(now()),
+        'keys', COALESCE(jsonb_agg(jsonb_build_object(
+            'kid', _b64url_encode(kid), 'kty', 'OKP', 'crv', 'Ed25519',
+            'x', _b64url_encode(public_key),
+            'not_before', _utc(not_before), 'not_after', _utc(not_after),
+            'status', status) ORDER BY not_before, key_id), '[]'::jsonb))
+      FROM signing_key WHERE secret_box IS NOT NULL
+$$;
+COMMENT ON FUNCTION trust_list() IS
+    'this issuer''s public keys as the HP1 trust list (RFC 8037 OKP JWKs)';
+
+CREATE FUNCTION _trust_time(field text, value text) RETURNS timestamptz
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+BEGIN
+    IF value IS NULL THEN
+        RAISE EXCEPTION 'trust list key lacks "%"', field
+            USING ERRCODE = '22023', DETAIL = 'Every key carries not_before and not_after.';
+    END IF;
+    RETURN value::timestamptz;
+EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+    RAISE EXCEPTION 'invalid trust list time in "%": "%"', field, value
+        USING ERRCODE = '22007', DETAIL = 'Times are ISO 8601, such as 2026-01-01T00:00:00Z.';
+END
+$$;
+
+CREATE FUNCTION import_trust_list(doc jsonb) RETURNS integer
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    iss text := doc->>'issuer';
+    k jsonb;
+    x bytea;
+    kid bytea;
+    nb timestamptz;
+    na timestamptz;
+    st text;
+    seen bytea[] := '{}';
+    n integer := 0;
+BEGIN
+    IF jsonb_typeof(doc) <> 'object' OR jsonb_typeof(doc->'issuer') IS DISTINCT FROM 'string'
+       OR iss = '' OR jsonb_typeof(doc->'keys') IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'invalid trust list: %', left(doc::text, 80)
+            USING ERRCODE = '22023',
+                  DETAIL = 'A trust list is an object with a non-empty "issuer" string and a "keys" array.';
+    END IF;
+    LOCK TABLE signing_key IN SHARE ROW EXCLUSIVE MODE;
+    FOR k IN SELECT * FROM jsonb_array_elements(doc->'keys') LOOP
+        IF jsonb_typeof(k) <> 'object' THEN
+            RAISE EXCEPTION 'invalid trust list key: %', left(k::text, 80)
+                USING ERRCODE = '22023', DETAIL = 'Each key is a JSON object.';
+        END IF;
+        IF k ? 'd' THEN
+            RAISE EXCEPTION 'trust list key % carries a secret key', k->>'kid'
+                USING ERRCODE = '22023',
+                      DETAIL = 'A trust list holds public keys only; the JWK member "d" is a private key.',
+                      HINT = 'Remove "d" and treat that key as compromised.';
+        END IF;
+        IF k->>'kty' IS DISTINCT FROM 'OKP' OR k->>'crv' IS DISTINCT FROM 'Ed25519' THEN
+            RAISE EXCEPTION 'trust list key % is not an Ed25519 key', k->>'kid'
+                USING ERRCODE = '22023', DETAIL = 'Keys are RFC 8037 JWKs with "kty": "OKP" and "crv": "Ed25519".';
+        END IF;
+        x := _b64url_decode('x', coalesce(k->>'x', ''));
+        kid := _b64url_decode('kid', coalesce(k->>'kid', ''));
+        IF length(x) <> 32 THEN
+            RAISE EXCEPTION 'trust list key % has a public key of % bytes', k->>'kid', length(x)
+                USING ERRCODE = '22023', DETAIL = 'An Ed25519 public key has 32 bytes.';
+        END IF;
+        IF kid <> substring(sha256(x) FROM 1 FOR 8) THEN
+            RAISE EXCEPTION 'trust list kid "%" does not match its public key', k->>'kid'
+                USING ERRCODE = '22023', DETAIL = 'A kid is the first 8 bytes of SHA-256 over the public key.';
+        END IF;
+        nb := _trust_time('not_before', k->>'not_before');
+        na := _trust_time('not_after', k->>'not_after');
+        IF nb >= na THEN
+            RAISE EXCEPTION 'trust list key % has not_before % after not_after %', k->>'kid', nb, na
+                USING ERRCODE = '22023', DETAIL = 'A key''s validity is a non-empty period.';
+        END IF;
+        st := coalesce(k->>'status', 'active');
+        IF st NOT IN ('active', 'retired', 'revoked') THEN
+            RAISE EXCEPTION 'trust list key % has status "%"', k->>'kid', st
+                USING ERRCODE = '22023', DETAIL = 'A status is active, retired or revoked.';
+        END IF;
+        IF EXISTS (SELECT 1 FROM signing_key s WHERE s.public_key = x AND s.secret_box IS NOT NULL) THEN
+            RAISE EXCEPTION 'trust list key % is one of this server''s own keys', k->>'kid'
+                USING ERRCODE = '23505', DETAIL = 'Own keys are not imported.';
+        END IF;
+        IF x = ANY (seen) THEN
+            RAISE EXCEPTION 'trust list lists key % twice', k->>'kid'
+                USING ERRCODE = '23505', DETAIL = 'Each public key appears once.';
+        END IF;
+        seen := seen || x;
+        INSERT INTO signing_key AS s (kid, public_key, issuer, not_before, not_after, status,
+                                      status_reason)
+        VALUES (kid, x, iss, nb, na, st, CASE WHEN st = 'revoked' THEN 'revoked by ' || iss END)
+        ON CONFLICT (public_key) DO UPDATE
+           SET issuer = EXCLUDED.issuer, not_before = EXCLUDED.not_before,
+               not_after = EXCLUDED.not_after,
+               status = CASE WHEN s.status = 'revoked' THEN 'revoked' ELSE EXCLUDED.status END,
+               status_reason = coalesce(s.status_reason, EXCLUDED.status_reason),
+               changed_at = now();
+        n := n + 1;
+    END LOOP;
+    -- the list is the issuer's whole set: keys it no longer lists are no longer trusted
+    DELETE FROM signing_key s
+     WHERE s.secret_box IS NULL AND s.issuer = iss AND s.public_key <> ALL (seen);
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION import_trust_list(jsonb) IS
+    'stores (replaces) another issuer''s public keys so that its tokens verify here';
+
+-- ---------------------------------------------------------------------
+-- issuing and verifying
+-- ---------------------------------------------------------------------
+CREATE FUNCTION issue_token(kind text, body jsonb, valid_for interval) RETURNS text
+    AS 'MODULE_PATHNAME', 'issue_token'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION issue_token(text, jsonb, interval) IS
+    'signs a new HP1 token of this kind and body, valid from now for valid_for';
+
+CREATE FUNCTION issue_token_at(kind text, body jsonb, issued_at timestamptz,
+        expires_at timestamptz, token_id bytea, kid bytea DEFAULT NULL) RETURNS text
+    AS 'MODULE_PATHNAME', 'issue_token_at'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION issue_token_at(text, jsonb, timestamptz, timestamptz, bytea, bytea) IS
+    'superuser: signs an HP1 token with given claims (reproducible vectors, migrations)';
+
+CREATE TYPE verification AS (
+    valid       boolean,
+    reason      text,
+    kind        text,
+    issuer      text,
+    kid         bytea,
+    issued_at   timestamptz,
+    expires_at  timestamptz,
+    token_id    bytea,
+    body        jsonb
+);
+COMMENT ON TYPE verification IS 'verdict of verify_token: reason is NULL when valid';
+
+CREATE FUNCTION verify_token(token text, at timestamptz DEFAULT now()) RETURNS verification
+    AS 'MODULE_PATHNAME', 'verify_token'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION verify_token(text, timestamptz) IS
+    'verdict on an HP1 token at a time; never raises for a bad token';
+
+-- ---------------------------------------------------------------------
+-- the pass type
+-- ---------------------------------------------------------------------
+CREATE TYPE pass;
+CREATE FUNCTION pass_in(cstring) RETURNS pass
+    AS 'MODULE_PATHNAME', 'pass_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pass_out(pass) RETURNS cstring
+    AS 'MODULE_PATHNAME', 'pass_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pass_recv(internal) RETURNS pass
+    AS 'MODULE_PATHNAME', 'pass_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pass_send(pass) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'pass_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE pass (
+    INPUT = pass_in, OUTPUT = pass_out, RECEIVE = pass_recv, SEND = pass_send,
+    INTERNALLENGTH = VARIABLE, STORAGE = extended
+);
+COMMENT ON TYPE pass IS 'an HP1 token stored as its COSE_Sign1 bytes; text form HP1:...';
+
+CREATE FUNCTION pass_kind(pass) RETURNS text
+    AS 'MODULE_PATHNAME', 'pass_kind' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pass_issuer(pass) RETURNS text
+    AS 'MODULE_PATHNAME', 'pass_issuer' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pass_kid(pass) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'pass_kid' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pass_issued_at(pass) RETURNS timestamptz
+    AS 'MODULE_PATHNAME', 'pass_issued_at' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pass_expires_at(pass) RETURNS timestamptz
+    AS 'MODULE_PATHNAME', 'pass_expires_at' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pass_token_id(pass) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'pass_token_id' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pass_body(pass) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'pass_body' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pass_cose(pass) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'pass_cose' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pass_body(pass) IS 'the body claim (unverified: use verify_token)';
+
+CREATE FUNCTION verify_token(token pass, at timestamptz DEFAULT now()) RETURNS verification
+    AS 'MODULE_PATHNAME', 'verify_pass'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION verify_token(pass, timestamptz) IS 'verdict on a stored pass at a time';
+
+-- ---------------------------------------------------------------------
+-- revocation
+-- ---------------------------------------------------------------------
+CREATE FUNCTION revoke_token(token_id bytea, reason text, kid bytea DEFAULT NULL)
+    RETURNS timestamptz
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    at timestamptz;
+BEGIN
+    IF token_id IS NULL OR length(token_id) <> 16 THEN
+        RAISE EXCEPTION 'invalid token id "%"', coalesce(encode(token_id, 'hex'), 'NULL')
+            USING ERRCODE = '22023', DETAIL = 'A token id (cti) has 16 bytes.';
+    END IF;
+    IF reason IS NULL OR btrim(reason) = '' THEN
+        RAISE EXCEPTION 'revocation reason "%" is empty', coalesce(reason, 'NULL')
+            USING ERRCODE = '22023', DETAIL = 'A revocation says why.';
+    END IF;
+    IF kid IS NOT NULL AND length(kid) <> 8 THEN
+        RAISE EXCEPTION 'invalid kid "%"', encode(kid, 'hex')
+            USING ERRCODE = '22023', DETAIL = 'A kid has 8 bytes.';
+    END IF;
+    INSERT INTO revoked_token (token_id, kid, reason) VALUES (token_id, kid, reason)
+    ON CONFLICT DO NOTHING
+    RETURNING revoked_at INTO at;
+    IF at IS NULL THEN
+        RAISE EXCEPTION 'token % is already revoked', encode(token_id, 'hex')
+            USING ERRCODE = '23505', DETAIL = 'A token is revoked once.';
+    END IF;
+    RETURN at;
+END
+$$;
+COMMENT ON FUNCTION revoke_token(bytea, text, bytea) IS
+    'puts a token id on the revocation list; its token verifies as revoked';
+
+CREATE FUNCTION revoke_pass(token pass, reason text) RETURNS timestamptz
+    LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = healthpass, pg_temp
+    RETURN revoke_token(pass_token_id(token), reason, pass_kid(token));
+COMMENT ON FUNCTION revoke_pass(pass, text) IS 'revokes the token of a pass, recording its kid';
+
+CREATE FUNCTION revocation_list() RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = healthpass, pg_temp
+AS $$
+    SELECT jsonb_build_object(
+        'issuer', current_setting('healthpass.issuer'),
+        'generated_at', _utc(now()),
+        'hash', 'sha256-128',
+        'revoked', COALESCE((
+            SELECT jsonb_object_agg(g.kid, g.hashes)
+              FROM (SELECT coalesce(_b64url_encode(r.kid), '*') AS kid,
+                           jsonb_agg(_b64url_encode(substring(sha256(r.token_id) FROM 1 FOR 16))
+                                     ORDER BY sha256(r.token_id)) AS hashes
+                      FROM revoked_token r GROUP BY 1) g), '{}'::jsonb))
+$$;
+COMMENT ON FUNCTION revocation_list() IS
+    'revoked token ids for offline verifiers: first 16 bytes of SHA-256(cti), base64url, per kid ("*": any key)';
+
+-- ---------------------------------------------------------------------
+-- privileges (99_privileges.sql revokes everything from PUBLIC first)
+-- ---------------------------------------------------------------------
+GRANT EXECUTE ON FUNCTION base45_encode(bytea), base45_decode(text)
+    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
+GRANT EXECUTE ON FUNCTION issue_token(text, jsonb, interval) TO healthpass_admin;
+GRANT EXECUTE ON FUNCTION verify_token(text, timestamptz), verify_token(pass, timestamptz)
+    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health;
+GRANT EXECUTE ON FUNCTION pass_in(cstring), pass_out(pass), pass_recv(internal), pass_send(pass),
+    pass_kind(pass), pass_issuer(pass), pass_kid(pass), pass_issued_at(pass),
+    pass_expires_at(pass), pass_token_id(pass), pass_body(pass), pass_cose(pass)
+    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
+GRANT EXECUTE ON FUNCTION rotate_signing_key(interval), revoke_signing_key(bytea, text),
+    import_trust_list(jsonb), revoke_token(bytea, text, bytea), revoke_pass(pass, text)
+    TO healthpass_admin;
+GRANT EXECUTE ON FUNCTION signing_keys() TO healthpass_admin, healthpass_report;
+GRANT EXECUTE ON FUNCTION trust_list()
+    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
+GRANT EXECUTE ON FUNCTION revocation_list() TO healthpass_admin, healthpass_scanner, healthpass_report;
+GRANT EXECUTE ON FUNCTION _b64url_encode(bytea), _utc(timestamptz)
+    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
