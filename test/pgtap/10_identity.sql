@@ -4,7 +4,7 @@
 -- from the standards' verification formulas, independent of the C code.
 BEGIN;
 SET search_path = public, healthpass;
-SELECT plan(558);
+SELECT plan(561);
 
 -- ---------------------------------------------------------------------
 -- reference check formulas (from the standards, not from src/)
@@ -401,6 +401,77 @@ SELECT is(count(*) FILTER (WHERE healthpass.is_valid_document('org_code', body |
 SELECT is(count(*), 200::bigint, 'organization code: exactly one check character per body')
   FROM org_bodies, unnest(string_to_array('0123456789X', NULL)) c
  WHERE healthpass.is_valid_document('org_code', body || c);
+
+-- canonical forms are fixed points
+SELECT is(count(*) FILTER (WHERE healthpass.normalize_document(kind, canonical) <> canonical),
+          0::bigint, 'normalize_document of a canonical form returns it unchanged')
+  FROM valid_cases;
+
+-- typing noise: separators anywhere, any case, full-width characters
+CREATE FUNCTION pg_temp.noisy(v text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+  seps text[] := ARRAY[' ', '-', '.', '·', chr(12288), E'\t', chr(8211)];
+  out text := '';
+  ch text;
+BEGIN
+  FOREACH ch IN ARRAY string_to_array(v, NULL) LOOP
+    IF random() < 0.3 THEN
+      out := out || seps[1 + (random() * (array_length(seps, 1) - 1))::int];
+    END IF;
+    IF random() < 0.5 THEN
+      ch := lower(ch);
+    END IF;
+    IF random() < 0.3 AND ascii(ch) BETWEEN 33 AND 126 THEN
+      ch := chr(ascii(ch) + 65248);
+    END IF;
+    out := out || ch;
+  END LOOP;
+  RETURN out;
+END
+$$;
+SELECT is(count(*) FILTER (WHERE healthpass.normalize_document(kind, pg_temp.noisy(canonical)) <> canonical),
+          0::bigint, 'typing noise (separators, case, full width) normalises away (20 variants of each valid number)')
+  FROM valid_cases, generate_series(1, 20);
+
+-- fuzz: random strings of digits, letters, brackets, separators, full-width
+-- forms, Chinese characters and emoji never crash or raise anything but
+-- 22P02, and whatever is accepted normalises to a fixed point
+CREATE FUNCTION pg_temp.fuzz(kinds text[], rounds int) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+  alphabet text[] := string_to_array('0123456789ABXYZaxz()（）-. ·/#１Ｘ粤粵京港澳警学D F' || chr(12288) || chr(128512) || chr(65279), NULL);
+  s text;
+  k text;
+  c text;
+  problems text := '';
+BEGIN
+  FOR i IN 1 .. rounds LOOP
+    s := '';
+    FOR j IN 1 .. (random() * 24)::int LOOP
+      s := s || alphabet[1 + (random() * (array_length(alphabet, 1) - 1))::int];
+    END LOOP;
+    FOREACH k IN ARRAY kinds LOOP
+      BEGIN
+        c := healthpass.normalize_document(k, s);
+        IF healthpass.normalize_document(k, c) <> c THEN
+          problems := problems || format('%s %s not a fixed point; ', k, s);
+        END IF;
+      EXCEPTION WHEN invalid_text_representation THEN
+        NULL;
+      END;
+    END LOOP;
+    BEGIN
+      PERFORM healthpass.mask_name(s);
+    EXCEPTION WHEN invalid_text_representation THEN
+      NULL;
+    END;
+  END LOOP;
+  RETURN problems;
+END
+$$;
+SELECT is(pg_temp.fuzz(ARRAY(SELECT healthpass.document_kinds()), 3000), '',
+          'fuzz: 3000 random strings x 9 kinds and mask_name');
 
 -- ---------------------------------------------------------------------
 -- the cn_resident_id type
