@@ -69,7 +69,7 @@ SELECT pg_catalog.pg_extension_config_dump('person_history', '');
 -- named by the trigger argument (same person_id, so it stays on the person's
 -- shard).
 CREATE FUNCTION hp_keep_history() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
 BEGIN
@@ -229,7 +229,7 @@ COMMENT ON FUNCTION hp_check_person(text, text, text, date, text, text, text) IS
 
 -- The person row, locked for update; P0002 when there is none.
 CREATE FUNCTION hp_lock_person(pid bigint) RETURNS person
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
 DECLARE
@@ -247,7 +247,7 @@ COMMENT ON FUNCTION hp_lock_person(bigint) IS 'person row locked FOR UPDATE, or 
 
 -- The person row without locking; P0002 when there is none.
 CREATE FUNCTION hp_get_person(pid bigint) RETURNS person
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
 DECLARE
@@ -266,7 +266,7 @@ COMMENT ON FUNCTION hp_get_person(bigint) IS 'person row, or P0002';
 -- Raises 55000 when a person's real-name check was rejected: no personal
 -- code of any kind until they edit their information and it is approved.
 CREATE FUNCTION hp_require_not_rejected(p person) RETURNS void
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
 BEGIN
@@ -285,7 +285,7 @@ COMMENT ON FUNCTION hp_require_not_rejected(person) IS 'refuses personal codes f
 CREATE FUNCTION hp_insert_person(
     doc_kind text, doc_number text, name text, birth_date date, sex text,
     nationality text, phone text, guardian bigint) RETURNS bigint
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
 DECLARE
@@ -367,7 +367,7 @@ COMMENT ON FUNCTION person_by_ref(uuid) IS 'person_id of an opaque public refere
 -- The claims every personal code carries: reference, masked name, document
 -- kind and masked number. Internal: called by the code-issuing functions.
 CREATE FUNCTION person_claims(pid bigint) RETURNS jsonb
-    LANGUAGE plpgsql STABLE STRICT
+    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
 DECLARE
@@ -417,7 +417,7 @@ COMMENT ON FUNCTION person_info(bigint) IS 'a person''s own information ("my inf
 -- certified photo of an earlier face check. Shared by edit_person, the
 -- e-pass and the family edit.
 CREATE FUNCTION hp_edit_person(p person, changes jsonb) RETURNS integer
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
 DECLARE

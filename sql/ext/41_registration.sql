@@ -107,7 +107,7 @@ COMMENT ON FUNCTION hp_current_notice_version(text) IS 'current notice version, 
 
 -- Records that a person accepted the given version, which must be current.
 CREATE FUNCTION hp_accept_notice(pid bigint, kind text, accepted integer) RETURNS timestamptz
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
 DECLARE
@@ -330,7 +330,7 @@ COMMENT ON FUNCTION hp_check_entry(jsonb) IS 'validated, normalised entry form';
 -- The entry code of a person (HP1 kind "entry"): the person's masked claims
 -- and the arrival. Valid 30 days from issue.
 CREATE FUNCTION hp_entry_code(p person) RETURNS text
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
 DECLARE

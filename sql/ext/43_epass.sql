@@ -5,7 +5,7 @@
 -- health code is available; the health-code domain (sql/ext/5x) replaces
 -- this one function (same signature) to show the live colour and code.
 CREATE FUNCTION epass_health_section(person_id bigint) RETURNS jsonb
-    LANGUAGE plpgsql STABLE STRICT
+    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
 BEGIN
@@ -233,7 +233,7 @@ COMMENT ON FUNCTION hp_check_epass(jsonb) IS 'validated, normalised e-pass form'
 
 -- Why an e-pass is not active right now (empty array: active).
 CREATE FUNCTION hp_epass_blocks(p person) RETURNS text[]
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
 DECLARE

@@ -44,7 +44,7 @@ COMMENT ON FUNCTION hp_check_relation(text) IS 'normalised family relation';
 
 -- The member's person row if the guardian registered them; 42501 otherwise.
 CREATE FUNCTION hp_family_member(guardian bigint, member bigint, for_update boolean) RETURNS person
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
 DECLARE
