@@ -5,9 +5,9 @@
  *
  * Memory: libqrencode allocates with malloc, so its matrix is copied into
  * palloc'd memory and freed before anything can raise an error.  libpng (and
- * the zlib inside it) allocates through hp_png_malloc, i.e. palloc in the
- * caller's memory context, so an error raised anywhere while writing the PNG
- * leaks nothing: the context is reset with the call.
+ * the zlib inside it) allocates through hp_png_malloc: a per-backend arena
+ * emptied at the start of each image, or palloc in the caller's memory
+ * context, so an error raised anywhere while writing the PNG leaks nothing.
  */
 #include "postgres.h"
 
@@ -22,6 +22,7 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 /* sane ranges of the rendering options (documented in the README) */
 #define HP_QR_MODULE_PX_MIN 1
@@ -330,19 +331,68 @@ typedef struct HpPngState
 	char		message[128];
 } HpPngState;
 
-/* hp_png_malloc: libpng and zlib allocate in the caller's memory context */
+/*
+ * The PNG arena.  libpng and zlib ask for some 100-300 kB an image (zlib's
+ * window, hash chains and pending buffer) and give it all back at the end.
+ * Allocated and freed afresh for every image, blocks that size make glibc
+ * trim and regrow the heap each time, which costs more in page faults than
+ * writing a small PNG.  So each backend keeps one arena, grown to the largest
+ * image's need up to HP_PNG_ARENA_MAX, and hands it out bump-wise for one
+ * image at a time; what does not fit comes from palloc in the caller's
+ * context.  The arena is reset at the start of every image, so an error
+ * half-way through an image leaves nothing behind.
+ */
+#define HP_PNG_ARENA_MAX	(1024 * 1024)
+static char *hp_png_arena = NULL;
+static Size hp_png_arena_size = 0;
+static Size hp_png_arena_used = 0;
+static Size hp_png_arena_need = 0;	/* what the last image asked for */
+
+/* HpPngArenaReset: start an image: grow the arena to the last need, empty it */
+static void
+HpPngArenaReset(void)
+{
+	Size		want = Min(hp_png_arena_need, HP_PNG_ARENA_MAX);
+
+	if (want > hp_png_arena_size)
+	{
+		if (hp_png_arena != NULL)
+			pfree(hp_png_arena);
+		hp_png_arena = NULL;
+		hp_png_arena_size = 0;
+		hp_png_arena = MemoryContextAllocExtended(TopMemoryContext, want, MCXT_ALLOC_NO_OOM);
+		if (hp_png_arena != NULL)
+			hp_png_arena_size = want;
+	}
+	hp_png_arena_used = 0;
+	hp_png_arena_need = 0;
+}
+
+/* hp_png_malloc: libpng's and zlib's allocator: the arena, else palloc */
 static png_voidp
 hp_png_malloc(png_structp png, png_alloc_size_t size)
 {
+	Size		aligned = TYPEALIGN(16, size);
+
+	hp_png_arena_need += aligned;
+	if (hp_png_arena_used + aligned <= hp_png_arena_size)
+	{
+		char	   *p = hp_png_arena + hp_png_arena_used;
+
+		hp_png_arena_used += aligned;
+		return p;
+	}
 	return palloc_extended(size, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
 }
 
-/* hp_png_free: counterpart of hp_png_malloc */
+/* hp_png_free: counterpart of hp_png_malloc; the arena is emptied whole */
 static void
 hp_png_free(png_structp png, png_voidp ptr)
 {
-	if (ptr != NULL)
-		pfree(ptr);
+	if (ptr == NULL ||
+		((char *) ptr >= hp_png_arena && (char *) ptr < hp_png_arena + hp_png_arena_size))
+		return;
+	pfree(ptr);
 }
 
 /* hp_png_error: keep libpng's message; libpng then longjmps to our setjmp */
@@ -395,8 +445,11 @@ HpQrPng(const HpQrMatrix *m, int px, int margin, HpColour fg, HpColour bg)
 	png_bytep	row;
 	bytea	   *result;
 
+	/* the output buffer becomes the bytea: room for its header first */
 	initStringInfo(&st.out);
+	appendStringInfoSpaces(&st.out, VARHDRSZ);
 	st.message[0] = '\0';
+	HpPngArenaReset();
 	png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &st,
 									hp_png_error, hp_png_warning,
 									NULL, hp_png_malloc, hp_png_free);
@@ -476,9 +529,8 @@ HpQrPng(const HpQrMatrix *m, int px, int margin, HpColour fg, HpColour bg)
 	png_write_end(png, info);
 	png_destroy_write_struct(&png, &info);
 
-	result = (bytea *) palloc(VARHDRSZ + st.out.len);
-	SET_VARSIZE(result, VARHDRSZ + st.out.len);
-	memcpy(VARDATA(result), st.out.data, st.out.len);
+	result = (bytea *) st.out.data;
+	SET_VARSIZE(result, st.out.len);
 	return result;
 }
 
