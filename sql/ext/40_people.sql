@@ -30,6 +30,8 @@ CREATE TABLE person (
     CHECK (guardian_id IS DISTINCT FROM person_id)
 );
 COMMENT ON TABLE person IS 'people identified by one identity document; guardian_id is set for family members registered by proxy';
+-- the real-name service's work queue
+CREATE INDEX person_realname_pending ON person (updated_at, person_id) WHERE realname_status = 'pending';
 
 -- (kind, number) -> person: the only way to find a person by document
 CREATE TABLE document_index (

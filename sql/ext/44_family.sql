@@ -13,11 +13,46 @@ CREATE TABLE family_member (
               CHECK (relation IN ('parent', 'child', 'spouse', 'grandparent', 'grandchild',
                                   'sibling', 'other')),
     added_at  timestamptz NOT NULL DEFAULT now(),
+    version   integer NOT NULL DEFAULT 1,
+    updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (person_id, member_id)
 );
 COMMENT ON TABLE family_member IS 'family members a guardian registered by proxy';
 
+-- earlier versions of a guardian's link to a member (the relation)
+CREATE TABLE family_member_history (
+    person_id  bigint NOT NULL,
+    member_id  bigint NOT NULL,
+    version    integer NOT NULL,
+    valid_from timestamptz NOT NULL,
+    valid_to   timestamptz NOT NULL,
+    data       jsonb NOT NULL,
+    PRIMARY KEY (person_id, member_id, version)
+);
+COMMENT ON TABLE family_member_history IS 'earlier versions of family links';
+
+-- Row trigger: version bump and history row for the same guardian.
+CREATE FUNCTION hp_family_member_history() RETURNS trigger
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+BEGIN
+    NEW.version := OLD.version + 1;
+    NEW.updated_at := now();
+    INSERT INTO family_member_history (person_id, member_id, version, valid_from, valid_to, data)
+        VALUES (OLD.person_id, OLD.member_id, OLD.version, OLD.updated_at, NEW.updated_at, to_jsonb(OLD));
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION hp_family_member_history() IS 'row trigger: history of family links';
+
+CREATE TRIGGER family_member_keep_history
+    BEFORE UPDATE ON family_member
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
+    EXECUTE FUNCTION hp_family_member_history();
+
 SELECT pg_catalog.pg_extension_config_dump('family_member', '');
+SELECT pg_catalog.pg_extension_config_dump('family_member_history', '');
 
 -- Largest number of members one guardian may register.
 CREATE FUNCTION family_limit() RETURNS integer
@@ -164,7 +199,30 @@ $$;
 COMMENT ON FUNCTION family_member_qr_png(bigint, bigint, interval, integer) IS
     'printable PNG of a family member''s personal code (error correction Q)';
 
+CREATE FUNCTION family_member_history(guardian_id bigint, member_id bigint)
+    RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, relation text)
+    LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    m person := hp_family_member(guardian_id, member_id, false);
+BEGIN
+    RETURN QUERY
+        SELECT h.version, h.valid_from, h.valid_to, h.data->>'relation'
+          FROM family_member_history h
+         WHERE h.person_id = family_member_history.guardian_id AND h.member_id = m.person_id
+        UNION ALL
+        SELECT f.version, f.updated_at, NULL::timestamptz, f.relation
+          FROM family_member f
+         WHERE f.person_id = family_member_history.guardian_id AND f.member_id = m.person_id
+        ORDER BY 1;
+END
+$$;
+COMMENT ON FUNCTION family_member_history(bigint, bigint) IS
+    'every version of the guardian''s relation to a member, oldest first (the member''s own data: person_history)';
+
 GRANT EXECUTE ON FUNCTION
+    family_member_history(bigint, bigint),
     family_limit(),
     add_family_member(bigint, text, text, text, text, date, text, text, text),
     family_members(bigint),

@@ -5,7 +5,7 @@
 \pset tuples_only true
 \pset pager off
 SET client_min_messages = warning;
-SELECT plan(25);
+SELECT plan(27);
 
 SELECT healthpass.register_person('cn_resident_id', '440104199003071239', '王小明', phone => '13800138000') AS g \gset
 SELECT healthpass.register_person('cn_resident_id', '440104199003071247', '李红') AS other \gset
@@ -45,6 +45,10 @@ SELECT throws_ok(format($$SELECT healthpass.edit_family_member(%s, %s, '{"relati
 SELECT throws_ok(format($$SELECT healthpass.edit_family_member(%s, %s, '{"hobby": "tea"}')$$, :g, :m1),
     '22023', 'unknown person field "hobby"', 'edited fields are checked');
 SELECT is((SELECT count(*) FROM healthpass.person_history(:m1)), 2::bigint, 'member edits keep history');
+SELECT is((SELECT string_agg(version || ':' || relation, ',' ORDER BY version) FROM healthpass.family_member_history(:g, :m1)),
+          '1:parent,2:grandparent', 'relation edits keep history');
+SELECT throws_ok(format($$SELECT * FROM healthpass.family_member_history(%s, %s)$$, :other, :m1),
+    '42501', format('person %s is not a family member of person %s', :m1, :other), 'only the guardian sees the history');
 
 -- printable codes
 SELECT healthpass.family_member_code(:g, :m2) AS code \gset
