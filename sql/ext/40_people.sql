@@ -275,7 +275,7 @@ BEGIN
     IF p.realname_status = 'rejected' THEN
         RAISE EXCEPTION 'real-name verification of person % was rejected', p.person_id
             USING ERRCODE = '55000',
-                  DETAIL = format('The real-name service rejected the information: %s.', p.realname_reason),
+                  DETAIL = format('The real-name service rejected the information: %s.', rtrim(p.realname_reason, '.')),
                   HINT = 'The person must edit their name and document; the code is available again once the new check is approved.';
     END IF;
 END
