@@ -44,7 +44,6 @@ typedef struct HpColour
 typedef struct HpQrMatrix
 {
 	int			size;
-	int			version;
 	uint8	   *dark;
 } HpQrMatrix;
 
@@ -303,7 +302,6 @@ HpQrEncode(text *data, QRecLevel level, HpQrMatrix *m)
 
 	/* copy out of malloc'd memory before anything else can fail */
 	m->size = code->width;
-	m->version = code->version;
 	m->dark = palloc((Size) code->width * code->width);
 	for (int i = 0; i < code->width * code->width; i++)
 		m->dark[i] = code->data[i] & 1;
