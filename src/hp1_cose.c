@@ -330,7 +330,14 @@ hp1_parse(const uint8_t *cose, size_t n, Hp1Token *t)
 	return HP1_OK;
 }
 
-/* one deflate and one inflate stream per process, reset between uses */
+/*
+ * One deflate and one inflate stream per process, reset between uses. The
+ * window stays 32 KB (windowBits 15), so the zlib header starts with 0x78 as
+ * the spec requires; memLevel 3 keeps the hash table at 2 KB (cleared on
+ * every reset) and one deflate block up to 512 symbols: tokens are small,
+ * and the default memLevel 8 clears 64 KB per token for nothing.
+ */
+#define HP1_DEFLATE_MEMLEVEL 3
 static z_stream deflater;
 static bool deflater_ready = false;
 static z_stream inflater;
@@ -345,7 +352,7 @@ hp1_deflate(const uint8_t *in, size_t n, HpBuf *out)
 	if (!deflater_ready)
 	{
 		memset(&deflater, 0, sizeof(deflater));
-		if (deflateInit2(&deflater, Z_BEST_COMPRESSION, Z_DEFLATED, 15, 8,
+		if (deflateInit2(&deflater, Z_BEST_COMPRESSION, Z_DEFLATED, 15, HP1_DEFLATE_MEMLEVEL,
 						 Z_DEFAULT_STRATEGY) != Z_OK)
 			return false;
 		deflater_ready = true;

@@ -301,7 +301,7 @@ LoadKeys(void)
 		k->not_before = DatumGetTimestampTz(SPI_getbinval(tup, td, 4, &isnull));
 		k->not_after = DatumGetTimestampTz(SPI_getbinval(tup, td, 5, &isnull));
 		status = TextDatumGetCString(SPI_getbinval(tup, td, 6, &isnull));
-		k->status = status[0] == 'a' ? 'a' : status[0] == 'r' ? 'r' : 'x';
+		k->status = strcmp(status, "active") == 0 ? 'a' : strcmp(status, "retired") == 0 ? 'r' : 'x';
 		box = SPI_getbinval(tup, td, 7, &isnull);
 		k->local = !isnull;
 		if (!isnull)

@@ -71,13 +71,19 @@ EmitString(HpBuf *b, const char *s, int len)
 	}
 }
 
-/* EmitNumeric: an integer as CBOR integer, a fraction as the shortest exact float */
+/*
+ * EmitNumeric: an integer within -2^64 .. 2^64-1 as a CBOR integer; any
+ * other number as the shortest float that holds it exactly, or an error
+ */
 static void
 EmitNumeric(HpBuf *b, Numeric num)
 {
 	char	   *s = numeric_normalize(num);
 	bool		neg = s[0] == '-';
 	const char *digits = neg ? s + 1 : s;
+	double		d;
+	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+	char	   *back;
 
 	if (strchr(s, '.') == NULL)
 	{
@@ -99,31 +105,20 @@ EmitNumeric(HpBuf *b, Numeric num)
 			hp_cbor_head(b, HP_CBOR_NINT, PG_UINT64_MAX);
 			return;
 		}
+	}
+	d = strtod(s, NULL);
+	double_to_shortest_decimal_buf(d, buf);
+	back = numeric_normalize(DatumGetNumeric(DirectFunctionCall3(numeric_in,
+																 CStringGetDatum(buf),
+																 ObjectIdGetDatum(InvalidOid),
+																 Int32GetDatum(-1))));
+	if (strcmp(back, s) != 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("body number %s is out of range", s),
-				 errdetail("Integers in a token body range from -2^64 to 2^64-1."),
-				 errhint("Send larger numbers as strings.")));
-	}
-	else
-	{
-		double		d = strtod(s, NULL);
-		char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
-		char	   *back;
-
-		double_to_shortest_decimal_buf(d, buf);
-		back = numeric_normalize(DatumGetNumeric(DirectFunctionCall3(numeric_in,
-																	 CStringGetDatum(buf),
-																	 ObjectIdGetDatum(InvalidOid),
-																	 Int32GetDatum(-1))));
-		if (strcmp(back, s) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("body number %s cannot be carried exactly", s),
-					 errdetail("Numbers with a fraction travel as IEEE 754 floats, and the nearest one is %s.", buf),
-					 errhint("Round the number, or send it as a string.")));
-		hp_cbor_double(b, d);
-	}
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("body number %s cannot be carried exactly", s),
+				 errdetail("Integers travel as CBOR integers from -2^64 to 2^64-1 and other numbers as IEEE 754 floats, and the nearest float is %s.", buf),
+				 errhint("Round the number, or send it as a string.")));
+	hp_cbor_double(b, d);
 }
 
 static void EmitContainer(HpBuf *b, JsonbContainer *c, int depth);
@@ -225,7 +220,7 @@ EmitBody(HpBuf *b, Jsonb *body, const char *kind, size_t kind_len)
 			memcmp(kv->val.string.val, kind, kind_len) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("token body key \"k\" does not match kind \"%s\"", kind),
+					 errmsg("token body key \"k\" does not match kind \"%s\"", pnstrdup(kind, kind_len)),
 					 errdetail("\"k\" is the token's kind; the body may repeat it but not change it.")));
 		have_k = true;
 	}

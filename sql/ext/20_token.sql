@@ -51,8 +51,8 @@ CREATE TABLE signing_key (
     status_reason text,
     created_at  timestamptz NOT NULL DEFAULT now(),
     changed_at  timestamptz NOT NULL DEFAULT now(),
-    CHECK (not_before < not_after),
-    CHECK (kid = substring(sha256(public_key) FROM 1 FOR 8))
+    CONSTRAINT signing_key_validity CHECK (not_before < not_after),
+    CONSTRAINT signing_key_kid_of_key CHECK (kid = substring(sha256(public_key) FROM 1 FOR 8))
 );
 CREATE INDEX signing_key_kid ON signing_key (kid);
 -- one active key of our own at a time
