@@ -52,6 +52,14 @@ hp_unix_to_timestamptz(uint64 secs)
 	return ((TimestampTz) secs - HP_UNIX_TO_PG_SECS) * USECS_PER_SEC;
 }
 
+/* token_issuer(): the iss claim this server writes (loads the GUCs first) */
+PG_FUNCTION_INFO_V1(token_issuer);
+Datum
+token_issuer(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(hp_issuer));
+}
+
 /* ---------------------------------------------------------------------
  * jsonb -> CBOR
  * ---------------------------------------------------------------------

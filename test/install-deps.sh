@@ -10,6 +10,7 @@ pkgs=(
   libsodium-dev libqrencode-dev libpng-dev zlib1g-dev
   "postgresql-$PGVER-pgtap" libtap-parser-sourcehandler-pgtap-perl
   zbar-tools librsvg2-bin qrencode
+  python3-cbor2 python3-cryptography
 )
 missing=()
 for p in "${pkgs[@]}"; do

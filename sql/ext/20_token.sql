@@ -14,6 +14,11 @@ CREATE FUNCTION base45_decode(data text) RETURNS bytea
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION base45_decode(text) IS 'bytes of a base45 text (RFC 9285)';
 
+CREATE FUNCTION token_issuer() RETURNS text
+    AS 'MODULE_PATHNAME', 'token_issuer'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION token_issuer() IS 'the iss claim this server writes (GUC healthpass.issuer)';
+
 -- base64url without padding (RFC 4648 section 5), as JWK and the trust list use it
 CREATE FUNCTION _b64url_encode(data bytea) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -111,7 +116,7 @@ BEGIN
     UPDATE signing_key SET status = 'retired', changed_at = now()
      WHERE secret_box IS NOT NULL AND status = 'active';
     INSERT INTO signing_key (kid, public_key, secret_box, issuer, not_before, not_after, status)
-    VALUES (m.kid, m.public_key, m.secret_box, current_setting('healthpass.issuer'),
+    VALUES (m.kid, m.public_key, m.secret_box, token_issuer(),
             valid_from, valid_from + valid_for, 'active');
     RETURN m.kid;
 END
@@ -219,7 +224,7 @@ CREATE FUNCTION trust_list() RETURNS jsonb
     SET search_path = healthpass, pg_temp
 AS $$
     SELECT jsonb_build_object(
-        'issuer', current_setting('healthpass.issuer'),
+        'issuer', token_issuer(),
         'generated_at', _utc(now()),
         'keys', COALESCE(jsonb_agg(jsonb_build_object(
             'kid', _b64url_encode(kid), 'kty', 'OKP', 'crv', 'Ed25519',
@@ -457,7 +462,7 @@ CREATE FUNCTION revocation_list() RETURNS jsonb
     SET search_path = healthpass, pg_temp
 AS $$
     SELECT jsonb_build_object(
-        'issuer', current_setting('healthpass.issuer'),
+        'issuer', token_issuer(),
         'generated_at', _utc(now()),
         'hash', 'sha256-128',
         'revoked', COALESCE((
@@ -489,5 +494,5 @@ GRANT EXECUTE ON FUNCTION signing_keys() TO healthpass_admin, healthpass_report;
 GRANT EXECUTE ON FUNCTION trust_list()
     TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
 GRANT EXECUTE ON FUNCTION revocation_list() TO healthpass_admin, healthpass_scanner, healthpass_report;
-GRANT EXECUTE ON FUNCTION _b64url_encode(bytea), _utc(timestamptz)
+GRANT EXECUTE ON FUNCTION _b64url_encode(bytea), _utc(timestamptz), token_issuer()
     TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
