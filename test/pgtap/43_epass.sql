@@ -5,7 +5,7 @@
 \pset tuples_only true
 \pset pager off
 SET client_min_messages = warning;
-SELECT plan(49);
+SELECT plan(50);
 
 SELECT healthpass.publish_notice('commitment_letter', 'Commitment letter', 'I promise.') AS lv \gset
 SELECT healthpass.register_person('cn_resident_id', '440104199003071239', '王小明', phone => '13800138000') AS p \gset
@@ -71,7 +71,9 @@ SELECT is(:'page'::jsonb->>'status', 'active', 'approved and face verified: the 
 SELECT is(:'page'::jsonb->'reasons', '[]'::jsonb, 'nothing blocks it');
 SELECT is(:'page'::jsonb#>>'{person,id}', '4401**********1239', 'the page shows the masked ID');
 SELECT is(:'page'::jsonb#>>'{info,residence_district}', 'Chancheng', 'the page shows my information');
-SELECT is(:'page'::jsonb#>'{health,available}', 'false'::jsonb, 'the health code is not available yet');
+SELECT is(jsonb_typeof(:'page'::jsonb#>'{health,available}'), 'boolean', 'the page has a health-code section');
+SELECT is(:'page'::jsonb#>'{health,available}', healthpass.epass_health_section(:p)->'available',
+          'the section is what epass_health_section says');
 SELECT is((SELECT kind || ' ' || (body->>'ref') FROM healthpass.verify_token(:'page'::jsonb->>'pass')),
           'epass ' || (healthpass.person_info(:p)->>'ref'), 'an active e-pass carries an HP1 epass code');
 SELECT is((SELECT string_agg(kind || ' ' || version, ',') FROM healthpass.notice_acceptances(:p)), 'commitment_letter 2',
