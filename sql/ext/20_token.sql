@@ -391,6 +391,8 @@ CREATE TYPE pass (
     INTERNALLENGTH = VARIABLE, STORAGE = extended
 );
 COMMENT ON TYPE pass IS 'an HP1 token stored as its COSE_Sign1 bytes; text form HP1:...';
+-- a token text can be stored into a pass column directly
+CREATE CAST (text AS pass) WITH INOUT AS ASSIGNMENT;
 
 CREATE FUNCTION pass_kind(pass) RETURNS text
     AS 'MODULE_PATHNAME', 'pass_kind' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
