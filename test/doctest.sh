@@ -5,7 +5,7 @@
 set -u
 doc=${1:-README.md}
 db=hp_doctest
-dropdb --if-exists "$db"; createdb "$db"
+dropdb --if-exists "$db" 2>/dev/null; createdb "$db"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 # split the blocks into files named by their starting line
 awk -v dir="$work" '

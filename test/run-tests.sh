@@ -58,7 +58,7 @@ fi
 tp=0 tf=0
 for f in $(ls test/pgtap/*.sql 2>/dev/null | pick); do
   db="hp_tap_$(basename "$f" .sql | tr -c 'a-z0-9_\n' '_')"
-  dropdb --if-exists "$db"; createdb "$db"
+  dropdb --if-exists "$db" 2>/dev/null; createdb "$db"
   psql -q -d "$db" -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION pgtap; CREATE EXTENSION healthpass;' >/dev/null
   pg_prove -v -d "$db" "$f" >"$OUT/$(basename "$f").tap" 2>&1; rc=$?
   tap_count "$OUT/$(basename "$f").tap" "$rc" "$f"
