@@ -22,10 +22,12 @@ hp_buf_reserve(HpBuf *b, size_t extra)
 	}
 }
 
-/* hp_buf_append: appends n bytes */
+/* hp_buf_append: appends n bytes (p may be NULL when n is 0) */
 void
 hp_buf_append(HpBuf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return;					/* memcpy from NULL is undefined even for 0 bytes */
 	hp_buf_reserve(b, n);
 	memcpy(b->data + b->len, p, n);
 	b->len += n;
@@ -131,6 +133,18 @@ HalfExact(float f, uint16_t *half)
 		return true;
 	}
 	return false;
+}
+
+/* FloatInfo: the head (25, 26 or 27) of the shortest float that keeps d's value */
+static int
+FloatInfo(double d)
+{
+	float		f = (float) d;
+	uint16_t	h;
+
+	if ((double) f != d)
+		return 27;
+	return HalfExact(f, &h) ? 25 : 26;
 }
 
 /* hp_cbor_double: a float in the shortest of binary16/32/64 that keeps its value */
@@ -398,7 +412,8 @@ hp_cbor_check_value(const uint8_t **pp, const uint8_t *end, int depth)
 			{
 				double		d = hp_cbor_float_value(&h);
 
-				return isfinite(d);
+				/* deterministic (RFC 8949 4.2.1): in the shortest form, as hp_cbor_double writes */
+				return isfinite(d) && h.info == FloatInfo(d);
 			}
 			return false;
 	}

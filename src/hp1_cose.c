@@ -406,14 +406,18 @@ hp1_inflate(const uint8_t *in, size_t n, HpBuf *out)
 	inflater.avail_in = (uInt) n;
 	for (;;)
 	{
+		size_t		room;
+
+		if (out->len > HP1_MAX_COSE)
+			return HP1_ERR_SIZE;
 		if (out->cap - out->len < 512)
-		{
-			if (out->len >= HP1_MAX_COSE)
-				return HP1_ERR_SIZE;
 			hp_buf_reserve(out, out->cap < 2048 ? 2048 : out->cap);
-		}
+		/* one byte past the limit at most, however large a reused buffer is */
+		room = out->cap - out->len;
+		if (room > HP1_MAX_COSE + 1 - out->len)
+			room = HP1_MAX_COSE + 1 - out->len;
 		inflater.next_out = out->data + out->len;
-		inflater.avail_out = (uInt) (out->cap - out->len);
+		inflater.avail_out = (uInt) room;
 		rc = inflate(&inflater, Z_BLOCK);
 		out->len = (size_t) (inflater.next_out - out->data);
 		if (rc == Z_STREAM_END)
@@ -447,10 +451,10 @@ hp1_inflate(const uint8_t *in, size_t n, HpBuf *out)
 			}
 		}
 	}
-	if (inflater.avail_in != 0)
-		return HP1_ERR_ZLIB;
 	if (out->len > HP1_MAX_COSE)
 		return HP1_ERR_SIZE;
+	if (inflater.avail_in != 0)
+		return HP1_ERR_ZLIB;
 	return HP1_OK;
 }
 

@@ -172,7 +172,9 @@ test_cbor(void)
 	};
 	static const char *const bad[] = {
 		"1817", "190017", "1a000000ff", "1b00000000ffffffff", "9f01ff", "5f4101ff",
-		"1c", "f800", "a2616101616101", "a2616201616101", "62c328", "c100", "f7", "4201"
+		"1c", "f800", "a2616101616101", "a2616201616101", "62c328", "c100", "f7", "4201",
+		/* floats longer than their shortest form (found by test/fuzz/hp1_fuzz.c) */
+		"fa00000000", "fa3fc00000", "fb3ff0000000000000", "fb3ff8000000000000", "fb47efffffe0000000"
 	};
 	HpBuf		b = {0};
 	char		name[64];
@@ -196,6 +198,9 @@ test_cbor(void)
 		p = b.data;
 		ok(hp_cbor_read_head(&p, b.data + b.len, &h) && hp_cbor_float_value(&h) == floats[i].v,
 		   "CBOR reads float %s back", name);
+		p = b.data;
+		ok(hp_cbor_check_value(&p, b.data + b.len, 0) && p == b.data + b.len,
+		   "CBOR body reader accepts float %s in its shortest form", name);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 	{
@@ -320,6 +325,49 @@ test_deterministic(char *line)
 	free(scratch.data);
 }
 
+/*
+ * test_inflate_limit: the 65536-byte limit on inflated tokens does not depend
+ * on how large a reused output buffer already is (found by
+ * test/fuzz/hp1_fuzz.c: a reused 128 KB buffer let a zip bomb inflate past
+ * the limit and changed which error a damaged one got)
+ */
+static void
+test_inflate_limit(void)
+{
+	static const size_t sizes[] = {65536, 65537, 200000};
+	uint8_t    *big = calloc(200000, 1);
+	HpBuf		z = {0};
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+	{
+		Hp1Error	want = sizes[i] > HP1_MAX_COSE ? HP1_ERR_SIZE : HP1_OK;
+		char		name[64];
+
+		hp1_deflate(big, sizes[i], &z);
+		for (int damaged = 0; damaged < 2; damaged++)
+		{
+			HpBuf		fresh = {0},
+						reused = {0};
+			Hp1Error	a,
+						b;
+
+			if (damaged)
+				z.data[z.len - 1] ^= 1; /* Adler-32 */
+			hp_buf_grow(&reused, 262144);
+			a = hp1_inflate(z.data, z.len, &fresh);
+			b = hp1_inflate(z.data, z.len, &reused);
+			snprintf(name, sizeof(name), "%s%zu bytes of zeros", damaged ? "damaged " : "", sizes[i]);
+			ok(a == b && a == (damaged && want == HP1_OK ? HP1_ERR_ZLIB : want) &&
+			   fresh.len <= HP1_MAX_COSE + 1 && reused.len <= HP1_MAX_COSE + 1,
+			   "inflate limit holds with a fresh and a large reused buffer: %s", name);
+			free(fresh.data);
+			free(reused.data);
+		}
+	}
+	free(z.data);
+	free(big);
+}
+
 static void
 test_flips(const char *name, const char *token)
 {
@@ -357,6 +405,7 @@ main(void)
 	test_base45();
 	test_ed25519();
 	test_cbor();
+	test_inflate_limit();
 	while (fgets(line, sizeof(line), stdin))
 	{
 		char	   *tag = strtok(line, "\t");
