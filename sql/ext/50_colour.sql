@@ -1,0 +1,118 @@
+-- 50_colour.sql: the health-code colour and the health settings.
+--
+-- Seed 004 defines four colours. healthpass keeps them as an enum ordered
+-- by severity, so comparison operators, ORDER BY, max() and the worst()
+-- aggregate all mean "more severe":
+--
+--   green < light_green < yellow < red
+--
+-- green        may pass
+-- light_green  no health information reported: not known to be risky, but
+--              not known to be safe either, so it is worse than green
+-- yellow       more information or a check (temperature) is needed, or the
+--              declaration has expired and must be renewed
+-- red          does not meet the conditions to travel; report to the
+--              community (village) or employer
+--
+-- An enum rather than a C type: the ordering, comparison, hashing, binary
+-- I/O and the text form come with it, the values are self-describing in
+-- dumps, and a C type would add nothing but code.
+
+CREATE TYPE health_colour AS ENUM ('green', 'light_green', 'yellow', 'red');
+COMMENT ON TYPE health_colour IS
+    'health-code colour ordered by severity: green < light_green < yellow < red';
+
+-- The more severe of two colours (NULL counts as absent).
+CREATE FUNCTION worse(a health_colour, b health_colour) RETURNS health_colour
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN GREATEST(a, b);
+COMMENT ON FUNCTION worse(health_colour, health_colour) IS
+    'the more severe of two colours; NULL counts as absent';
+
+CREATE AGGREGATE worst(health_colour) (
+    SFUNC = worse,
+    STYPE = health_colour,
+    COMBINEFUNC = worse,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE worst(health_colour) IS
+    'the most severe colour of a set (NULL for no rows)';
+
+-- What a colour means, in the words of seed 004 (English, then Chinese).
+CREATE FUNCTION colour_meaning(colour health_colour) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN CASE colour
+        WHEN 'green' THEN 'green code (绿码): may pass'
+        WHEN 'light_green' THEN 'light green code (淡绿码): no health information reported'
+        WHEN 'yellow' THEN 'yellow code (黄码): pass after more information or a check such as temperature; or the declaration has expired and must be renewed'
+        WHEN 'red' THEN 'red code (红码): does not meet the conditions to travel; report to the community (village) or employer'
+    END;
+COMMENT ON FUNCTION colour_meaning(health_colour) IS 'what a colour means (seed 004), English and Chinese';
+
+-- Health settings: one row. The dynamic health code lives minutes so that a
+-- screenshot goes stale; a declaration is valid for a day by default.
+CREATE TABLE health_config (
+    singleton              boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    code_valid_for         interval NOT NULL DEFAULT interval '3 minutes'
+                           CHECK (code_valid_for BETWEEN interval '30 seconds' AND interval '1 day'),
+    declaration_valid_for  interval NOT NULL DEFAULT interval '1 day'
+                           CHECK (declaration_valid_for BETWEEN interval '1 hour' AND interval '30 days'),
+    updated_at             timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE health_config IS 'health settings (one row): health-code and declaration validity';
+INSERT INTO health_config DEFAULT VALUES;
+SELECT pg_catalog.pg_extension_config_dump('health_config', '');
+
+-- The settings row.
+CREATE FUNCTION hp_health_config() RETURNS health_config
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+    RETURN (SELECT c FROM health_config c);
+COMMENT ON FUNCTION hp_health_config() IS 'the health settings row (internal)';
+
+CREATE FUNCTION health_settings(
+    OUT code_valid_for interval, OUT declaration_valid_for interval, OUT updated_at timestamptz)
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+    SELECT c.code_valid_for, c.declaration_valid_for, c.updated_at FROM health_config c
+$$;
+COMMENT ON FUNCTION health_settings() IS 'current health settings';
+
+-- Changes the settings; NULL keeps a value. Only new codes and new
+-- declarations are affected: issued ones keep the validity they were given.
+CREATE FUNCTION configure_health(code_valid_for interval DEFAULT NULL,
+                                 declaration_valid_for interval DEFAULT NULL) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+BEGIN
+    IF code_valid_for IS NOT NULL
+       AND NOT code_valid_for BETWEEN interval '30 seconds' AND interval '1 day' THEN
+        RAISE EXCEPTION 'health-code validity "%" is out of range', code_valid_for
+            USING ERRCODE = '22023',
+                  DETAIL = 'A dynamic health code is valid for 30 seconds to 1 day.';
+    END IF;
+    IF declaration_valid_for IS NOT NULL
+       AND NOT declaration_valid_for BETWEEN interval '1 hour' AND interval '30 days' THEN
+        RAISE EXCEPTION 'declaration validity "%" is out of range', declaration_valid_for
+            USING ERRCODE = '22023',
+                  DETAIL = 'A health declaration is valid for 1 hour to 30 days.';
+    END IF;
+    UPDATE health_config c
+       SET code_valid_for = coalesce(configure_health.code_valid_for, c.code_valid_for),
+           declaration_valid_for = coalesce(configure_health.declaration_valid_for, c.declaration_valid_for),
+           updated_at = now();
+END
+$$;
+COMMENT ON FUNCTION configure_health(interval, interval) IS
+    'set the health-code and declaration validity (NULL keeps a value); affects new codes and declarations only';
+
+GRANT EXECUTE ON FUNCTION worse(health_colour, health_colour),
+                          worst(health_colour),
+                          colour_meaning(health_colour)
+    TO healthpass_admin, healthpass_app, healthpass_scanner,
+       healthpass_health, healthpass_report;
+GRANT EXECUTE ON FUNCTION health_settings()
+    TO healthpass_admin, healthpass_app, healthpass_health, healthpass_report;
+GRANT EXECUTE ON FUNCTION configure_health(interval, interval) TO healthpass_admin;

@@ -1,0 +1,225 @@
+-- 52_results.sql: nucleic-acid test results (seeds 002 and 004).
+--
+-- The health authority records results as the testing institutions report
+-- them. A sample is named by its institution and the institution's sample
+-- reference; it may first be recorded as pending and later as negative or
+-- positive. Records are never changed: each report is a new row, and the
+-- newest record of a sample is its result. "The latest result within 14
+-- days" (seed 004) is the result of the most recently sampled test taken
+-- in the 14 days before the instant asked about.
+
+CREATE TABLE test_result (
+    person_id   bigint NOT NULL,
+    result_id   bigint GENERATED ALWAYS AS IDENTITY,
+    institution text NOT NULL,
+    sample_ref  text NOT NULL,
+    sampled_at  timestamptz NOT NULL,
+    result      text NOT NULL CHECK (result IN ('negative', 'positive', 'pending')),
+    reported_at timestamptz,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (person_id, result_id),
+    CHECK ((result = 'pending') = (reported_at IS NULL)),
+    CHECK (reported_at IS NULL OR reported_at >= sampled_at)
+);
+COMMENT ON TABLE test_result IS
+    'nucleic-acid test records: sample (institution + reference), sampled at, result, reported at; never updated';
+CREATE INDEX test_result_sampled ON test_result (person_id, sampled_at);
+SELECT pg_catalog.pg_extension_config_dump('test_result', '');
+
+-- The window seed 004 speaks of.
+CREATE FUNCTION result_window() RETURNS interval
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN interval '14 days';
+COMMENT ON FUNCTION result_window() IS 'results count for 14 days after sampling (seed 004)';
+
+-- Trimmed short text of a result field, or 22023 naming the field.
+CREATE FUNCTION hp_result_text(field text, value text, maxlen integer) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    v text := btrim(value);
+BEGIN
+    IF v IS NULL OR v = '' THEN
+        RAISE EXCEPTION '% is missing', field
+            USING ERRCODE = '22023', DETAIL = format('Every test result names its %s.', field);
+    END IF;
+    IF length(v) > maxlen OR v ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION '% "%" is not valid', field, value
+            USING ERRCODE = '22023',
+                  DETAIL = format('The %s has at most %s characters and no control characters.', field, maxlen);
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION hp_result_text(text, text, integer) IS 'checked short text of a test result (internal)';
+
+CREATE FUNCTION record_test_result(
+    person_id bigint, institution text, sample_ref text, sampled_at timestamptz,
+    result text, reported_at timestamptz DEFAULT NULL) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(record_test_result.person_id);
+    inst text := hp_result_text('institution', record_test_result.institution, 100);
+    ref text := hp_result_text('sample reference', record_test_result.sample_ref, 64);
+    res text := lower(btrim(record_test_result.result));
+    reported timestamptz := record_test_result.reported_at;
+    prev test_result;
+    id bigint;
+BEGIN
+    IF res IS NULL OR res NOT IN ('negative', 'positive', 'pending') THEN
+        RAISE EXCEPTION 'test result "%" is not valid', record_test_result.result
+            USING ERRCODE = '22023', DETAIL = 'A nucleic-acid result is negative, positive or pending.';
+    END IF;
+    IF record_test_result.sampled_at IS NULL THEN
+        RAISE EXCEPTION 'sampled_at is missing'
+            USING ERRCODE = '22023', DETAIL = 'Every test result says when the sample was taken.';
+    END IF;
+    IF record_test_result.sampled_at > now() THEN
+        RAISE EXCEPTION 'sampling time "%" is in the future', record_test_result.sampled_at
+            USING ERRCODE = '22008', DETAIL = 'A sample is recorded after it was taken.';
+    END IF;
+    IF res = 'pending' THEN
+        IF reported IS NOT NULL THEN
+            RAISE EXCEPTION 'a pending result cannot have a report time "%"', reported
+                USING ERRCODE = '22023', DETAIL = 'A result is reported when it is negative or positive.';
+        END IF;
+    ELSE
+        reported := coalesce(reported, now());
+        IF reported < record_test_result.sampled_at OR reported > now() THEN
+            RAISE EXCEPTION 'report time "%" is out of range', reported
+                USING ERRCODE = '22008',
+                      DETAIL = format('A result is reported between sampling (%s) and now.', record_test_result.sampled_at);
+        END IF;
+    END IF;
+
+    -- the records of one sample: same sampling time; a final result is final
+    SELECT * INTO prev FROM test_result t
+     WHERE t.person_id = p.person_id AND t.institution = inst AND t.sample_ref = ref
+     ORDER BY t.recorded_at DESC, t.result_id DESC LIMIT 1
+       FOR UPDATE;
+    IF FOUND THEN
+        IF prev.sampled_at <> record_test_result.sampled_at THEN
+            RAISE EXCEPTION 'sample "%" of "%" was taken at %, not %', ref, inst, prev.sampled_at, record_test_result.sampled_at
+                USING ERRCODE = '23514', DETAIL = 'All records of one sample have the same sampling time.';
+        END IF;
+        IF prev.result = res THEN
+            RAISE EXCEPTION 'sample "%" of "%" is already recorded as %', ref, inst, res
+                USING ERRCODE = '23505', DETAIL = 'A record is added only when the result changes.';
+        END IF;
+        IF prev.result <> 'pending' AND res = 'pending' THEN
+            RAISE EXCEPTION 'sample "%" of "%" already has the final result %', ref, inst, prev.result
+                USING ERRCODE = '55000', DETAIL = 'A reported result does not go back to pending; record the corrected result instead.';
+        END IF;
+    END IF;
+
+    INSERT INTO test_result AS t (person_id, institution, sample_ref, sampled_at, result, reported_at)
+    VALUES (p.person_id, inst, ref, record_test_result.sampled_at, res, reported)
+    RETURNING t.result_id INTO id;
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION record_test_result(bigint, text, text, timestamptz, text, timestamptz) IS
+    'record a nucleic-acid result (negative/positive/pending) for a sample; returns result_id; the colour is recomputed';
+
+-- The latest result of each sample of a person known at an instant, sampled
+-- in the 14 days before it (internal; shared by the look-ups below).
+CREATE FUNCTION hp_recent_samples(pid bigint, at timestamptz)
+    RETURNS TABLE (sampled_at timestamptz, result text, reported_at timestamptz, institution text, sample_ref text)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+    SELECT DISTINCT ON (t.institution, t.sample_ref)
+           t.sampled_at, t.result, t.reported_at, t.institution, t.sample_ref
+      FROM test_result t
+     WHERE t.person_id = pid AND t.recorded_at <= at
+       AND t.sampled_at <= at AND t.sampled_at > at - result_window()
+     ORDER BY t.institution, t.sample_ref, t.recorded_at DESC, t.result_id DESC
+$$;
+COMMENT ON FUNCTION hp_recent_samples(bigint, timestamptz) IS 'samples of the last 14 days with their latest record (internal)';
+
+CREATE FUNCTION latest_test_result(person_id bigint, at timestamptz DEFAULT now())
+    RETURNS TABLE (sampled_at timestamptz, result text, reported_at timestamptz,
+                   institution text, sample_ref text, last_negative_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(latest_test_result.person_id);
+BEGIN
+    IF at IS NULL OR at > now() THEN
+        RAISE EXCEPTION 'instant "%" is not valid', at
+            USING ERRCODE = '22008', DETAIL = 'Results are looked up at an instant that is not in the future.';
+    END IF;
+    RETURN QUERY
+        SELECT s.sampled_at, s.result, s.reported_at, s.institution, s.sample_ref,
+               (SELECT max(n.sampled_at) FROM hp_recent_samples(p.person_id, at) n WHERE n.result = 'negative')
+          FROM hp_recent_samples(p.person_id, at) s
+         ORDER BY s.sampled_at DESC, s.institution, s.sample_ref
+         LIMIT 1;
+END
+$$;
+COMMENT ON FUNCTION latest_test_result(bigint, timestamptz) IS
+    'the latest nucleic-acid result sampled in the 14 days before at (no row when there is none), with the last negative sampling time';
+
+-- Seed 004: a guardian looks up the latest result of every family member
+-- they registered. Members without a result in 14 days are listed with NULLs.
+CREATE FUNCTION family_test_results(guardian_id bigint, at timestamptz DEFAULT now())
+    RETURNS TABLE (member_id bigint, name_masked text, relation text,
+                   sampled_at timestamptz, result text, reported_at timestamptz, institution text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    g person := hp_get_person(family_test_results.guardian_id);
+BEGIN
+    IF at IS NULL OR at > now() THEN
+        RAISE EXCEPTION 'instant "%" is not valid', at
+            USING ERRCODE = '22008', DETAIL = 'Results are looked up at an instant that is not in the future.';
+    END IF;
+    RETURN QUERY
+        SELECT m.person_id, mask_name(m.name), f.relation,
+               s.sampled_at, s.result, s.reported_at, s.institution
+          FROM family_member f
+          JOIN person m ON m.person_id = f.member_id
+          LEFT JOIN LATERAL (
+                SELECT r.sampled_at, r.result, r.reported_at, r.institution
+                  FROM hp_recent_samples(m.person_id, at) r
+                 ORDER BY r.sampled_at DESC, r.institution, r.sample_ref
+                 LIMIT 1) s ON true
+         WHERE f.person_id = g.person_id
+         ORDER BY f.added_at, f.member_id;
+END
+$$;
+COMMENT ON FUNCTION family_test_results(bigint, timestamptz) IS
+    'the latest result in 14 days of each family member a guardian registered (seed 004)';
+
+-- Every record of a person, newest first: for the health authority.
+CREATE FUNCTION test_results(person_id bigint)
+    RETURNS TABLE (result_id bigint, institution text, sample_ref text, sampled_at timestamptz,
+                   result text, reported_at timestamptz, recorded_at timestamptz)
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(test_results.person_id);
+BEGIN
+    RETURN QUERY
+        SELECT t.result_id, t.institution, t.sample_ref, t.sampled_at, t.result, t.reported_at, t.recorded_at
+          FROM test_result t WHERE t.person_id = p.person_id
+         ORDER BY t.recorded_at DESC, t.result_id DESC;
+END
+$$;
+COMMENT ON FUNCTION test_results(bigint) IS 'every test record of a person, newest first';
+
+GRANT EXECUTE ON FUNCTION result_window()
+    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
+GRANT EXECUTE ON FUNCTION
+    record_test_result(bigint, text, text, timestamptz, text, timestamptz),
+    test_results(bigint)
+    TO healthpass_health, healthpass_admin;
+GRANT EXECUTE ON FUNCTION
+    latest_test_result(bigint, timestamptz),
+    family_test_results(bigint, timestamptz)
+    TO healthpass_app, healthpass_health, healthpass_admin;

@@ -1,0 +1,227 @@
+-- 53_marks.sql: risk marks set by the health authority, and risk areas.
+--
+-- A risk mark says that, from valid_from until valid_until (open when NULL),
+-- a person is a confirmed or suspected case, a close contact, a secondary
+-- contact, or has arrived from a risk area. Lifting a mark early records
+-- when it was lifted; marks are never deleted, so the colour at any past
+-- instant can be recomputed from what was known then.
+--
+-- A risk area is a place (a country, province, city or district name, as
+-- declarations write them). A declared travel place matches an area when
+-- the place starts with the area's name: the area "深圳市南山区" matches
+-- "深圳市南山区粤海街道". Declaring or lifting an area re-colours, at once,
+-- everyone whose declaration in force lists a matching place.
+
+CREATE TYPE risk_mark_kind AS ENUM
+    ('confirmed', 'suspected', 'close_contact', 'secondary_contact', 'risk_area_arrival');
+COMMENT ON TYPE risk_mark_kind IS
+    'what the health authority marks a person as: confirmed or suspected case, close or secondary contact, arrival from a risk area';
+
+CREATE TABLE risk_mark (
+    person_id   bigint NOT NULL,
+    mark_id     bigint GENERATED ALWAYS AS IDENTITY,
+    kind        risk_mark_kind NOT NULL,
+    valid_from  timestamptz NOT NULL,
+    valid_until timestamptz,
+    note        text,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    lifted_at   timestamptz,
+    lift_reason text,
+    PRIMARY KEY (person_id, mark_id),
+    CHECK (valid_until IS NULL OR valid_until > valid_from),
+    CHECK ((lifted_at IS NULL) = (lift_reason IS NULL))
+);
+COMMENT ON TABLE risk_mark IS 'risk marks with their validity window; lifting records lifted_at';
+SELECT pg_catalog.pg_extension_config_dump('risk_mark', '');
+
+CREATE TABLE risk_area (
+    area_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    place       text NOT NULL,
+    note        text,
+    declared_at timestamptz NOT NULL DEFAULT now(),
+    lifted_at   timestamptz
+);
+COMMENT ON TABLE risk_area IS 'risk areas: a declared travel place starting with the area name matches';
+CREATE UNIQUE INDEX risk_area_active ON risk_area (place) WHERE lifted_at IS NULL;
+SELECT pg_catalog.pg_extension_config_dump('risk_area', '');
+
+-- A note or reason: trimmed, at most 500 characters (NULL stays NULL).
+CREATE FUNCTION hp_note(field text, value text, required boolean) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    v text := nullif(btrim(value), '');
+BEGIN
+    IF v IS NULL AND required THEN
+        RAISE EXCEPTION '% is missing', field
+            USING ERRCODE = '22023', DETAIL = format('Give the %s in a few words.', field);
+    END IF;
+    IF length(v) > 500 THEN
+        RAISE EXCEPTION '% is % characters long', field, length(v)
+            USING ERRCODE = '54000', DETAIL = format('The %s has at most 500 characters.', field);
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION hp_note(text, text, boolean) IS 'checked note text (internal)';
+
+CREATE FUNCTION set_risk_mark(
+    person_id bigint, kind text,
+    valid_from timestamptz DEFAULT now(), valid_until timestamptz DEFAULT NULL,
+    note text DEFAULT NULL) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(set_risk_mark.person_id);
+    k risk_mark_kind;
+    id bigint;
+BEGIN
+    IF kind IS NULL OR NOT kind = ANY (enum_range(NULL::risk_mark_kind)::text[]) THEN
+        RAISE EXCEPTION 'risk mark kind "%" is not valid', kind
+            USING ERRCODE = '22023',
+                  DETAIL = format('A risk mark is one of: %s.', array_to_string(enum_range(NULL::risk_mark_kind), ', '));
+    END IF;
+    k := kind::risk_mark_kind;
+    IF set_risk_mark.valid_from IS NULL THEN
+        RAISE EXCEPTION 'valid_from is missing'
+            USING ERRCODE = '22023', DETAIL = 'A risk mark starts at a given instant.';
+    END IF;
+    IF set_risk_mark.valid_until IS NOT NULL AND set_risk_mark.valid_until <= set_risk_mark.valid_from THEN
+        RAISE EXCEPTION 'validity window "%" to "%" is empty', set_risk_mark.valid_from, set_risk_mark.valid_until
+            USING ERRCODE = '22008', DETAIL = 'A risk mark ends after it starts.';
+    END IF;
+    IF set_risk_mark.valid_until IS NOT NULL AND set_risk_mark.valid_until <= now() THEN
+        RAISE EXCEPTION 'validity window ends in the past at "%"', set_risk_mark.valid_until
+            USING ERRCODE = '22008', DETAIL = 'A risk mark is recorded before it ends.';
+    END IF;
+    INSERT INTO risk_mark AS m (person_id, kind, valid_from, valid_until, note)
+    VALUES (p.person_id, k, set_risk_mark.valid_from, set_risk_mark.valid_until,
+            hp_note('note', set_risk_mark.note, false))
+    RETURNING m.mark_id INTO id;
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION set_risk_mark(bigint, text, timestamptz, timestamptz, text) IS
+    'mark a person (confirmed, suspected, close_contact, secondary_contact, risk_area_arrival) for a window; returns mark_id; the colour is recomputed';
+
+CREATE FUNCTION lift_risk_mark(person_id bigint, mark_id bigint, reason text) RETURNS timestamptz
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    m risk_mark;
+    why text := hp_note('reason', lift_risk_mark.reason, true);
+BEGIN
+    SELECT * INTO m FROM risk_mark r
+     WHERE r.person_id = lift_risk_mark.person_id AND r.mark_id = lift_risk_mark.mark_id
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % has no risk mark %', lift_risk_mark.person_id, lift_risk_mark.mark_id
+            USING ERRCODE = 'P0002', DETAIL = 'Marks are named by the person and the mark id set_risk_mark returned.';
+    END IF;
+    IF m.lifted_at IS NOT NULL THEN
+        RAISE EXCEPTION 'risk mark % was already lifted at %', m.mark_id, m.lifted_at
+            USING ERRCODE = '55000', DETAIL = 'A mark is lifted once.';
+    END IF;
+    IF m.valid_until IS NOT NULL AND m.valid_until <= now() THEN
+        RAISE EXCEPTION 'risk mark % already ended at %', m.mark_id, m.valid_until
+            USING ERRCODE = '55000', DETAIL = 'Only a current or future mark can be lifted.';
+    END IF;
+    UPDATE risk_mark r SET lifted_at = now(), lift_reason = why
+     WHERE r.person_id = m.person_id AND r.mark_id = m.mark_id;
+    RETURN now();
+END
+$$;
+COMMENT ON FUNCTION lift_risk_mark(bigint, bigint, text) IS 'lift a risk mark early (with a reason); the colour is recomputed';
+
+CREATE FUNCTION risk_marks(person_id bigint)
+    RETURNS TABLE (mark_id bigint, kind risk_mark_kind, valid_from timestamptz, valid_until timestamptz,
+                   active boolean, note text, recorded_at timestamptz, lifted_at timestamptz, lift_reason text)
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(risk_marks.person_id);
+BEGIN
+    RETURN QUERY
+        SELECT m.mark_id, m.kind, m.valid_from, m.valid_until,
+               m.lifted_at IS NULL AND m.valid_from <= now()
+               AND (m.valid_until IS NULL OR m.valid_until > now()),
+               m.note, m.recorded_at, m.lifted_at, m.lift_reason
+          FROM risk_mark m WHERE m.person_id = p.person_id
+         ORDER BY m.recorded_at DESC, m.mark_id DESC;
+END
+$$;
+COMMENT ON FUNCTION risk_marks(bigint) IS 'a person''s risk marks, newest first, with whether each is active now';
+
+-- Risk areas ---------------------------------------------------------------
+
+CREATE FUNCTION declare_risk_area(place text, note text DEFAULT NULL) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    pl text := hp_clean_place('risk area', place);
+    id bigint;
+BEGIN
+    -- no declaration may slip in between the area and the re-colouring
+    LOCK TABLE health_declaration IN SHARE MODE;
+    IF EXISTS (SELECT 1 FROM risk_area a WHERE a.place = pl AND a.lifted_at IS NULL) THEN
+        RAISE EXCEPTION 'risk area "%" is already declared', pl
+            USING ERRCODE = '23505', DETAIL = 'An area is declared once until it is lifted.';
+    END IF;
+    INSERT INTO risk_area AS a (place, note) VALUES (pl, hp_note('note', declare_risk_area.note, false))
+    RETURNING a.area_id INTO id;
+    PERFORM hp_recolour_place(pl);
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION declare_risk_area(text, text) IS
+    'declare a risk area; everyone whose declaration in force lists a matching place is re-coloured at once (progress as NOTICEs)';
+
+CREATE FUNCTION lift_risk_area(area_id bigint) RETURNS timestamptz
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    a risk_area;
+BEGIN
+    LOCK TABLE health_declaration IN SHARE MODE;
+    SELECT * INTO a FROM risk_area r WHERE r.area_id = lift_risk_area.area_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'risk area % does not exist', lift_risk_area.area_id
+            USING ERRCODE = 'P0002', DETAIL = 'Areas are named by the id declare_risk_area returned.';
+    END IF;
+    IF a.lifted_at IS NOT NULL THEN
+        RAISE EXCEPTION 'risk area "%" was already lifted at %', a.place, a.lifted_at
+            USING ERRCODE = '55000', DETAIL = 'An area is lifted once.';
+    END IF;
+    UPDATE risk_area r SET lifted_at = now() WHERE r.area_id = a.area_id;
+    PERFORM hp_recolour_place(a.place);
+    RETURN now();
+END
+$$;
+COMMENT ON FUNCTION lift_risk_area(bigint) IS 'lift a risk area; the people it affected are re-coloured at once';
+
+CREATE FUNCTION risk_areas(include_lifted boolean DEFAULT false)
+    RETURNS TABLE (area_id bigint, place text, note text, declared_at timestamptz, lifted_at timestamptz)
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+    SELECT a.area_id, a.place, a.note, a.declared_at, a.lifted_at
+      FROM risk_area a
+     WHERE include_lifted OR a.lifted_at IS NULL
+     ORDER BY a.declared_at, a.area_id
+$$;
+COMMENT ON FUNCTION risk_areas(boolean) IS 'risk areas in force (and lifted ones when asked), oldest first';
+
+GRANT EXECUTE ON FUNCTION
+    set_risk_mark(bigint, text, timestamptz, timestamptz, text),
+    lift_risk_mark(bigint, bigint, text),
+    risk_marks(bigint),
+    declare_risk_area(text, text),
+    lift_risk_area(bigint)
+    TO healthpass_health, healthpass_admin;
+GRANT EXECUTE ON FUNCTION risk_areas(boolean)
+    TO healthpass_health, healthpass_admin, healthpass_app, healthpass_scanner, healthpass_report;

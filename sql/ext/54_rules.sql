@@ -1,0 +1,608 @@
+-- 54_rules.sql: colour rules as data.
+--
+-- The colour of a person at an instant is computed from FACTS, a fixed set
+-- of named, typed values derived from what was known at that instant
+-- (declarations, results and marks recorded by then, risk areas in force).
+-- A RULE says: when this condition on the facts holds, the colour is at
+-- least this, for this reason. The worst colour of all matching rules wins;
+-- the reasons are those of the matching rules of that colour, in priority
+-- order. When no rule matches the colour is yellow ("no colour rule applies:
+-- check the person"), so a gap in the rules never lets anyone through.
+--
+-- Conditions are JSON, not SQL. An administrator writes e.g.
+--   {"fact": "temperature", "op": ">=", "value": 37.3}
+--   {"all": [{"fact": "travel_history"}, {"not": {"fact": "last_negative_at", "op": "within", "value": "3 days"}}]}
+-- The extension checks every fact name against the catalogue, every
+-- operator against the fact's type, every value against that type, and
+-- compiles the whole rule set into ONE SQL expression per rule, with values
+-- only ever as quoted, typed literals. No text an administrator writes is
+-- ever run as SQL, so a rule cannot read other tables, call functions or
+-- change data; it can only be wrong about health, which the reasons make
+-- visible. The compiled rule set is evaluated set-wise over any number of
+-- people in one statement.
+--
+-- Rules are never changed in place. Every change (add, replace, retire)
+-- makes a new RULE SET VERSION: the list of rule ids in force, its compiled
+-- SQL and the instant it was activated. Colours at any past instant are
+-- computed with the version then in force, and a colour's rule ids always
+-- name the rules (and reason texts) that produced it.
+
+-- The facts a condition may use.
+CREATE TABLE colour_fact (
+    name        text PRIMARY KEY,
+    type        text NOT NULL CHECK (type IN ('boolean', 'numeric', 'text', 'timestamptz')),
+    description text NOT NULL
+);
+COMMENT ON TABLE colour_fact IS 'the catalogue of facts that colour-rule conditions may use';
+INSERT INTO colour_fact VALUES
+    ('has_declaration',        'boolean',     'the person has made at least one health declaration'),
+    ('declaration_valid',      'boolean',     'the latest declaration is still valid'),
+    ('declaration_expired',    'boolean',     'the person has declared, but the latest declaration has lapsed'),
+    ('fever_today',            'boolean',     'the declaration in force reports fever or symptoms today'),
+    ('contact_history',        'boolean',     'the declaration in force reports contact with a case in the last 14 days'),
+    ('travel_history',         'boolean',     'the declaration in force lists places visited in the last 14 days'),
+    ('travel_risk_area',       'boolean',     'a place in the declaration in force lies in a risk area in force'),
+    ('temperature',            'numeric',     'temperature (°C) in the declaration in force; missing when not measured'),
+    ('destination_city',       'text',        'destination city of the declaration in force'),
+    ('latest_result',          'text',        'result of the latest nucleic-acid test sampled in the last 14 days: negative, positive or pending; missing when none'),
+    ('last_negative_at',       'timestamptz', 'sampling time of the latest negative test in the last 14 days; missing when none'),
+    ('mark_confirmed',         'boolean',     'an active risk mark: confirmed case'),
+    ('mark_suspected',         'boolean',     'an active risk mark: suspected case'),
+    ('mark_close_contact',     'boolean',     'an active risk mark: close contact'),
+    ('mark_secondary_contact', 'boolean',     'an active risk mark: secondary contact'),
+    ('mark_risk_area_arrival', 'boolean',     'an active risk mark: arrived from a risk area');
+
+-- The facts of people at instants, from what had been recorded by each
+-- instant. ids and ats are parallel arrays (person, instant); lo and hi
+-- bound the person ids so that each table is read by an index range (bulk
+-- batches pass contiguous ids). next_change is the earliest later instant
+-- at which a fact changes by time alone (a declaration lapses, a mark
+-- starts or ends, a test leaves the 14-day window).
+-- Internal: inlined into the compiled rule-set query (LANGUAGE sql, no SET).
+CREATE FUNCTION colour_facts(lo bigint, hi bigint, ids bigint[], ats timestamptz[])
+    RETURNS TABLE (person_id bigint, at timestamptz,
+                   has_declaration boolean, declaration_valid boolean, declaration_expired boolean,
+                   fever_today boolean, contact_history boolean, travel_history boolean,
+                   travel_risk_area boolean, temperature numeric, destination_city text,
+                   latest_result text, last_negative_at timestamptz,
+                   mark_confirmed boolean, mark_suspected boolean, mark_close_contact boolean,
+                   mark_secondary_contact boolean, mark_risk_area_arrival boolean,
+                   next_change timestamptz)
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    WITH req AS MATERIALIZED (
+        SELECT r.person_id, r.at FROM unnest(ids, ats) AS r(person_id, at)
+    ), decl AS (
+        SELECT DISTINCT ON (d.person_id)
+               d.person_id, d.valid_until > r.at AS valid, d.valid_until,
+               d.fever_today, d.contact_14d, d.travel_places, d.destination_city, d.temperature
+          FROM healthpass.health_declaration d
+          JOIN req r ON r.person_id = d.person_id
+         WHERE d.person_id BETWEEN lo AND hi AND d.declared_at <= r.at
+         ORDER BY d.person_id, d.declared_at DESC, d.declaration_id DESC
+    ), sample AS (
+        SELECT DISTINCT ON (t.person_id, t.institution, t.sample_ref)
+               t.person_id, t.sampled_at, t.result
+          FROM healthpass.test_result t
+          JOIN req r ON r.person_id = t.person_id
+         WHERE t.person_id BETWEEN lo AND hi AND t.recorded_at <= r.at
+           AND t.sampled_at <= r.at AND t.sampled_at > r.at - interval '14 days'
+         ORDER BY t.person_id, t.institution, t.sample_ref, t.recorded_at DESC, t.result_id DESC
+    ), res AS (
+        SELECT s.person_id,
+               (array_agg(s.result ORDER BY s.sampled_at DESC, s.result))[1] AS latest_result,
+               max(s.sampled_at) FILTER (WHERE s.result = 'negative') AS last_negative_at,
+               min(s.sampled_at) + interval '14 days' AS leaves_window
+          FROM sample s
+         GROUP BY s.person_id
+    ), mark AS (
+        SELECT m.person_id,
+               bool_or(m.kind = 'confirmed' AND m.valid_from <= r.at) AS confirmed,
+               bool_or(m.kind = 'suspected' AND m.valid_from <= r.at) AS suspected,
+               bool_or(m.kind = 'close_contact' AND m.valid_from <= r.at) AS close_contact,
+               bool_or(m.kind = 'secondary_contact' AND m.valid_from <= r.at) AS secondary_contact,
+               bool_or(m.kind = 'risk_area_arrival' AND m.valid_from <= r.at) AS risk_area_arrival,
+               least(min(m.valid_from) FILTER (WHERE m.valid_from > r.at),
+                     min(m.valid_until)) AS next_change
+          FROM healthpass.risk_mark m
+          JOIN req r ON r.person_id = m.person_id
+         WHERE m.person_id BETWEEN lo AND hi AND m.recorded_at <= r.at
+           AND (m.lifted_at IS NULL OR m.lifted_at > r.at)
+           AND (m.valid_until IS NULL OR m.valid_until > r.at)
+         GROUP BY m.person_id
+    )
+    SELECT r.person_id, r.at,
+           decl.person_id IS NOT NULL,
+           coalesce(decl.valid, false),
+           coalesce(NOT decl.valid, false),
+           coalesce(decl.valid AND decl.fever_today, false),
+           coalesce(decl.valid AND decl.contact_14d, false),
+           coalesce(decl.valid AND cardinality(decl.travel_places) > 0, false),
+           coalesce(decl.valid AND cardinality(decl.travel_places) > 0 AND EXISTS (
+               SELECT 1 FROM unnest(decl.travel_places) AS pl(place)
+                 JOIN healthpass.risk_area a ON starts_with(pl.place, a.place)
+                WHERE a.declared_at <= r.at AND (a.lifted_at IS NULL OR a.lifted_at > r.at)), false),
+           CASE WHEN decl.valid THEN decl.temperature END,
+           CASE WHEN decl.valid THEN decl.destination_city END,
+           res.latest_result,
+           res.last_negative_at,
+           coalesce(mark.confirmed, false),
+           coalesce(mark.suspected, false),
+           coalesce(mark.close_contact, false),
+           coalesce(mark.secondary_contact, false),
+           coalesce(mark.risk_area_arrival, false),
+           least(CASE WHEN decl.valid THEN decl.valid_until END, res.leaves_window, mark.next_change)
+      FROM req r
+      LEFT JOIN decl ON decl.person_id = r.person_id
+      LEFT JOIN res ON res.person_id = r.person_id
+      LEFT JOIN mark ON mark.person_id = r.person_id
+$$;
+COMMENT ON FUNCTION colour_facts(bigint, bigint, bigint[], timestamptz[]) IS
+    'facts of people at instants from what was recorded by then (internal; inlined into compiled rule sets)';
+
+-- Rules: immutable; which ones are in force is the rule set's business.
+CREATE TABLE colour_rule (
+    rule_id    integer GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    colour     health_colour NOT NULL,
+    reason     text NOT NULL,
+    priority   integer NOT NULL,
+    condition  jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    created_by name NOT NULL DEFAULT session_user
+);
+COMMENT ON TABLE colour_rule IS 'colour rules (never updated): condition on facts, colour, reason, priority';
+
+-- Rule set versions: the rules in force from activated_at, and their SQL.
+CREATE TABLE colour_ruleset (
+    version      integer PRIMARY KEY,
+    activated_at timestamptz NOT NULL,
+    rule_ids     integer[] NOT NULL,
+    compiled     text NOT NULL,
+    note         text,
+    created_by   name NOT NULL DEFAULT session_user
+);
+COMMENT ON TABLE colour_ruleset IS 'rule set versions: rule ids in force from activated_at, compiled to one SQL query';
+CREATE INDEX colour_ruleset_activated ON colour_ruleset (activated_at);
+
+-- Compiles one condition into a boolean SQL expression over the facts row
+-- "f". Appends the instants at which a time-window test changes its answer
+-- to boundaries. Raises 22023 for anything not in the grammar and 54000 when
+-- it is too deep or too large.
+CREATE FUNCTION hp_compile_condition(cond jsonb, path text, depth integer,
+                                     INOUT nodes integer, INOUT boundaries text[],
+                                     OUT sql text)
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    key text;
+    keys text[];
+    fact colour_fact;
+    op text;
+    val jsonb;
+    parts text[] := '{}';
+    sub record;
+    i integer;
+    lit text;
+    iv interval;
+    col text;
+BEGIN
+    nodes := nodes + 1;
+    IF depth > 10 THEN
+        RAISE EXCEPTION 'condition is nested deeper than 10 levels at %', path
+            USING ERRCODE = '54000', DETAIL = 'Write a flatter condition with "all" or "any".';
+    END IF;
+    IF nodes > 100 THEN
+        RAISE EXCEPTION 'condition has more than 100 parts at %', path
+            USING ERRCODE = '54000', DETAIL = 'Split the condition into several rules.';
+    END IF;
+    IF cond IS NULL OR jsonb_typeof(cond) = 'null' THEN
+        RAISE EXCEPTION 'condition at % is missing', path
+            USING ERRCODE = '22023', DETAIL = 'A condition is true, false or a JSON object.';
+    END IF;
+    IF jsonb_typeof(cond) = 'boolean' THEN
+        sql := CASE WHEN cond::text = 'true' THEN 'true' ELSE 'false' END;
+        RETURN;
+    END IF;
+    IF jsonb_typeof(cond) <> 'object' THEN
+        RAISE EXCEPTION 'condition % at % is not an object', cond, path
+            USING ERRCODE = '22023', DETAIL = 'A condition is true, false or a JSON object.';
+    END IF;
+    SELECT array_agg(k ORDER BY k) INTO keys FROM jsonb_object_keys(cond) k;
+
+    IF keys = ARRAY['all'] OR keys = ARRAY['any'] THEN
+        key := keys[1];
+        IF jsonb_typeof(cond->key) <> 'array' OR jsonb_array_length(cond->key) = 0 THEN
+            RAISE EXCEPTION '"%" at % needs a non-empty array of conditions', key, path
+                USING ERRCODE = '22023', DETAIL = format('Write {"%s": [condition, ...]}.', key);
+        END IF;
+        FOR i IN 0 .. jsonb_array_length(cond->key) - 1 LOOP
+            sub := hp_compile_condition(cond->key->i, format('%s.%s[%s]', path, key, i), depth + 1, nodes, boundaries);
+            nodes := sub.nodes;
+            boundaries := sub.boundaries;
+            parts := parts || sub.sql;
+        END LOOP;
+        sql := '(' || array_to_string(parts, CASE key WHEN 'all' THEN ' AND ' ELSE ' OR ' END) || ')';
+        RETURN;
+    END IF;
+    IF keys = ARRAY['not'] THEN
+        sub := hp_compile_condition(cond->'not', path || '.not', depth + 1, nodes, boundaries);
+        nodes := sub.nodes;
+        boundaries := sub.boundaries;
+        sql := '(NOT ' || sub.sql || ')';
+        RETURN;
+    END IF;
+    IF NOT ('fact' = ANY (keys)) OR NOT keys <@ ARRAY['fact', 'op', 'value'] THEN
+        RAISE EXCEPTION 'condition % at % is not understood', cond, path
+            USING ERRCODE = '22023',
+                  DETAIL = 'A condition is {"fact": name, "op": operator, "value": value}, {"all": [...]}, {"any": [...]}, {"not": condition}, true or false.';
+    END IF;
+
+    SELECT * INTO fact FROM colour_fact c WHERE c.name = cond->>'fact';
+    IF NOT FOUND OR jsonb_typeof(cond->'fact') <> 'string' THEN
+        RAISE EXCEPTION 'unknown fact "%" at %', cond->>'fact', path
+            USING ERRCODE = '22023',
+                  DETAIL = format('The facts are: %s.', (SELECT string_agg(c.name, ', ' ORDER BY c.name) FROM colour_fact c));
+    END IF;
+    col := 'f.' || quote_ident(fact.name);
+    op := cond->>'op';
+    val := cond->'value';
+    IF op IS NULL THEN
+        IF fact.type <> 'boolean' OR cond ? 'value' THEN
+            RAISE EXCEPTION 'fact "%" at % needs an operator', fact.name, path
+                USING ERRCODE = '22023', DETAIL = 'Only a boolean fact may stand alone, meaning "is true".';
+        END IF;
+        sql := format('coalesce(%s, false)', col);
+        RETURN;
+    END IF;
+    IF op IN ('is_missing', 'is_present') THEN
+        IF cond ? 'value' THEN
+            RAISE EXCEPTION 'operator "%" at % takes no value', op, path
+                USING ERRCODE = '22023', DETAIL = 'Write {"fact": name, "op": "is_missing"} or "is_present".';
+        END IF;
+        sql := format('(%s IS %sNULL)', col, CASE op WHEN 'is_present' THEN 'NOT ' ELSE '' END);
+        RETURN;
+    END IF;
+    IF NOT cond ? 'value' THEN
+        RAISE EXCEPTION 'operator "%" at % needs a value', op, path
+            USING ERRCODE = '22023', DETAIL = 'Write {"fact": name, "op": operator, "value": value}.';
+    END IF;
+
+    CASE fact.type
+    WHEN 'boolean' THEN
+        IF op NOT IN ('=', '<>') OR jsonb_typeof(val) <> 'boolean' THEN
+            RAISE EXCEPTION 'fact "%" at % is compared with = or <> to true or false', fact.name, path
+                USING ERRCODE = '22023', DETAIL = format('Got operator "%s" and value %s.', op, val);
+        END IF;
+        sql := format('coalesce(%s %s %s, false)', col, op, val::text);
+    WHEN 'numeric' THEN
+        IF op NOT IN ('=', '<>', '<', '<=', '>', '>=') OR jsonb_typeof(val) <> 'number' THEN
+            RAISE EXCEPTION 'fact "%" at % is compared with =, <>, <, <=, > or >= to a number', fact.name, path
+                USING ERRCODE = '22023', DETAIL = format('Got operator "%s" and value %s.', op, val);
+        END IF;
+        sql := format('coalesce(%s %s %L::numeric, false)', col, op, (val #>> '{}')::numeric);
+    WHEN 'text' THEN
+        IF op IN ('=', '<>') AND jsonb_typeof(val) = 'string' THEN
+            IF length(val #>> '{}') > 200 THEN
+                RAISE EXCEPTION 'value at % is too long', path
+                    USING ERRCODE = '54000', DETAIL = 'A text value has at most 200 characters.';
+            END IF;
+            sql := format('coalesce(%s %s %L::text, false)', col, op, val #>> '{}');
+        ELSIF op IN ('in', 'not_in') AND jsonb_typeof(val) = 'array' AND jsonb_array_length(val) > 0
+              AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(val) e WHERE jsonb_typeof(e) <> 'string') THEN
+            IF jsonb_array_length(val) > 50 THEN
+                RAISE EXCEPTION 'value list at % has % entries', path, jsonb_array_length(val)
+                    USING ERRCODE = '54000', DETAIL = 'A value list has at most 50 entries.';
+            END IF;
+            SELECT string_agg(quote_literal(e), ', ' ORDER BY o) INTO lit
+              FROM jsonb_array_elements_text(val) WITH ORDINALITY AS x(e, o);
+            sql := format('%scoalesce(%s = ANY (ARRAY[%s]::text[]), false)',
+                          CASE op WHEN 'not_in' THEN 'NOT ' ELSE '' END, col, lit);
+        ELSE
+            RAISE EXCEPTION 'fact "%" at % is compared with = or <> to a string, or with in or not_in to a list of strings', fact.name, path
+                USING ERRCODE = '22023', DETAIL = format('Got operator "%s" and value %s.', op, val);
+        END IF;
+    WHEN 'timestamptz' THEN
+        IF op NOT IN ('within', 'not_within') OR jsonb_typeof(val) <> 'string' THEN
+            RAISE EXCEPTION 'fact "%" at % is tested with within or not_within and an interval such as "3 days"', fact.name, path
+                USING ERRCODE = '22023', DETAIL = format('Got operator "%s" and value %s.', op, val);
+        END IF;
+        BEGIN
+            iv := (val #>> '{}')::interval;
+        EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
+            RAISE EXCEPTION 'interval "%" at % is not valid', val #>> '{}', path
+                USING ERRCODE = '22007', DETAIL = 'Write an interval such as "72 hours" or "7 days".';
+        END;
+        IF iv <= interval '0' OR iv > interval '366 days' THEN
+            RAISE EXCEPTION 'interval "%" at % is out of range', val #>> '{}', path
+                USING ERRCODE = '22023', DETAIL = 'A time window is longer than zero and at most 366 days.';
+        END IF;
+        sql := format('%scoalesce(%s > f.at - %L::interval, false)',
+                      CASE op WHEN 'not_within' THEN 'NOT ' ELSE '' END, col, iv);
+        boundaries := boundaries || format('%s + %L::interval', col, iv);
+    END CASE;
+END
+$$;
+COMMENT ON FUNCTION hp_compile_condition(jsonb, text, integer, integer, text[]) IS
+    'checks a rule condition and compiles it to SQL over the facts row f (internal)';
+
+-- The SQL a condition compiles to: for administrators who want to see it.
+CREATE FUNCTION colour_condition_sql(condition jsonb) RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+BEGIN
+    RETURN (hp_compile_condition(condition, '$', 1, 0, '{}')).sql;
+END
+$$;
+COMMENT ON FUNCTION colour_condition_sql(jsonb) IS 'checks a rule condition and shows the SQL it compiles to';
+
+-- The compiled query of a list of rules. Parameters: $1 lo, $2 hi, $3 ids,
+-- $4 ats (as colour_facts). Columns: person_id, at, colour, rule_ids (the
+-- matching rules of the winning colour, by priority), recheck_at (the next
+-- instant the answer may change by time alone).
+CREATE FUNCTION hp_compile_ruleset(rule_ids integer[]) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    r record;
+    c record;
+    bounds text[] := '{}';
+    colour_terms text[] := '{}';
+    lists text := '';
+    cases text := '';
+    members text[];
+BEGIN
+    FOR r IN SELECT cr.* FROM colour_rule cr
+              WHERE cr.rule_id = ANY (rule_ids)
+              ORDER BY cr.priority, cr.rule_id LOOP
+        c := hp_compile_condition(r.condition, format('rule %s', r.rule_id), 1, 0, '{}');
+        bounds := bounds || c.boundaries;
+        colour_terms := colour_terms
+            || format('CASE WHEN %s THEN %L::healthpass.health_colour END', c.sql, r.colour);
+    END LOOP;
+    FOR c IN SELECT e.colour FROM unnest(enum_range(NULL::health_colour)) AS e(colour) LOOP
+        SELECT array_agg(format('CASE WHEN %s THEN %s END',
+                                (hp_compile_condition(cr.condition, '$', 1, 0, '{}')).sql, cr.rule_id)
+                         ORDER BY cr.priority, cr.rule_id)
+          INTO members
+          FROM colour_rule cr
+         WHERE cr.rule_id = ANY (rule_ids) AND cr.colour = c.colour;
+        lists := lists || format(E',\n           %s AS %I',
+            CASE WHEN members IS NULL THEN '''{}''::integer[]'
+                 ELSE format('array_remove(ARRAY[%s]::integer[], NULL)', array_to_string(members, ', ')) END,
+            'r_' || c.colour);
+        cases := cases || format(' WHEN %L THEN x.%I', c.colour, 'r_' || c.colour);
+    END LOOP;
+    RETURN format(
+        E'SELECT f.person_id, f.at, x.colour,\n'
+        '       CASE x.colour%s END AS rule_ids,\n'
+        '       LEAST(%s) AS recheck_at\n'
+        '  FROM healthpass.colour_facts($1, $2, $3, $4) f\n'
+        '  CROSS JOIN LATERAL (\n'
+        '    SELECT %s AS colour%s\n'
+        '  ) x',
+        cases,
+        array_to_string(ARRAY['f.next_change']
+            || ARRAY(SELECT format('CASE WHEN %s > f.at THEN %s END', b, b) FROM unnest(bounds) b), ', '),
+        CASE WHEN cardinality(colour_terms) = 0 THEN '''yellow''::healthpass.health_colour'
+             ELSE format('coalesce(GREATEST(%s), ''yellow'')', array_to_string(colour_terms, E',\n             ')) END,
+        lists);
+END
+$$;
+COMMENT ON FUNCTION hp_compile_ruleset(integer[]) IS 'compiles a list of rules into one set-wise query (internal)';
+
+-- Makes a new rule set version from a list of rule ids and activates it now.
+CREATE FUNCTION hp_activate_ruleset(rule_ids integer[], note text) RETURNS integer
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    v integer;
+    ids integer[] := ARRAY(SELECT DISTINCT x FROM unnest(rule_ids) x WHERE x IS NOT NULL ORDER BY x);
+BEGIN
+    SELECT coalesce(max(s.version), 0) + 1 INTO v FROM colour_ruleset s;
+    INSERT INTO colour_ruleset (version, activated_at, rule_ids, compiled, note)
+    VALUES (v, greatest(now(), coalesce((SELECT max(s.activated_at) FROM colour_ruleset s), now())),
+            ids, hp_compile_ruleset(ids), note);
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION hp_activate_ruleset(integer[], text) IS 'new rule set version in force from now (internal)';
+
+-- The rule set in force: the highest version (locked when asked, so that
+-- rule changes are serialised).
+CREATE FUNCTION hp_current_ruleset(lock boolean DEFAULT false) RETURNS colour_ruleset
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    s colour_ruleset;
+BEGIN
+    IF lock THEN
+        LOCK TABLE colour_ruleset IN SHARE ROW EXCLUSIVE MODE;
+    END IF;
+    SELECT * INTO s FROM colour_ruleset ORDER BY version DESC LIMIT 1;
+    RETURN s;
+END
+$$;
+COMMENT ON FUNCTION hp_current_ruleset(boolean) IS 'the latest rule set version (internal)';
+
+-- Checks the parts of a rule; returns the trimmed reason.
+CREATE FUNCTION hp_check_rule(colour health_colour, reason text, condition jsonb, priority integer) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    why text := btrim(reason);
+BEGIN
+    IF colour IS NULL THEN
+        RAISE EXCEPTION 'rule colour is missing'
+            USING ERRCODE = '22023', DETAIL = 'A rule gives green, light_green, yellow or red.';
+    END IF;
+    IF why IS NULL OR why = '' OR length(why) > 200 OR why ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'rule reason "%" is not valid', coalesce(reason, '')
+            USING ERRCODE = '22023', DETAIL = 'A reason is 1 to 200 characters without control characters; people read it.';
+    END IF;
+    IF priority IS NULL OR priority NOT BETWEEN 0 AND 100000 THEN
+        RAISE EXCEPTION 'rule priority % is out of range', priority
+            USING ERRCODE = '22023', DETAIL = 'Priorities run from 0 (listed first) to 100000.';
+    END IF;
+    PERFORM hp_compile_condition(condition, '$', 1, 0, '{}');
+    RETURN why;
+END
+$$;
+COMMENT ON FUNCTION hp_check_rule(health_colour, text, jsonb, integer) IS 'checks a rule (internal)';
+
+CREATE FUNCTION add_colour_rule(colour health_colour, reason text, condition jsonb,
+                                priority integer DEFAULT 1000) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    cur colour_ruleset := hp_current_ruleset(true);
+    why text := hp_check_rule(colour, reason, condition, priority);
+    id integer;
+    v integer;
+BEGIN
+    INSERT INTO colour_rule AS r (colour, reason, priority, condition)
+    VALUES (add_colour_rule.colour, why, add_colour_rule.priority, add_colour_rule.condition)
+    RETURNING r.rule_id INTO id;
+    v := hp_activate_ruleset(cur.rule_ids || id, format('add rule %s', id));
+    PERFORM hp_recolour_job_for(v);
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION add_colour_rule(health_colour, text, jsonb, integer) IS
+    'add a colour rule; returns its id; a new rule set version is in force at once and a re-colouring job is queued';
+
+CREATE FUNCTION replace_colour_rule(rule_id integer, colour health_colour, reason text,
+                                    condition jsonb, priority integer DEFAULT 1000) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    cur colour_ruleset := hp_current_ruleset(true);
+    why text := hp_check_rule(colour, reason, condition, priority);
+    id integer;
+    v integer;
+BEGIN
+    IF NOT replace_colour_rule.rule_id = ANY (cur.rule_ids) THEN
+        RAISE EXCEPTION 'colour rule % is not in force', replace_colour_rule.rule_id
+            USING ERRCODE = 'P0002', DETAIL = format('The rules in force are %s.', array_to_string(cur.rule_ids, ', '));
+    END IF;
+    INSERT INTO colour_rule AS r (colour, reason, priority, condition)
+    VALUES (replace_colour_rule.colour, why, replace_colour_rule.priority, replace_colour_rule.condition)
+    RETURNING r.rule_id INTO id;
+    v := hp_activate_ruleset(array_remove(cur.rule_ids, replace_colour_rule.rule_id) || id,
+                             format('replace rule %s by %s', replace_colour_rule.rule_id, id));
+    PERFORM hp_recolour_job_for(v);
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION replace_colour_rule(integer, health_colour, text, jsonb, integer) IS
+    'replace a rule in force by a new one; returns the new rule id; the old one stays in the history';
+
+CREATE FUNCTION retire_colour_rule(rule_id integer) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    cur colour_ruleset := hp_current_ruleset(true);
+    v integer;
+BEGIN
+    IF retire_colour_rule.rule_id IS NULL OR NOT retire_colour_rule.rule_id = ANY (cur.rule_ids) THEN
+        RAISE EXCEPTION 'colour rule % is not in force', retire_colour_rule.rule_id
+            USING ERRCODE = 'P0002', DETAIL = format('The rules in force are %s.', array_to_string(cur.rule_ids, ', '));
+    END IF;
+    v := hp_activate_ruleset(array_remove(cur.rule_ids, retire_colour_rule.rule_id),
+                             format('retire rule %s', retire_colour_rule.rule_id));
+    PERFORM hp_recolour_job_for(v);
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION retire_colour_rule(integer) IS
+    'take a rule out of force; returns the new rule set version';
+
+CREATE FUNCTION colour_rules(version integer DEFAULT NULL)
+    RETURNS TABLE (rule_id integer, priority integer, colour health_colour, reason text,
+                   condition jsonb, created_at timestamptz, created_by name)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    ids integer[];
+BEGIN
+    IF version IS NULL THEN
+        SELECT s.rule_ids INTO ids FROM colour_ruleset s ORDER BY s.version DESC LIMIT 1;
+    ELSE
+        SELECT s.rule_ids INTO ids FROM colour_ruleset s WHERE s.version = colour_rules.version;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'rule set version % does not exist', version
+                USING ERRCODE = 'P0002', DETAIL = 'See colour_rulesets() for the versions.';
+        END IF;
+    END IF;
+    RETURN QUERY
+        SELECT r.rule_id, r.priority, r.colour, r.reason, r.condition, r.created_at, r.created_by
+          FROM colour_rule r WHERE r.rule_id = ANY (ids)
+         ORDER BY r.priority, r.rule_id;
+END
+$$;
+COMMENT ON FUNCTION colour_rules(integer) IS 'the rules of a rule set version (default: in force), by priority';
+
+CREATE FUNCTION colour_rulesets()
+    RETURNS TABLE (version integer, activated_at timestamptz, rule_ids integer[], note text, created_by name)
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+    SELECT s.version, s.activated_at, s.rule_ids, s.note, s.created_by
+      FROM colour_ruleset s ORDER BY s.version
+$$;
+COMMENT ON FUNCTION colour_rulesets() IS 'every rule set version, oldest first';
+
+CREATE FUNCTION colour_facts_catalogue()
+    RETURNS TABLE (name text, type text, description text)
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+    SELECT c.name, c.type, c.description FROM colour_fact c ORDER BY c.name
+$$;
+COMMENT ON FUNCTION colour_facts_catalogue() IS 'the facts colour-rule conditions may use, with their types';
+
+-- The default rules: seed 004's four colours.
+INSERT INTO colour_rule (rule_id, priority, colour, reason, condition, created_by) VALUES
+    (1,  10, 'red',         'confirmed case',                                     '{"fact": "mark_confirmed"}', 'healthpass'),
+    (2,  20, 'red',         'suspected case',                                     '{"fact": "mark_suspected"}', 'healthpass'),
+    (3,  30, 'red',         'close contact of a case',                            '{"fact": "mark_close_contact"}', 'healthpass'),
+    (4,  40, 'red',         'positive nucleic-acid test in the last 14 days',     '{"fact": "latest_result", "op": "=", "value": "positive"}', 'healthpass'),
+    (5,  50, 'yellow',      'secondary contact',                                  '{"fact": "mark_secondary_contact"}', 'healthpass'),
+    (6,  60, 'yellow',      'arrived from a risk area',                           '{"fact": "mark_risk_area_arrival"}', 'healthpass'),
+    (7,  70, 'yellow',      'travelled through a risk area in the last 14 days',  '{"fact": "travel_risk_area"}', 'healthpass'),
+    (8,  80, 'yellow',      'declared fever or symptoms today',                   '{"fact": "fever_today"}', 'healthpass'),
+    (9,  90, 'yellow',      'temperature 37.3 °C or higher',                      '{"fact": "temperature", "op": ">=", "value": 37.3}', 'healthpass'),
+    (10, 100, 'yellow',     'declared contact with a case in the last 14 days',   '{"fact": "contact_history"}', 'healthpass'),
+    (11, 110, 'yellow',     'health declaration expired: declare again',          '{"fact": "declaration_expired"}', 'healthpass'),
+    (12, 120, 'light_green','no health information reported',                     '{"not": {"fact": "has_declaration"}}', 'healthpass'),
+    (13, 130, 'green',      'declaration in force and no risk found',             '{"fact": "declaration_valid"}', 'healthpass');
+SELECT setval(pg_get_serial_sequence('healthpass.colour_rule', 'rule_id'), 100, false);
+INSERT INTO colour_ruleset (version, activated_at, rule_ids, compiled, note, created_by)
+VALUES (1, '-infinity', ARRAY[1,2,3,4,5,6,7,8,9,10,11,12,13],
+        hp_compile_ruleset(ARRAY[1,2,3,4,5,6,7,8,9,10,11,12,13]), 'default rules (seed 004)', 'healthpass');
+
+-- administrators' rules and rule sets are dumped; the defaults come with the extension
+SELECT pg_catalog.pg_extension_config_dump('colour_rule', 'WHERE rule_id > 13');
+SELECT pg_catalog.pg_extension_config_dump('colour_ruleset', 'WHERE version > 1');
+SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.colour_rule', 'rule_id'), '');
+
+GRANT EXECUTE ON FUNCTION
+    add_colour_rule(health_colour, text, jsonb, integer),
+    replace_colour_rule(integer, health_colour, text, jsonb, integer),
+    retire_colour_rule(integer)
+    TO healthpass_admin;
+GRANT EXECUTE ON FUNCTION
+    colour_condition_sql(jsonb),
+    colour_rules(integer),
+    colour_rulesets(),
+    colour_facts_catalogue()
+    TO healthpass_admin, healthpass_health, healthpass_report;
