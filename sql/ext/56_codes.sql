@@ -94,7 +94,9 @@ DECLARE
     col health_colour;
     neg date;
     pid bigint;
-    s record;
+    now_colour health_colour;
+    now_reasons text[];
+    now_since timestamptz;
 BEGIN
     IF token IS NULL THEN
         RAISE EXCEPTION 'health code is missing'
@@ -123,7 +125,8 @@ BEGIN
        AND EXISTS (SELECT 1 FROM signing_key k WHERE k.kid = v.kid AND k.secret_box IS NOT NULL) THEN
         SELECT r.person_id INTO pid FROM ref_index r WHERE r.public_ref = ref;
         IF pid IS NOT NULL THEN
-            SELECT * INTO s FROM colour_status(pid, now());
+            SELECT s.colour, s.reasons, s.since INTO now_colour, now_reasons, now_since
+              FROM colour_status(pid, now()) s;
         END IF;
     END IF;
     RETURN QUERY SELECT ok, why, ref,
@@ -131,7 +134,7 @@ BEGIN
         CASE WHEN v.kind = 'health' THEN v.body->>'doc' END,
         CASE WHEN v.kind = 'health' THEN v.body->>'id' END,
         v.issuer, col, neg, v.issued_at, v.expires_at,
-        s.colour, s.reasons, s.since;
+        now_colour, now_reasons, now_since;
 END
 $$;
 COMMENT ON FUNCTION verify_health_code(text) IS
