@@ -3,9 +3,12 @@
  *	  HP1 tokens without PostgreSQL: COSE_Sign1 with Ed25519 (RFC 9052,
  *	  RFC 8032), the CWT claims, the zlib layer and the "HP1:" text form, as
  *	  ../shared/spec/hp1-token.md defines them. Decoding is strict, so that
- *	  no change to a token's text goes unnoticed: shortest CBOR heads, keys in
- *	  deterministic order, no trailing bytes, and zero padding bits in the
- *	  deflate stream.
+ *	  the COSE bytes have one form only: shortest CBOR heads and floats, keys
+ *	  in deterministic order, no trailing bytes; the deflate stream must have
+ *	  zero padding bits and nothing after it. Deflate itself is not canonical
+ *	  (a back-reference may point at other, equal bytes), so two texts can
+ *	  carry the same COSE bytes: the signature covers those bytes, and a token
+ *	  is named by its cti, never by its text.
  */
 #include <string.h>
 
