@@ -11,6 +11,7 @@ pkgs=(
   "postgresql-$PGVER-pgtap" libtap-parser-sourcehandler-pgtap-perl
   zbar-tools librsvg2-bin qrencode
   python3-cbor2 python3-cryptography
+  clang-14 libclang-rt-14-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do
