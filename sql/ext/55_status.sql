@@ -662,7 +662,7 @@ DECLARE
 BEGIN
     LOOP
         SELECT * INTO r FROM recolour_step(id);
-        RAISE NOTICE 're-colouring job %: % of % people (% %%), % colours changed',
+        RAISE NOTICE 're-colouring job %: % of % people (% %%), % colour changes',
             r.job_id, r.done, r.total, round(100.0 * r.done / greatest(r.total, 1), 1), r.changed;
         EXIT WHEN r.finished;
     END LOOP;
@@ -690,7 +690,7 @@ BEGIN
     END IF;
     LOOP
         SELECT * INTO r FROM healthpass.recolour_step(id);
-        RAISE NOTICE 're-colouring job %: % of % people (% %%), % colours changed',
+        RAISE NOTICE 're-colouring job %: % of % people (% %%), % colour changes',
             r.job_id, r.done, r.total, round(100.0 * r.done / greatest(r.total, 1), 1), r.changed;
         COMMIT;
         EXIT WHEN r.finished;
@@ -723,7 +723,7 @@ BEGIN
         batch := ids[i : i + 9999];
         n := n + hp_colour_refresh(batch, true);
         i := i + 10000;
-        RAISE NOTICE 'risk area "%": % of % people re-coloured, % colours changed',
+        RAISE NOTICE 'risk area "%": % of % people re-coloured, % colour changes',
             area, least(i - 1, total), total, n;
     END LOOP;
     RETURN n;
