@@ -92,14 +92,14 @@ SELECT healthpass.lift_risk_area(:area);
 SELECT is((SELECT colour::text FROM healthpass.colour_current WHERE person_id = :pa), 'green',
           'lifting the area re-colours them back at once');
 
--- rule 11: an expired declaration (valid for a fraction of a second here)
+-- rule 11: an expired declaration (valid for one second here)
 SELECT pg_temp.np() AS pe \gset
 INSERT INTO healthpass.health_declaration (person_id, valid_until, fever_today, contact_14d)
-VALUES (:pe, now() + interval '300 milliseconds', false, false) RETURNING valid_until AS pe_until \gset
+VALUES (:pe, now() + interval '1 second', false, false) RETURNING valid_until AS pe_until \gset
 SELECT is(pg_temp.col(:pe), 'green: declaration in force and no risk found', 'green while the declaration is valid');
 SELECT is((SELECT recheck_at FROM healthpass.colour_current WHERE person_id = :pe), :'pe_until'::timestamptz,
           're-checked when the declaration lapses');
-SELECT pg_sleep(0.5);
+SELECT pg_sleep(1.2);
 SELECT is((SELECT colour::text || ':' || source FROM healthpass.colour_status(:pe)), 'yellow:computed',
           'after it lapses, a read computes yellow on the spot');
 SELECT is((SELECT colour::text FROM healthpass.colour_current WHERE person_id = :pe), 'green', 'nothing was written by that read');
@@ -124,9 +124,9 @@ SELECT is(pg_temp.col(:p), 'yellow: secondary contact', 'yellow beats light gree
 
 -- marks: a future window starts on its own; lifting ends it
 SELECT pg_temp.green() AS pm \gset
-SELECT healthpass.set_risk_mark(:pm, 'suspected', now() + interval '300 milliseconds') AS mk \gset
+SELECT healthpass.set_risk_mark(:pm, 'suspected', now() + interval '1 second') AS mk \gset
 SELECT is(pg_temp.col(:pm), 'green: declaration in force and no risk found', 'a future mark is not active yet');
-SELECT pg_sleep(0.5);
+SELECT pg_sleep(1.2);
 SELECT is(pg_temp.col(:pm), 'red: suspected case', 'it starts on its own (materialised on read)');
 SELECT healthpass.lift_risk_mark(:pm, :mk, 'test negative');
 SELECT is(pg_temp.col(:pm), 'green: declaration in force and no risk found', 'lifting the mark ends it');
