@@ -86,13 +86,13 @@ AS $$
           FROM healthpass.test_result t
           JOIN req r ON r.person_id = t.person_id
          WHERE t.person_id BETWEEN lo AND hi AND t.recorded_at <= r.at
-           AND t.sampled_at <= r.at AND t.sampled_at > r.at - interval '14 days'
+           AND t.sampled_at <= r.at AND t.sampled_at > r.at - healthpass.result_window()
          ORDER BY t.person_id, t.institution, t.sample_ref, t.recorded_at DESC, t.result_id DESC
     ), res AS (
         SELECT s.person_id,
                (array_agg(s.result ORDER BY s.sampled_at DESC, s.result))[1] AS latest_result,
                max(s.sampled_at) FILTER (WHERE s.result = 'negative') AS last_negative_at,
-               min(s.sampled_at) + interval '14 days' AS leaves_window
+               min(s.sampled_at) + healthpass.result_window() AS leaves_window
           FROM sample s
          GROUP BY s.person_id
     ), mark AS (

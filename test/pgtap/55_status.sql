@@ -7,7 +7,7 @@
 \pset pager off
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
-SELECT plan(65);
+SELECT plan(67);
 
 CREATE SEQUENCE pg_temp.doc_seq;
 -- a new test person
@@ -155,6 +155,13 @@ SELECT throws_ok(format($$INSERT INTO healthpass.colour_history VALUES (%s, %L, 
                         :ph, :'ph_reg'::timestamptz + interval '1 hour', :'ph_decl'::timestamptz + interval '1 hour'),
     '23P01', 'conflicting key value violates exclusion constraint "colour_history_no_overlap"',
     'the exclusion constraint refuses overlapping periods');
+SELECT throws_ok(format($$INSERT INTO healthpass.colour_history VALUES (%s, %L, %L, 'green', '{}', 1)$$,
+                        :ph, :'ph_reg'::timestamptz - interval '1 hour', :'ph_reg'::timestamptz + interval '1 microsecond'),
+    '23P01', 'conflicting key value violates exclusion constraint "colour_history_no_overlap"',
+    'an overlap of one microsecond is refused');
+SELECT lives_ok(format($$INSERT INTO healthpass.colour_history VALUES (%s, %L, %L, 'green', '{}', 1)$$,
+                       :ph, :'ph_reg'::timestamptz - interval '1 hour', :'ph_reg'),
+    'an adjacent period is not an overlap');
 
 -- rule changes -------------------------------------------------------------------
 SELECT pg_temp.green() AS pr \gset
