@@ -46,7 +46,8 @@ SELECT pos, name_masked, doc_masked, is_registrant,
 SELECT record_realname_result(:traveller, 'approved') AS "real-name";
 SELECT record_face_check(:traveller, 'CTID', 'passed', '\xffd8ffe000104a46494600'::bytea, 'ctid-demo-1') > 0 AS "face check recorded";
 SELECT p->>'status' AS status, p#>>'{person,name}' AS name, p#>>'{person,id}' AS id,
-       p->'health' AS health, left(p->>'pass', 16) || '…' AS epass_code
+       p#>>'{health,available}' AS "health code shown", p#>>'{health,colour}' AS colour,
+       left(p#>>'{health,code}', 16) || '…' AS health_code, left(p->>'pass', 16) || '…' AS epass_code
   FROM apply_epass(:traveller, 1, '{"residence_district": "Chancheng", "residence_address": "3 Lianhua Road"}') p;
 \echo '-- unbinding the certified photo suspends the e-pass until the face is verified again'
 SELECT unbind_certified_photo(:traveller) AS "e-pass after unbinding", epass_page(:traveller)->'reasons' AS reasons;
