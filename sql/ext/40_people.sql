@@ -85,6 +85,28 @@ END
 $$;
 COMMENT ON FUNCTION hp_keep_history() IS 'row trigger: version bump and history row for the same person';
 
+-- Every version of a person's row in a table kept by hp_keep_history,
+-- oldest first: the rows of its history table (named tbl || '_history'),
+-- then the current row with valid_to NULL; "version" is left out of data.
+-- Internal: tbl is always a fixed table name written by the caller.
+CREATE FUNCTION hp_row_history(tbl text, pid bigint)
+    RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
+    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY EXECUTE format(
+        'SELECT h.version, h.valid_from, h.valid_to, h.data - ''version''
+           FROM healthpass.%I h WHERE h.person_id = $1
+         UNION ALL
+         SELECT c.version, c.updated_at, NULL::timestamptz, to_jsonb(c) - ''version''
+           FROM healthpass.%I c WHERE c.person_id = $1
+         ORDER BY 1', tbl || '_history', tbl)
+        USING pid;
+END
+$$;
+COMMENT ON FUNCTION hp_row_history(text, bigint) IS 'history plus current row of a person in a table that keeps history (internal)';
+
 CREATE TRIGGER person_keep_history
     BEFORE UPDATE ON person
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
@@ -512,13 +534,7 @@ AS $$
 DECLARE
     p person := hp_get_person(person_id);
 BEGIN
-    RETURN QUERY
-        SELECT h.version, h.valid_from, h.valid_to, h.data - 'version'
-          FROM person_history h WHERE h.person_id = p.person_id
-        UNION ALL
-        SELECT p.version, p.updated_at, NULL::timestamptz,
-               to_jsonb(p) - 'version'
-        ORDER BY 1;
+    RETURN QUERY SELECT * FROM hp_row_history('person', p.person_id);
 END
 $$;
 COMMENT ON FUNCTION person_history(bigint) IS 'every version of a person, oldest first; the current one has valid_to NULL';

@@ -381,13 +381,7 @@ AS $$
 DECLARE
     p person := hp_get_person(person_id);
 BEGIN
-    RETURN QUERY
-        SELECT h.version, h.valid_from, h.valid_to, h.data - 'version'
-          FROM epass_history h WHERE h.person_id = p.person_id
-        UNION ALL
-        SELECT e.version, e.updated_at, NULL::timestamptz, to_jsonb(e) - 'version'
-          FROM epass e WHERE e.person_id = p.person_id
-        ORDER BY 1;
+    RETURN QUERY SELECT * FROM hp_row_history('epass', p.person_id);
 END
 $$;
 COMMENT ON FUNCTION epass_history(bigint) IS 'every version of a person''s e-pass information, oldest first';
