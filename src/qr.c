@@ -614,10 +614,13 @@ HpQrText(const HpQrMatrix *m, int margin, bool invert)
 
 /* ---------------------------------------------------------------- SQL */
 
-/* qr_png(data, level, module_px, margin, fg, bg): the QR code as PNG */
-PG_FUNCTION_INFO_V1(qr_png);
-Datum
-qr_png(PG_FUNCTION_ARGS)
+/* a drawing of a symbol: HpQrPng (bytea) or HpQrSvg (text) */
+typedef struct varlena *(*HpQrDraw) (const HpQrMatrix *m, int px, int margin,
+									 HpColour fg, HpColour bg);
+
+/* HpQrImage: the arguments of qr_png and qr_svg checked, encoded and drawn */
+static struct varlena *
+HpQrImage(FunctionCallInfo fcinfo, HpQrDraw draw)
 {
 	QRecLevel	level = HpQrParseLevel(PG_GETARG_TEXT_PP(1));
 	int32		px = PG_GETARG_INT32(2);
@@ -632,7 +635,15 @@ qr_png(PG_FUNCTION_ARGS)
 				   "quiet-zone margin in modules");
 	HpQrColours(PG_GETARG_TEXT_PP(4), PG_GETARG_TEXT_PP(5), &fg, &bg);
 	HpQrEncode(PG_GETARG_TEXT_PP(0), level, &m);
-	PG_RETURN_BYTEA_P(HpQrPng(&m, px, margin, fg, bg));
+	return draw(&m, px, margin, fg, bg);
+}
+
+/* qr_png(data, level, module_px, margin, fg, bg): the QR code as PNG */
+PG_FUNCTION_INFO_V1(qr_png);
+Datum
+qr_png(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BYTEA_P(HpQrImage(fcinfo, HpQrPng));
 }
 
 /* qr_svg(data, level, module_px, margin, fg, bg): the QR code as SVG */
@@ -640,20 +651,7 @@ PG_FUNCTION_INFO_V1(qr_svg);
 Datum
 qr_svg(PG_FUNCTION_ARGS)
 {
-	QRecLevel	level = HpQrParseLevel(PG_GETARG_TEXT_PP(1));
-	int32		px = PG_GETARG_INT32(2);
-	int32		margin = PG_GETARG_INT32(3);
-	HpColour	fg,
-				bg;
-	HpQrMatrix	m;
-
-	HpQrCheckRange("module_px", px, HP_QR_MODULE_PX_MIN, HP_QR_MODULE_PX_MAX,
-				   "module size in pixels");
-	HpQrCheckRange("margin", margin, HP_QR_MARGIN_MIN, HP_QR_MARGIN_MAX,
-				   "quiet-zone margin in modules");
-	HpQrColours(PG_GETARG_TEXT_PP(4), PG_GETARG_TEXT_PP(5), &fg, &bg);
-	HpQrEncode(PG_GETARG_TEXT_PP(0), level, &m);
-	PG_RETURN_TEXT_P(HpQrSvg(&m, px, margin, fg, bg));
+	PG_RETURN_TEXT_P(HpQrImage(fcinfo, HpQrSvg));
 }
 
 /* qr_text(data, level, margin, invert): the QR code in half-block text */
