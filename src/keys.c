@@ -726,19 +726,6 @@ hp_signing_key_material(PG_FUNCTION_ARGS)
 	return result;
 }
 
-/* HexVal: value of a hex digit, -1 otherwise */
-static int
-HexVal(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * _signing_key_material_from_file(path): key material of the Ed25519 seed
  * (RFC 8032 secret key) in a server-side file: 64 hex digits, optionally
@@ -784,18 +771,10 @@ hp_signing_key_material_from_file(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of secure memory")));
 	got = read(fd, hex, 65);
 	CloseTransientFile(fd);
-	if (got < 64 || (got == 65 && hex[64] != '\n'))
+	/* 64 hex digits, all of them (libsodium decodes in constant time) */
+	if (got < 64 || (got == 65 && hex[64] != '\n') ||
+		sodium_hex2bin(seed, 32, hex, 64, NULL, NULL, NULL) != 0)
 		good = false;
-	for (int i = 0; good && i < 32; i++)
-	{
-		int			hi = HexVal(hex[2 * i]);
-		int			lo = HexVal(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			good = false;
-		else
-			seed[i] = (uint8) (hi << 4 | lo);
-	}
 	sodium_free(hex);
 	if (!good)
 	{
