@@ -393,7 +393,9 @@ END
 $$;
 COMMENT ON FUNCTION hp_compile_ruleset(integer[]) IS 'compiles a list of rules into one set-wise query (internal)';
 
--- Makes a new rule set version from a list of rule ids and activates it now.
+-- Makes a new rule set version from a list of rule ids, activates it now
+-- and queues the re-colouring of everyone under it (hp_recolour_job_for,
+-- 55_status.sql).
 CREATE FUNCTION hp_activate_ruleset(rule_ids integer[], note text) RETURNS integer
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
@@ -406,10 +408,11 @@ BEGIN
     INSERT INTO colour_ruleset (version, activated_at, rule_ids, compiled, note)
     VALUES (v, greatest(now(), coalesce((SELECT max(s.activated_at) FROM colour_ruleset s), now())),
             ids, hp_compile_ruleset(ids), note);
+    PERFORM hp_recolour_job_for(v);
     RETURN v;
 END
 $$;
-COMMENT ON FUNCTION hp_activate_ruleset(integer[], text) IS 'new rule set version in force from now (internal)';
+COMMENT ON FUNCTION hp_activate_ruleset(integer[], text) IS 'new rule set version in force from now, re-colouring queued (internal)';
 
 -- The rule set in force: the highest version (locked when asked, so that
 -- rule changes are serialised).
@@ -464,13 +467,11 @@ DECLARE
     cur colour_ruleset := hp_current_ruleset(true);
     why text := hp_check_rule(colour, reason, condition, priority);
     id integer;
-    v integer;
 BEGIN
     INSERT INTO colour_rule AS r (colour, reason, priority, condition)
     VALUES (add_colour_rule.colour, why, add_colour_rule.priority, add_colour_rule.condition)
     RETURNING r.rule_id INTO id;
-    v := hp_activate_ruleset(cur.rule_ids || id, format('add rule %s', id));
-    PERFORM hp_recolour_job_for(v);
+    PERFORM hp_activate_ruleset(cur.rule_ids || id, format('add rule %s', id));
     RETURN id;
 END
 $$;
@@ -486,7 +487,6 @@ DECLARE
     cur colour_ruleset := hp_current_ruleset(true);
     why text := hp_check_rule(colour, reason, condition, priority);
     id integer;
-    v integer;
 BEGIN
     IF NOT replace_colour_rule.rule_id = ANY (cur.rule_ids) THEN
         RAISE EXCEPTION 'colour rule % is not in force', replace_colour_rule.rule_id
@@ -495,9 +495,8 @@ BEGIN
     INSERT INTO colour_rule AS r (colour, reason, priority, condition)
     VALUES (replace_colour_rule.colour, why, replace_colour_rule.priority, replace_colour_rule.condition)
     RETURNING r.rule_id INTO id;
-    v := hp_activate_ruleset(array_remove(cur.rule_ids, replace_colour_rule.rule_id) || id,
-                             format('replace rule %s by %s', replace_colour_rule.rule_id, id));
-    PERFORM hp_recolour_job_for(v);
+    PERFORM hp_activate_ruleset(array_remove(cur.rule_ids, replace_colour_rule.rule_id) || id,
+                                format('replace rule %s by %s', replace_colour_rule.rule_id, id));
     RETURN id;
 END
 $$;
@@ -510,16 +509,13 @@ CREATE FUNCTION retire_colour_rule(rule_id integer) RETURNS integer
 AS $$
 DECLARE
     cur colour_ruleset := hp_current_ruleset(true);
-    v integer;
 BEGIN
     IF retire_colour_rule.rule_id IS NULL OR NOT retire_colour_rule.rule_id = ANY (cur.rule_ids) THEN
         RAISE EXCEPTION 'colour rule % is not in force', retire_colour_rule.rule_id
             USING ERRCODE = 'P0002', DETAIL = format('The rules in force are %s.', array_to_string(cur.rule_ids, ', '));
     END IF;
-    v := hp_activate_ruleset(array_remove(cur.rule_ids, retire_colour_rule.rule_id),
-                             format('retire rule %s', retire_colour_rule.rule_id));
-    PERFORM hp_recolour_job_for(v);
-    RETURN v;
+    RETURN hp_activate_ruleset(array_remove(cur.rule_ids, retire_colour_rule.rule_id),
+                               format('retire rule %s', retire_colour_rule.rule_id));
 END
 $$;
 COMMENT ON FUNCTION retire_colour_rule(integer) IS
