@@ -234,6 +234,14 @@ END
 $$;
 COMMENT ON FUNCTION hp_form_keys(jsonb, text[], text) IS 'refuses unknown form fields';
 
+-- The form fields of a stored row (given as JSON) that are not NULL: what a
+-- modification's changes are laid over before the whole form is checked.
+CREATE FUNCTION hp_stored_form(stored jsonb, fields text[]) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (SELECT jsonb_object_agg(k, v) FROM jsonb_each(stored) AS j(k, v)
+             WHERE k = ANY (fields) AND jsonb_typeof(v) <> 'null');
+COMMENT ON FUNCTION hp_stored_form(jsonb, text[]) IS 'the non-NULL form fields of a stored row';
+
 -- A phone number as people type it, normalised; NULL stays NULL.
 CREATE FUNCTION hp_phone(field text, phone text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -428,10 +436,7 @@ BEGIN
                   HINT = 'Submit the entry registration with submit_entry.';
     END IF;
     PERFORM hp_form_keys(changes, entry_fields(), 'entry');
-    form := hp_check_entry(
-        (SELECT jsonb_object_agg(k, v) FROM jsonb_each(to_jsonb(e)) AS j(k, v)
-          WHERE k = ANY (entry_fields()) AND jsonb_typeof(v) <> 'null')
-        || changes);
+    form := hp_check_entry(hp_stored_form(to_jsonb(e), entry_fields()) || changes);
     UPDATE entry_registration x SET
         arrival_port = r.arrival_port, arrival_date = r.arrival_date,
         transport_mode = r.transport_mode, transport_number = r.transport_number,

@@ -357,10 +357,7 @@ BEGIN
     IF theirs <> '{}' THEN
         PERFORM hp_edit_person(p, theirs);
     END IF;
-    form := hp_check_epass(
-        (SELECT jsonb_object_agg(k, v) FROM jsonb_each(to_jsonb(e)) AS j(k, v)
-          WHERE k = ANY (epass_fields()) AND jsonb_typeof(v) <> 'null')
-        || mine);
+    form := hp_check_epass(hp_stored_form(to_jsonb(e), epass_fields()) || mine);
     UPDATE epass x SET
         residence_district = r.residence_district, residence_address = r.residence_address,
         workplace = r.workplace, emergency_contact_name = r.emergency_contact_name,
