@@ -488,7 +488,7 @@ DECLARE
     why text := hp_check_rule(colour, reason, condition, priority);
     id integer;
 BEGIN
-    IF NOT replace_colour_rule.rule_id = ANY (cur.rule_ids) THEN
+    IF replace_colour_rule.rule_id IS NULL OR NOT replace_colour_rule.rule_id = ANY (cur.rule_ids) THEN
         RAISE EXCEPTION 'colour rule % is not in force', replace_colour_rule.rule_id
             USING ERRCODE = 'P0002', DETAIL = format('The rules in force are %s.', array_to_string(cur.rule_ids, ', '));
     END IF;

@@ -6,7 +6,7 @@
 \pset pager off
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
-SELECT plan(46);
+SELECT plan(47);
 
 -- the colour type: ordered by severity
 SELECT is(array_to_string(enum_range(NULL::healthpass.health_colour), ','),
@@ -105,6 +105,8 @@ SELECT throws_ok($$SELECT healthpass.retire_colour_rule(999)$$,
     'P0002', 'colour rule 999 is not in force', 'retire an unknown rule');
 SELECT throws_ok($$SELECT healthpass.replace_colour_rule(999, 'red', 'x', 'true')$$,
     'P0002', 'colour rule 999 is not in force', 'replace an unknown rule');
+SELECT throws_ok($$SELECT healthpass.replace_colour_rule(NULL, 'red', 'x', 'true')$$,
+    'P0002', 'colour rule <NULL> is not in force', 'replace without a rule id');
 SELECT is((SELECT count(*)::integer FROM healthpass.colour_rulesets()), 1, 'refused changes make no rule set version');
 
 -- privileges: only administrators change rules
