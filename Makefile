@@ -52,3 +52,8 @@ demo: build
 
 bench: build
 	PGVER=$(PGVER) test/bench/run-bench.sh
+
+# coverage-guided fuzzing of the HP1 decode path (FUZZ_SECONDS, default 300)
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	test/fuzz/run-fuzz.sh $(FUZZ_SECONDS)
