@@ -9,7 +9,7 @@ pkgs=(
   "postgresql-$PGVER" "postgresql-server-dev-$PGVER" postgresql-common
   libsodium-dev libqrencode-dev libpng-dev zlib1g-dev
   "postgresql-$PGVER-pgtap" libtap-parser-sourcehandler-pgtap-perl
-  zbar-tools librsvg2-bin qrencode
+  zbar-tools librsvg2-bin qrencode bc
   python3-cbor2 python3-cryptography
   clang-14 libclang-rt-14-dev
 )
