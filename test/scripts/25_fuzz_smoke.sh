@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Smoke run of the HP1 decode fuzzer (TAP): test/fuzz/run-fuzz.sh for 15 s
 # (libFuzzer with AddressSanitizer and UndefinedBehaviorSanitizer, see
-# test/fuzz/hp1_fuzz.c), then every input in test/fuzz/regress/ (inputs that
-# once broke the codecs) through the same harness. `make fuzz` runs longer.
+# test/fuzz/hp1_fuzz.c), then every input in test/fuzz/regress/ (inputs the
+# fuzzer once failed on; the file names say why) through the same harness.
+# `make fuzz` runs longer.
 # Needs no database. Skips only when clang is not installed.
 set -u
 cd "$(dirname "$0")/../.."
