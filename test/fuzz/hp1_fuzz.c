@@ -17,7 +17,7 @@
  *	  - the step-by-step decode agrees with hp1_text_decode, the zlib layer
  *	    round-trips what it inflated, and refuses a byte after the stream;
  *	  - CBOR: a value the strict reader accepts re-encodes canonically
- *	    (shortest heads and floats, map keys sorted by their encoding) to
+ *	    (shortest heads, map keys sorted by their encoding; floats of any width) to
  *	    the same bytes, and so do the protected header, the claims, the body
  *	    and the whole COSE_Sign1 of a token that parses;
  *	  - UTF-8: hp_utf8_valid agrees with an independent decoder;
@@ -235,6 +235,7 @@ static bool
 Canon(const uint8_t **pp, const uint8_t *end, HpBuf *out, int depth)
 {
 	HpCborHead	h;
+	const uint8_t *start = *pp;
 
 	if (depth > 64 || !hp_cbor_read_head(pp, end, &h))
 		return false;
@@ -314,7 +315,8 @@ Canon(const uint8_t **pp, const uint8_t *end, HpBuf *out, int depth)
 
 				if (!isfinite(d))
 					return false;	/* the writer has no NaN/infinity forms */
-				hp_cbor_double(out, d);
+				/* floats are accepted in any width: keep the bytes as read */
+				hp_buf_append(out, start, (size_t) (*pp - start));
 			}
 			return true;
 	}

@@ -173,8 +173,17 @@ test_cbor(void)
 	static const char *const bad[] = {
 		"1817", "190017", "1a000000ff", "1b00000000ffffffff", "9f01ff", "5f4101ff",
 		"1c", "f800", "a2616101616101", "a2616201616101", "62c328", "c100", "f7", "4201",
-		/* floats longer than their shortest form (found by test/fuzz/hp1_fuzz.c) */
-		"fa00000000", "fa3fc00000", "fb3ff0000000000000", "fb3ff8000000000000", "fb47efffffe0000000"
+		/* no JSON form: infinities and NaN in every width */
+		"f97c00", "f9fc00", "f97e00", "fa7f800000", "fb7ff8000000000000"
+	};
+	/* floats wider than needed, as other encoders write them: read, same value */
+	static const struct
+	{
+		const char *hex;
+		double		v;
+	}			wide[] = {
+		{"fa00000000", 0.0}, {"fa3fc00000", 1.5}, {"fb3ff0000000000000", 1.0},
+		{"fb3ff8000000000000", 1.5}, {"fa42120000", 36.5}, {"fb4042400000000000", 36.5}
 	};
 	HpBuf		b = {0};
 	char		name[64];
@@ -201,6 +210,19 @@ test_cbor(void)
 		p = b.data;
 		ok(hp_cbor_check_value(&p, b.data + b.len, 0) && p == b.data + b.len,
 		   "CBOR body reader accepts float %s in its shortest form", name);
+	}
+	for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++)
+	{
+		uint8_t		in[16];
+		size_t		n = unhex(wide[i].hex, in);
+		const uint8_t *p = in;
+		HpCborHead	h;
+
+		ok(hp_cbor_check_value(&p, in + n, 0) && p == in + n,
+		   "CBOR body reader accepts float %s in a wider form", wide[i].hex);
+		p = in;
+		ok(hp_cbor_read_head(&p, in + n, &h) && hp_cbor_float_value(&h) == wide[i].v,
+		   "CBOR reads %s as the value it holds", wide[i].hex);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 	{
