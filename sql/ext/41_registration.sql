@@ -70,6 +70,18 @@ SELECT pg_catalog.pg_extension_config_dump('notice_acceptance', '');
 SELECT pg_catalog.pg_extension_config_dump('entry_registration', '');
 SELECT pg_catalog.pg_extension_config_dump('entry_registration_history', '');
 
+-- The entry codes issued to a person and not yet expired, so that a
+-- modification can revoke them: an old code shows superseded arrival data.
+CREATE TABLE entry_code_issued (
+    person_id  bigint NOT NULL,
+    token_id   bytea NOT NULL,
+    kid        bytea NOT NULL,
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (person_id, token_id)
+);
+COMMENT ON TABLE entry_code_issued IS 'entry codes issued and not yet expired or revoked, per person';
+SELECT pg_catalog.pg_extension_config_dump('entry_code_issued', '');
+
 -- Notices ----------------------------------------------------------------
 
 -- Raises 22023 unless kind names a notice.
@@ -343,6 +355,7 @@ CREATE FUNCTION hp_entry_code(p person) RETURNS text
 AS $$
 DECLARE
     e entry_registration;
+    code text;
 BEGIN
     SELECT * INTO e FROM entry_registration WHERE person_id = p.person_id;
     IF NOT FOUND THEN
@@ -351,13 +364,37 @@ BEGIN
                   HINT = 'Submit the entry registration with submit_entry.';
     END IF;
     PERFORM hp_require_not_rejected(p);
-    RETURN issue_token('entry',
+    code := issue_token('entry',
         person_claims(p.person_id) || jsonb_build_object(
             'port', e.arrival_port, 'arr', e.arrival_date::text, 'rv', e.version),
         interval '30 days');
+    -- the ledger that modify_entry revokes from; expired rows go on the way
+    DELETE FROM entry_code_issued c WHERE c.person_id = p.person_id AND c.expires_at <= now();
+    INSERT INTO entry_code_issued (person_id, token_id, kid, expires_at)
+    VALUES (p.person_id, pass_token_id(code::pass), pass_kid(code::pass), pass_expires_at(code::pass));
+    RETURN code;
 END
 $$;
 COMMENT ON FUNCTION hp_entry_code(person) IS 'HP1 entry code of a registered person (internal)';
+
+-- Revokes every entry code of a person that has not expired yet.
+CREATE FUNCTION hp_revoke_entry_codes(pid bigint, reason text) RETURNS integer
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    WITH gone AS (
+        DELETE FROM entry_code_issued c WHERE c.person_id = pid RETURNING c.*
+    )
+    SELECT count(revoke_token(g.token_id, reason, g.kid)) INTO n
+      FROM gone g WHERE g.expires_at > now();
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION hp_revoke_entry_codes(bigint, text) IS
+    'revokes the live entry codes of a person (internal; modify_entry)';
 
 CREATE FUNCTION entry_lookup(doc_kind text, doc_number text)
     RETURNS TABLE (state text, person_id bigint, entry_code text, notice_version integer)
@@ -447,11 +484,12 @@ BEGIN
         emergency_contact_phone = r.emergency_contact_phone
       FROM jsonb_populate_record(NULL::entry_registration, form) r
      WHERE x.person_id = p.person_id;
+    PERFORM hp_revoke_entry_codes(p.person_id, 'entry registration modified');
     RETURN hp_entry_code(p);
 END
 $$;
 COMMENT ON FUNCTION modify_entry(bigint, jsonb) IS
-    'change fields of the entry registration (history kept); returns a new entry code';
+    'change fields of the entry registration (history kept); revokes the earlier entry codes and returns a new one';
 
 CREATE FUNCTION entry_code(person_id bigint) RETURNS text
     LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE

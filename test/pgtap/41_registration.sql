@@ -5,7 +5,7 @@
 \pset tuples_only true
 \pset pager off
 SET client_min_messages = warning;
-SELECT plan(46);
+SELECT plan(49);
 
 -- a complete entry form, arriving tomorrow
 CREATE TEMP TABLE form AS SELECT jsonb_build_object(
@@ -93,8 +93,13 @@ SELECT is((SELECT notice_version FROM healthpass.entry_lookup('cn_resident_id', 
           'no notice to show to a registered person');
 
 -- modification -------------------------------------------------------------------
+SELECT entry_code AS code1 FROM healthpass.entry_lookup('cn_resident_id', '440606198506153311') \gset
+SELECT is((SELECT valid FROM healthpass.verify_token(:'code1')), true, 'the code before the modification is valid');
 SELECT healthpass.modify_entry(:p, '{"transport_mode": "ship", "transport_number": "sk 8"}') AS code2 \gset
 SELECT is((SELECT body->>'rv' FROM healthpass.verify_token(:'code2')), '2', 'a modification issues a new code for the new version');
+SELECT is((SELECT reason FROM healthpass.verify_token(:'code1')), 'revoked', 'a modification revokes the earlier entry codes');
+SELECT is((SELECT count(*)::integer FROM healthpass.entry_code_issued WHERE person_id = :p), 1,
+          'only the new code is left to revoke next time');
 SELECT is(healthpass.entry_registration(:p)->>'transport_number', 'SK8', 'the change is stored normalised');
 SELECT is(healthpass.entry_registration(:p)->>'version', '2', 'the registration has a new version');
 SELECT is((SELECT string_agg(h.version || ':' || (h.data->>'transport_mode'), ',' ORDER BY h.version)
