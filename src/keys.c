@@ -44,6 +44,13 @@
 
 #include "token.h"
 
+/* this backend's local transaction id (PGPROC moved it into vxid in 17) */
+#if PG_VERSION_NUM >= 170000
+#define HP_MY_LXID (MyProc->vxid.lxid)
+#else
+#define HP_MY_LXID (MyProc->lxid)
+#endif
+
 #define MASTER_KEY_LEN	crypto_aead_xchacha20poly1305_ietf_KEYBYTES
 #define BOX_NONCE_LEN	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define BOX_LEN			(BOX_NONCE_LEN + 32 + crypto_aead_xchacha20poly1305_ietf_ABYTES)
@@ -76,7 +83,7 @@ static LocalTransactionId revoked_provisional = InvalidLocalTransactionId;
 
 /* CacheUsable: a cache is valid, and not only provisionally for another transaction */
 #define CacheUsable(valid, prov) \
-	((valid) && ((prov) == InvalidLocalTransactionId || (prov) == MyProc->lxid))
+	((valid) && ((prov) == InvalidLocalTransactionId || (prov) == HP_MY_LXID))
 
 /* the one decrypted signing key this backend holds */
 static uint8 *signer_mem = NULL;	/* 64 bytes, sodium_malloc */
@@ -319,7 +326,7 @@ LoadKeys(void)
 	keys = fresh;
 	nkeys = (int) n;
 	keys_valid = !keys_inval_seen;
-	keys_provisional = provisional ? MyProc->lxid : InvalidLocalTransactionId;
+	keys_provisional = provisional ? HP_MY_LXID : InvalidLocalTransactionId;
 }
 
 /* hp_keys_lookup: the cached keys with this kid (count, first in *first) */
@@ -381,7 +388,7 @@ LoadRevoked(void)
 	SPI_finish();
 	nrevoked = (int64) n;
 	revoked_valid = !revoked_inval_seen;
-	revoked_provisional = provisional ? MyProc->lxid : InvalidLocalTransactionId;
+	revoked_provisional = provisional ? HP_MY_LXID : InvalidLocalTransactionId;
 }
 
 /* hp_token_is_revoked: whether a token id is on the revocation list */

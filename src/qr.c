@@ -23,6 +23,9 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"
+#endif
 
 /* sane ranges of the rendering options (documented in the README) */
 #define HP_QR_MODULE_PX_MIN 1
