@@ -356,6 +356,7 @@ AS $$
 DECLARE
     e entry_registration;
     code text;
+    issued pass;
 BEGIN
     SELECT * INTO e FROM entry_registration WHERE person_id = p.person_id;
     IF NOT FOUND THEN
@@ -370,8 +371,9 @@ BEGIN
         interval '30 days');
     -- the ledger that modify_entry revokes from; expired rows go on the way
     DELETE FROM entry_code_issued c WHERE c.person_id = p.person_id AND c.expires_at <= now();
+    issued := code;                     -- decoded once for the ledger
     INSERT INTO entry_code_issued (person_id, token_id, kid, expires_at)
-    VALUES (p.person_id, pass_token_id(code::pass), pass_kid(code::pass), pass_expires_at(code::pass));
+    VALUES (p.person_id, pass_token_id(issued), pass_kid(issued), pass_expires_at(issued));
     RETURN code;
 END
 $$;
