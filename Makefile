@@ -9,9 +9,21 @@ EXTVERSION := $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']
 
 MODULE_big  = healthpass
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
-# extension SQL: one file per domain under sql/ext, assembled in name order
-EXT_SQL     = $(sort $(wildcard sql/ext/*.sql))
-DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
+# Extension SQL, one pair of files per domain (NN_domain.sql):
+#   sql/schema/  what is created once: types, tables, indexes, seed rows
+#   sql/api/     what every upgrade replays: CREATE OR REPLACE functions,
+#                triggers, comments and grants
+# The fresh install script is each domain's schema file then its api file,
+# in name order. An upgrade script A--B is sql/updates/A--B.sql (the schema
+# changes of that step) followed by every api file. Released install
+# scripts are frozen in sql/versions/ (the upgrade test installs them).
+SCHEMA_SQL  = $(sort $(wildcard sql/schema/*.sql))
+API_SQL     = $(sort $(wildcard sql/api/*.sql))
+DOMAINS     = $(sort $(notdir $(SCHEMA_SQL) $(API_SQL)))
+UPDATES     = $(sort $(wildcard sql/updates/*--$(EXTVERSION).sql))
+DATA_built  = $(EXTENSION)--$(EXTVERSION).sql \
+              $(patsubst sql/updates/%,$(EXTENSION)--%,$(UPDATES))
+DATA        = $(wildcard sql/versions/$(EXTENSION)--*.sql)
 # pg_regress inputs: sql/*.sql with outputs in expected/
 REGRESS      = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS_OPTS = --load-extension=$(EXTENSION)
@@ -19,7 +31,7 @@ REGRESS_OPTS = --load-extension=$(EXTENSION)
 PG_CPPFLAGS = -I$(srcdir)/src -DHEALTHPASS_VERSION='"$(EXTVERSION)"'
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 SHLIB_LINK  = -lsodium -lqrencode -lpng -lz
-EXTRA_CLEAN = results regression.diffs regression.out test/out
+EXTRA_CLEAN = $(EXTENSION)--*.sql results regression.diffs regression.out test/out
 
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(wildcard $(PGXS)),)
@@ -31,10 +43,20 @@ clean:
 	rm -rf $(OBJS) $(DATA_built) $(EXTRA_CLEAN) healthpass.so
 endif
 
-$(DATA_built): $(EXT_SQL) $(EXTENSION).control
-	{ printf '%s\n' '-- complain if script is sourced in psql, rather than via CREATE EXTENSION' \
-	    '\echo Use "CREATE EXTENSION $(EXTENSION)" to load this file. \quit'; \
-	  for f in $(EXT_SQL); do printf '\n-- ===== %s\n' "$$f"; cat "$$f"; done; } > $@
+# the version is compiled in: rebuild it when the control file changes
+src/healthpass.o: $(EXTENSION).control
+
+SQL_HEADER = printf '%s\n' '-- complain if script is sourced in psql, rather than via CREATE EXTENSION' \
+	    '\echo Use "$(1) EXTENSION $(EXTENSION)" to load this file. \quit'
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SCHEMA_SQL) $(API_SQL) $(EXTENSION).control
+	{ $(call SQL_HEADER,CREATE); \
+	  for d in $(DOMAINS); do for f in sql/schema/$$d sql/api/$$d; do \
+	    if [ -f "$$f" ]; then printf '\n-- ===== %s\n' "$$f"; cat "$$f"; fi; done; done; } > $@
+
+$(EXTENSION)--%--$(EXTVERSION).sql: sql/updates/%--$(EXTVERSION).sql $(API_SQL) $(EXTENSION).control
+	{ $(call SQL_HEADER,ALTER); \
+	  for f in $< $(API_SQL); do printf '\n-- ===== %s\n' "$$f"; cat "$$f"; done; } > $@
 
 .PHONY: deps build test demo bench fuzz
 deps:

@@ -6,7 +6,7 @@
  *	  comparison, sorting and hashing are those of a bigint.
  *
  * Comparison, btree and hash support reuse PostgreSQL's int8 functions
- * (declared LANGUAGE internal in sql/ext/10_identity.sql); this file has
+ * (declared LANGUAGE internal in sql/schema/10_identity.sql); this file has
  * the text and binary I/O and the accessors.
  */
 #include "postgres.h"

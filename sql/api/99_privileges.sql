@@ -2,6 +2,7 @@
 -- PUBLIC; take that (and any table or sequence access) away from PUBLIC for
 -- everything in the schema. Each domain file grants its own functions to the
 -- purpose roles that need them; those grants stay.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA healthpass FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA healthpass FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA healthpass FROM PUBLIC;

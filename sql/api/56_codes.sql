@@ -7,9 +7,10 @@
 -- test in 14 days. It is valid for health_settings().code_valid_for
 -- (3 minutes by default), so a screenshot goes stale; an app refreshes it
 -- while the page is open. Real-name rejected people get no code.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- Issues the code for a person whose colour is materialised up to now.
-CREATE FUNCTION hp_health_code(p person,
+CREATE OR REPLACE FUNCTION hp_health_code(p person,
     OUT token text, OUT colour health_colour, OUT reasons text[], OUT since timestamptz,
     OUT last_negative_at timestamptz, OUT expires_at timestamptz)
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -40,7 +41,7 @@ END
 $$;
 COMMENT ON FUNCTION hp_health_code(person) IS 'issue a health code for a person (internal)';
 
-CREATE FUNCTION health_code(person_id bigint)
+CREATE OR REPLACE FUNCTION health_code(person_id bigint)
     RETURNS TABLE (token text, colour health_colour, reasons text[], since timestamptz,
                    last_negative_at timestamptz, expires_at timestamptz)
     LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
@@ -53,7 +54,7 @@ $$;
 COMMENT ON FUNCTION health_code(bigint) IS
     'a fresh dynamic health code (HP1 kind "health", minutes long) with the colour, reasons and last negative test; 55000 when real-name was rejected';
 
-CREATE FUNCTION health_code_png(person_id bigint, module_px integer DEFAULT 6)
+CREATE OR REPLACE FUNCTION health_code_png(person_id bigint, module_px integer DEFAULT 6)
     RETURNS TABLE (token text, colour health_colour, expires_at timestamptz, png bytea)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
@@ -78,7 +79,7 @@ COMMENT ON FUNCTION health_code_png(bigint, integer) IS
 -- colour now is given only for a valid code issued here: a stale screenshot
 -- or another issuer's code (mutual recognition: codes recognised, data not
 -- interconnected) tells nothing about the person's current state.
-CREATE FUNCTION verify_health_code(token text)
+CREATE OR REPLACE FUNCTION verify_health_code(token text)
     RETURNS TABLE (valid boolean, reason text, person_ref uuid, name_masked text, doc_kind text,
                    id_masked text, issuer text, colour health_colour, negative_test date,
                    issued_at timestamptz, expires_at timestamptz,
@@ -142,7 +143,7 @@ COMMENT ON FUNCTION verify_health_code(text) IS
 
 -- Seed 004: staff check a person without a phone by name and ID number.
 -- Unknown documents and names that do not match get the same answer.
-CREATE FUNCTION manual_health_check(doc_kind text, doc_number text, name text)
+CREATE OR REPLACE FUNCTION manual_health_check(doc_kind text, doc_number text, name text)
     RETURNS TABLE (name_masked text, id_masked text, colour health_colour, meaning text,
                    reasons text[], since timestamptz)
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE

@@ -30,52 +30,10 @@
 -- Reads that do not write (colour_at, colour_status, verify_health_code)
 -- use the materialised period when it is known to cover the instant and
 -- otherwise compute the colour on the spot: the answer is exact either way.
-
-CREATE TABLE colour_current (
-    person_id  bigint PRIMARY KEY,
-    colour     health_colour NOT NULL,
-    rule_ids   integer[] NOT NULL,
-    since      timestamptz NOT NULL,
-    ruleset    integer NOT NULL,
-    recheck_at timestamptz
-) WITH (fillfactor = 80);
-COMMENT ON TABLE colour_current IS
-    'each person''s colour now: since when, matching rules, rule set version, next time-driven re-check';
-CREATE INDEX colour_current_recheck ON colour_current (recheck_at) WHERE recheck_at IS NOT NULL;
-SELECT pg_catalog.pg_extension_config_dump('colour_current', '');
-
--- No two periods of one person may overlap. The exclusion constraint draws
--- each period as a degenerate box in the (person, time) plane: x is the
--- person id, y runs from since to one microsecond before until, in
--- microseconds since 1970 (exact in float8 up to the year 2255, and person
--- ids up to 2^53). Two boxes share a point exactly when they belong to the
--- same person and their periods overlap; adjacent periods do not touch.
--- Boxes are what GiST indexes best among the built-in types: measured on
--- this project's 2-core machine, an insert costs ~30 us against ~60 us for
--- a pair of ranges (int8range, tstzrange), and it needs no btree_gist.
-CREATE FUNCTION period_box(person_id bigint, since timestamptz, until timestamptz) RETURNS box
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN box(point(person_id, extract(epoch FROM since - timestamptz '1970-01-01 00:00:00+00') * 1000000),
-               point(person_id, extract(epoch FROM until - timestamptz '1970-01-01 00:00:00+00') * 1000000 - 1));
-COMMENT ON FUNCTION period_box(bigint, timestamptz, timestamptz) IS
-    'a person''s period [since, until) as a box (x = person, y = microseconds) for the no-overlap constraint';
-
-CREATE TABLE colour_history (
-    person_id bigint NOT NULL,
-    since     timestamptz NOT NULL,
-    until     timestamptz NOT NULL,
-    colour    health_colour NOT NULL,
-    rule_ids  integer[] NOT NULL,
-    ruleset   integer NOT NULL,
-    PRIMARY KEY (person_id, since),
-    CHECK (since < until),
-    CONSTRAINT colour_history_no_overlap EXCLUDE USING gist (period_box(person_id, since, until) WITH &&)
-);
-COMMENT ON TABLE colour_history IS 'earlier colour periods [since, until) of each person; periods of one person never overlap';
-SELECT pg_catalog.pg_extension_config_dump('colour_history', '');
+-- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- The rule set version in force at an instant.
-CREATE FUNCTION hp_ruleset_at(at timestamptz) RETURNS integer
+CREATE OR REPLACE FUNCTION hp_ruleset_at(at timestamptz) RETURNS integer
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -85,7 +43,7 @@ $$;
 COMMENT ON FUNCTION hp_ruleset_at(timestamptz) IS 'rule set version in force at an instant (internal)';
 
 -- The reason texts of a list of rule ids, in order.
-CREATE FUNCTION hp_reasons(rule_ids integer[]) RETURNS text[]
+CREATE OR REPLACE FUNCTION hp_reasons(rule_ids integer[]) RETURNS text[]
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -105,7 +63,7 @@ COMMENT ON FUNCTION hp_reasons(integer[]) IS 'reason texts of rule ids, in order
 -- person's current period: the job's final sweep or the next read catches
 -- them up. Returns the number of people whose colour changed or who got
 -- their first colour.
-CREATE FUNCTION hp_colour_apply(v integer, lo bigint, hi bigint, ids bigint[], ats timestamptz[],
+CREATE OR REPLACE FUNCTION hp_colour_apply(v integer, lo bigint, hi bigint, ids bigint[], ats timestamptz[],
                                 lock_first boolean)
     RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -171,7 +129,7 @@ COMMENT ON FUNCTION hp_colour_apply(integer, bigint, bigint, bigint[], timestamp
 -- registration, then every change that was due by then (re-check times and
 -- rule set activations), in rounds, set-wise, each with the rule set in
 -- force at its instant. ids NULL means everyone in [lo, hi].
-CREATE FUNCTION hp_colour_advance(lo bigint, hi bigint, ids bigint[], upto timestamptz)
+CREATE OR REPLACE FUNCTION hp_colour_advance(lo bigint, hi bigint, ids bigint[], upto timestamptz)
     RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
@@ -236,7 +194,7 @@ COMMENT ON FUNCTION hp_colour_advance(bigint, bigint, bigint[], timestamptz) IS
 -- Re-colours people now. Without force, only what is due (first colours,
 -- re-checks, rule sets); with force (their inputs just changed), also a
 -- fresh evaluation at the current instant.
-CREATE FUNCTION hp_colour_refresh(ids bigint[], force boolean) RETURNS bigint
+CREATE OR REPLACE FUNCTION hp_colour_refresh(ids bigint[], force boolean) RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -272,7 +230,7 @@ COMMENT ON FUNCTION hp_colour_refresh(bigint[], boolean) IS 're-colour people no
 
 -- Row trigger: a declaration, result or mark of a person changed; re-colour
 -- that person (and only that person) in the same transaction.
-CREATE FUNCTION hp_recolour_trigger() RETURNS trigger
+CREATE OR REPLACE FUNCTION hp_recolour_trigger() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = healthpass, pg_temp
 AS $$
@@ -283,15 +241,15 @@ END
 $$;
 COMMENT ON FUNCTION hp_recolour_trigger() IS 'row trigger: re-colour the person whose input changed';
 
-CREATE TRIGGER health_declaration_recolour AFTER INSERT ON health_declaration
+CREATE OR REPLACE TRIGGER health_declaration_recolour AFTER INSERT ON health_declaration
     FOR EACH ROW EXECUTE FUNCTION hp_recolour_trigger();
-CREATE TRIGGER test_result_recolour AFTER INSERT ON test_result
+CREATE OR REPLACE TRIGGER test_result_recolour AFTER INSERT ON test_result
     FOR EACH ROW EXECUTE FUNCTION hp_recolour_trigger();
-CREATE TRIGGER risk_mark_recolour AFTER INSERT OR UPDATE ON risk_mark
+CREATE OR REPLACE TRIGGER risk_mark_recolour AFTER INSERT OR UPDATE ON risk_mark
     FOR EACH ROW EXECUTE FUNCTION hp_recolour_trigger();
 
 -- Computes (without writing) the colour of one person at an instant.
-CREATE FUNCTION hp_colour_compute(pid bigint, at timestamptz,
+CREATE OR REPLACE FUNCTION hp_colour_compute(pid bigint, at timestamptz,
                                   OUT colour health_colour, OUT rule_ids integer[], OUT recheck_at timestamptz)
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
@@ -309,7 +267,7 @@ $$;
 COMMENT ON FUNCTION hp_colour_compute(bigint, timestamptz) IS 'colour of a person at an instant, computed without writing (internal)';
 
 -- Checks an instant for the look-ups: given and not in the future.
-CREATE FUNCTION hp_check_instant(at timestamptz) RETURNS timestamptz
+CREATE OR REPLACE FUNCTION hp_check_instant(at timestamptz) RETURNS timestamptz
     LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
 BEGIN
@@ -322,7 +280,7 @@ END
 $$;
 COMMENT ON FUNCTION hp_check_instant(timestamptz) IS 'refuses a missing or future instant (internal)';
 
-CREATE FUNCTION colour_status(person_id bigint, at timestamptz DEFAULT now())
+CREATE OR REPLACE FUNCTION colour_status(person_id bigint, at timestamptz DEFAULT now())
     RETURNS TABLE (colour health_colour, reasons text[], rule_ids integer[],
                    since timestamptz, until timestamptz, source text)
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
@@ -360,7 +318,7 @@ $$;
 COMMENT ON FUNCTION colour_status(bigint, timestamptz) IS
     'colour of a person at an instant (default now) with reasons and, when known, the period; no row before registration';
 
-CREATE FUNCTION colour_at(person_id bigint, at timestamptz) RETURNS health_colour
+CREATE OR REPLACE FUNCTION colour_at(person_id bigint, at timestamptz) RETURNS health_colour
     LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -371,7 +329,7 @@ COMMENT ON FUNCTION colour_at(bigint, timestamptz) IS
 
 -- A person's periods overlapping [from_at, to_at], oldest first, after
 -- materialising everything due up to now.
-CREATE FUNCTION colour_history(person_id bigint,
+CREATE OR REPLACE FUNCTION colour_history(person_id bigint,
                                from_at timestamptz DEFAULT '-infinity', to_at timestamptz DEFAULT 'infinity')
     RETURNS TABLE (since timestamptz, until timestamptz, colour health_colour, reasons text[],
                    rule_ids integer[], ruleset integer)
@@ -401,7 +359,7 @@ COMMENT ON FUNCTION colour_history(bigint, timestamptz, timestamptz) IS
     'a person''s colour periods overlapping a time span, oldest first; the current one has until NULL';
 
 -- The colour now with everything an app page shows next to it.
-CREATE FUNCTION health_status(person_id bigint)
+CREATE OR REPLACE FUNCTION health_status(person_id bigint)
     RETURNS TABLE (colour health_colour, meaning text, reasons text[], since timestamptz,
                    declaration_valid_until timestamptz, latest_result text,
                    latest_sampled_at timestamptz, last_negative_at timestamptz)
@@ -435,7 +393,7 @@ COMMENT ON FUNCTION health_status(bigint) IS
 -- max_people people at a time; returns the number of colours that changed.
 -- Schedule it every minute (pg_cron: SELECT cron.schedule('healthpass-tick',
 -- '* * * * *', 'SELECT healthpass.colour_tick()')).
-CREATE FUNCTION colour_tick(max_people integer DEFAULT 10000) RETURNS bigint
+CREATE OR REPLACE FUNCTION colour_tick(max_people integer DEFAULT 10000) RETURNS bigint
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -462,51 +420,15 @@ $$;
 COMMENT ON FUNCTION colour_tick(integer) IS
     'materialise colour changes whose time has come (schedule every minute); returns how many colours changed';
 
--- Bulk re-colouring -------------------------------------------------------
---
--- A job brings everyone to a rule set version. It is cut into chunks of
--- consecutive person ids when it is created; each recolour_step claims one
--- queued chunk (FOR UPDATE SKIP LOCKED), so several sessions can work on a
--- job at once, and each chunk commits on its own when the caller commits
--- (recolour_run does after every chunk). Progress is the sum over chunks.
--- When no chunk is left, a sweep catches up anyone still on an older rule
--- set (people whose row another session changed while their chunk ran).
-
-CREATE TABLE recolour_job (
-    job_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    version     integer NOT NULL,
-    note        text,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    finished_at timestamptz,
-    state       text NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'done', 'superseded'))
-);
-COMMENT ON TABLE recolour_job IS 're-colouring jobs: bring everyone to a rule set version, chunk by chunk';
-SELECT pg_catalog.pg_extension_config_dump('recolour_job', '');
-
-CREATE TABLE recolour_chunk (
-    job_id     bigint NOT NULL REFERENCES recolour_job ON DELETE CASCADE,
-    chunk_no   integer NOT NULL,
-    lo         bigint NOT NULL,
-    hi         bigint NOT NULL,
-    people     bigint NOT NULL,
-    state      text NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'done')),
-    changed    bigint,
-    started_at timestamptz,
-    done_at    timestamptz,
-    PRIMARY KEY (job_id, chunk_no)
-);
-COMMENT ON TABLE recolour_chunk IS 'chunks of consecutive person ids of a re-colouring job';
-SELECT pg_catalog.pg_extension_config_dump('recolour_chunk', '');
-
 -- The chunk size of jobs queued by rule changes.
-CREATE FUNCTION recolour_chunk_size() RETURNS integer
+CREATE OR REPLACE FUNCTION recolour_chunk_size() RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN 50000;
 COMMENT ON FUNCTION recolour_chunk_size() IS 'people per chunk of a re-colouring job (50000)';
 
 -- Queues a job for rule set version v, cut into chunks; unfinished older
 -- jobs are superseded (the new job brings everyone to the newest rules).
-CREATE FUNCTION hp_recolour_job_for(v integer, chunk integer DEFAULT recolour_chunk_size()) RETURNS bigint
+CREATE OR REPLACE FUNCTION hp_recolour_job_for(v integer, chunk integer DEFAULT recolour_chunk_size()) RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -536,7 +458,7 @@ END
 $$;
 COMMENT ON FUNCTION hp_recolour_job_for(integer, integer) IS 'queue a re-colouring job for a rule set version (internal)';
 
-CREATE FUNCTION recolour_start(chunk_size integer DEFAULT recolour_chunk_size()) RETURNS bigint
+CREATE OR REPLACE FUNCTION recolour_start(chunk_size integer DEFAULT recolour_chunk_size()) RETURNS bigint
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -552,7 +474,7 @@ COMMENT ON FUNCTION recolour_start(integer) IS
     'queue (or find) the job that brings everyone to the rules in force; returns its id';
 
 -- Progress of one job, from its chunks.
-CREATE FUNCTION hp_job_progress(id bigint,
+CREATE OR REPLACE FUNCTION hp_job_progress(id bigint,
     OUT done bigint, OUT total bigint, OUT changed bigint, OUT started_at timestamptz, OUT last_done_at timestamptz)
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
@@ -569,7 +491,7 @@ COMMENT ON FUNCTION hp_job_progress(bigint) IS 'people done, total and colours c
 -- the final sweep. finished is true when this caller found nothing more to
 -- do (the job is done, superseded, or its last chunks are being worked on
 -- by other sessions).
-CREATE FUNCTION recolour_step(job bigint)
+CREATE OR REPLACE FUNCTION recolour_step(job bigint)
     RETURNS TABLE (job_id bigint, state text, done bigint, total bigint, changed bigint, finished boolean)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
@@ -628,7 +550,7 @@ COMMENT ON FUNCTION recolour_step(bigint) IS
     'run one chunk of a re-colouring job (several sessions may run steps at once); returns progress and whether this caller is finished';
 
 -- Progress of jobs (default: the queued ones and the latest finished one).
-CREATE FUNCTION recolour_progress(job bigint DEFAULT NULL)
+CREATE OR REPLACE FUNCTION recolour_progress(job bigint DEFAULT NULL)
     RETURNS TABLE (job_id bigint, version integer, note text, state text, done bigint, total bigint,
                    percent numeric, changed bigint, created_at timestamptz, started_at timestamptz,
                    finished_at timestamptz, people_per_second numeric)
@@ -652,7 +574,7 @@ COMMENT ON FUNCTION recolour_progress(bigint) IS
 -- Runs the job to the rules in force in this transaction, reporting each
 -- chunk as a NOTICE. For small installations and tests; large ones use
 -- recolour_run, which commits after every chunk.
-CREATE FUNCTION recolour_all() RETURNS bigint
+CREATE OR REPLACE FUNCTION recolour_all() RETURNS bigint
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -677,7 +599,7 @@ COMMENT ON FUNCTION recolour_all() IS
 -- interruption; run it in several sessions at once to use several cores.
 -- CALL it outside a transaction block. SECURITY INVOKER: it only calls the
 -- granted functions.
-CREATE PROCEDURE recolour_run(job bigint DEFAULT NULL)
+CREATE OR REPLACE PROCEDURE recolour_run(job bigint DEFAULT NULL)
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -703,7 +625,7 @@ COMMENT ON PROCEDURE recolour_run(bigint) IS
 -- Re-colours at once the people whose declaration in force lists a place
 -- in (or containing) the given area; NOTICE per batch. Internal: called by
 -- declare_risk_area and lift_risk_area, which hold off new declarations.
-CREATE FUNCTION hp_recolour_place(area text) RETURNS bigint
+CREATE OR REPLACE FUNCTION hp_recolour_place(area text) RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$

@@ -26,31 +26,64 @@
 -- SQL and the instant it was activated. Colours at any past instant are
 -- computed with the version then in force, and a colour's rule ids always
 -- name the rules (and reason texts) that produced it.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
 
--- The facts a condition may use.
-CREATE TABLE colour_fact (
-    name        text PRIMARY KEY,
-    type        text NOT NULL CHECK (type IN ('boolean', 'numeric', 'text', 'timestamptz')),
-    description text NOT NULL
-);
-COMMENT ON TABLE colour_fact IS 'the catalogue of facts that colour-rule conditions may use';
-INSERT INTO colour_fact VALUES
-    ('has_declaration',        'boolean',     'the person has made at least one health declaration'),
-    ('declaration_valid',      'boolean',     'the latest declaration is still valid'),
-    ('declaration_expired',    'boolean',     'the person has declared, but the latest declaration has lapsed'),
-    ('fever_today',            'boolean',     'the declaration in force reports fever or symptoms today'),
-    ('contact_history',        'boolean',     'the declaration in force reports contact with a case in the last 14 days'),
-    ('travel_history',         'boolean',     'the declaration in force lists places visited in the last 14 days'),
-    ('travel_risk_area',       'boolean',     'a place in the declaration in force lies in a risk area in force'),
-    ('temperature',            'numeric',     'temperature (°C) in the declaration in force; missing when not measured'),
-    ('destination_city',       'text',        'destination city of the declaration in force'),
-    ('latest_result',          'text',        'result of the latest nucleic-acid test sampled in the last 14 days: negative, positive or pending; missing when none'),
-    ('last_negative_at',       'timestamptz', 'sampling time of the latest negative test in the last 14 days; missing when none'),
-    ('mark_confirmed',         'boolean',     'an active risk mark: confirmed case'),
-    ('mark_suspected',         'boolean',     'an active risk mark: suspected case'),
-    ('mark_close_contact',     'boolean',     'an active risk mark: close contact'),
-    ('mark_secondary_contact', 'boolean',     'an active risk mark: secondary contact'),
-    ('mark_risk_area_arrival', 'boolean',     'an active risk mark: arrived from a risk area');
+-- The compiled query of a list of rules. Parameters: $1 lo, $2 hi, $3 ids,
+-- $4 ats (as colour_facts). Columns: person_id, at, colour, rule_ids (the
+-- matching rules of the winning colour, by priority), recheck_at (the next
+-- instant the answer may change by time alone).
+CREATE OR REPLACE FUNCTION hp_compile_ruleset(rule_ids integer[]) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    r record;
+    c record;
+    bounds text[] := '{}';
+    colour_terms text[] := '{}';
+    lists text := '';
+    cases text := '';
+    members text[];
+BEGIN
+    FOR r IN SELECT cr.* FROM colour_rule cr
+              WHERE cr.rule_id = ANY (rule_ids)
+              ORDER BY cr.priority, cr.rule_id LOOP
+        c := hp_compile_condition(r.condition, format('rule %s', r.rule_id), 1, 0, '{}');
+        bounds := bounds || c.boundaries;
+        colour_terms := colour_terms
+            || format('CASE WHEN %s THEN %L::healthpass.health_colour END', c.sql, r.colour);
+    END LOOP;
+    FOR c IN SELECT e.colour FROM unnest(enum_range(NULL::health_colour)) AS e(colour) LOOP
+        SELECT array_agg(format('CASE WHEN %s THEN %s END',
+                                (hp_compile_condition(cr.condition, '$', 1, 0, '{}')).sql, cr.rule_id)
+                         ORDER BY cr.priority, cr.rule_id)
+          INTO members
+          FROM colour_rule cr
+         WHERE cr.rule_id = ANY (rule_ids) AND cr.colour = c.colour;
+        lists := lists || format(E',\n           %s AS %I',
+            CASE WHEN members IS NULL THEN '''{}''::integer[]'
+                 ELSE format('array_remove(ARRAY[%s]::integer[], NULL)', array_to_string(members, ', ')) END,
+            'r_' || c.colour);
+        cases := cases || format(' WHEN %L THEN x.%I', c.colour, 'r_' || c.colour);
+    END LOOP;
+    RETURN format(
+        E'SELECT f.person_id, f.at, x.colour,\n'
+        '       CASE x.colour%s END AS rule_ids,\n'
+        '       LEAST(%s) AS recheck_at\n'
+        '  FROM healthpass.colour_facts($1, $2, $3, $4) f\n'
+        '  CROSS JOIN LATERAL (\n'
+        '    SELECT %s AS colour%s\n'
+        '  ) x',
+        cases,
+        array_to_string(ARRAY['f.next_change']
+            || ARRAY(SELECT format('CASE WHEN %s > f.at THEN %s END', b, b) FROM unnest(bounds) b), ', '),
+        CASE WHEN cardinality(colour_terms) = 0 THEN '''yellow''::healthpass.health_colour'
+             ELSE format('coalesce(GREATEST(%s), ''yellow'')', array_to_string(colour_terms, E',\n             ')) END,
+        lists);
+END
+$$;
+COMMENT ON FUNCTION hp_compile_ruleset(integer[]) IS 'compiles a list of rules into one set-wise query (internal)';
+
 
 -- The facts of people at instants, from what had been recorded by each
 -- instant. ids and ats are parallel arrays (person, instant); lo and hi
@@ -59,7 +92,7 @@ INSERT INTO colour_fact VALUES
 -- at which a fact changes by time alone (a declaration lapses, a mark
 -- starts or ends, a test leaves the 14-day window).
 -- Internal: inlined into the compiled rule-set query (LANGUAGE sql, no SET).
-CREATE FUNCTION colour_facts(lo bigint, hi bigint, ids bigint[], ats timestamptz[])
+CREATE OR REPLACE FUNCTION colour_facts(lo bigint, hi bigint, ids bigint[], ats timestamptz[])
     RETURNS TABLE (person_id bigint, at timestamptz,
                    has_declaration boolean, declaration_valid boolean, declaration_expired boolean,
                    fever_today boolean, contact_history boolean, travel_history boolean,
@@ -140,35 +173,11 @@ $$;
 COMMENT ON FUNCTION colour_facts(bigint, bigint, bigint[], timestamptz[]) IS
     'facts of people at instants from what was recorded by then (internal; inlined into compiled rule sets)';
 
--- Rules: immutable; which ones are in force is the rule set's business.
-CREATE TABLE colour_rule (
-    rule_id    integer GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
-    colour     health_colour NOT NULL,
-    reason     text NOT NULL,
-    priority   integer NOT NULL,
-    condition  jsonb NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    created_by name NOT NULL DEFAULT session_user
-);
-COMMENT ON TABLE colour_rule IS 'colour rules (never updated): condition on facts, colour, reason, priority';
-
--- Rule set versions: the rules in force from activated_at, and their SQL.
-CREATE TABLE colour_ruleset (
-    version      integer PRIMARY KEY,
-    activated_at timestamptz NOT NULL,
-    rule_ids     integer[] NOT NULL,
-    compiled     text NOT NULL,
-    note         text,
-    created_by   name NOT NULL DEFAULT session_user
-);
-COMMENT ON TABLE colour_ruleset IS 'rule set versions: rule ids in force from activated_at, compiled to one SQL query';
-CREATE INDEX colour_ruleset_activated ON colour_ruleset (activated_at);
-
 -- Compiles one condition into a boolean SQL expression over the facts row
 -- "f". Appends the instants at which a time-window test changes its answer
 -- to boundaries. Raises 22023 for anything not in the grammar and 54000 when
 -- it is too deep or too large.
-CREATE FUNCTION hp_compile_condition(cond jsonb, path text, depth integer,
+CREATE OR REPLACE FUNCTION hp_compile_condition(cond jsonb, path text, depth integer,
                                      INOUT nodes integer, INOUT boundaries text[],
                                      OUT sql text)
     LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -327,7 +336,7 @@ COMMENT ON FUNCTION hp_compile_condition(jsonb, text, integer, integer, text[]) 
     'checks a rule condition and compiles it to SQL over the facts row f (internal)';
 
 -- The SQL a condition compiles to: for administrators who want to see it.
-CREATE FUNCTION colour_condition_sql(condition jsonb) RETURNS text
+CREATE OR REPLACE FUNCTION colour_condition_sql(condition jsonb) RETURNS text
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -337,66 +346,10 @@ END
 $$;
 COMMENT ON FUNCTION colour_condition_sql(jsonb) IS 'checks a rule condition and shows the SQL it compiles to';
 
--- The compiled query of a list of rules. Parameters: $1 lo, $2 hi, $3 ids,
--- $4 ats (as colour_facts). Columns: person_id, at, colour, rule_ids (the
--- matching rules of the winning colour, by priority), recheck_at (the next
--- instant the answer may change by time alone).
-CREATE FUNCTION hp_compile_ruleset(rule_ids integer[]) RETURNS text
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
-AS $$
-DECLARE
-    r record;
-    c record;
-    bounds text[] := '{}';
-    colour_terms text[] := '{}';
-    lists text := '';
-    cases text := '';
-    members text[];
-BEGIN
-    FOR r IN SELECT cr.* FROM colour_rule cr
-              WHERE cr.rule_id = ANY (rule_ids)
-              ORDER BY cr.priority, cr.rule_id LOOP
-        c := hp_compile_condition(r.condition, format('rule %s', r.rule_id), 1, 0, '{}');
-        bounds := bounds || c.boundaries;
-        colour_terms := colour_terms
-            || format('CASE WHEN %s THEN %L::healthpass.health_colour END', c.sql, r.colour);
-    END LOOP;
-    FOR c IN SELECT e.colour FROM unnest(enum_range(NULL::health_colour)) AS e(colour) LOOP
-        SELECT array_agg(format('CASE WHEN %s THEN %s END',
-                                (hp_compile_condition(cr.condition, '$', 1, 0, '{}')).sql, cr.rule_id)
-                         ORDER BY cr.priority, cr.rule_id)
-          INTO members
-          FROM colour_rule cr
-         WHERE cr.rule_id = ANY (rule_ids) AND cr.colour = c.colour;
-        lists := lists || format(E',\n           %s AS %I',
-            CASE WHEN members IS NULL THEN '''{}''::integer[]'
-                 ELSE format('array_remove(ARRAY[%s]::integer[], NULL)', array_to_string(members, ', ')) END,
-            'r_' || c.colour);
-        cases := cases || format(' WHEN %L THEN x.%I', c.colour, 'r_' || c.colour);
-    END LOOP;
-    RETURN format(
-        E'SELECT f.person_id, f.at, x.colour,\n'
-        '       CASE x.colour%s END AS rule_ids,\n'
-        '       LEAST(%s) AS recheck_at\n'
-        '  FROM healthpass.colour_facts($1, $2, $3, $4) f\n'
-        '  CROSS JOIN LATERAL (\n'
-        '    SELECT %s AS colour%s\n'
-        '  ) x',
-        cases,
-        array_to_string(ARRAY['f.next_change']
-            || ARRAY(SELECT format('CASE WHEN %s > f.at THEN %s END', b, b) FROM unnest(bounds) b), ', '),
-        CASE WHEN cardinality(colour_terms) = 0 THEN '''yellow''::healthpass.health_colour'
-             ELSE format('coalesce(GREATEST(%s), ''yellow'')', array_to_string(colour_terms, E',\n             ')) END,
-        lists);
-END
-$$;
-COMMENT ON FUNCTION hp_compile_ruleset(integer[]) IS 'compiles a list of rules into one set-wise query (internal)';
-
 -- Makes a new rule set version from a list of rule ids, activates it now
 -- and queues the re-colouring of everyone under it (hp_recolour_job_for,
 -- 55_status.sql).
-CREATE FUNCTION hp_activate_ruleset(rule_ids integer[], note text) RETURNS integer
+CREATE OR REPLACE FUNCTION hp_activate_ruleset(rule_ids integer[], note text) RETURNS integer
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -416,7 +369,7 @@ COMMENT ON FUNCTION hp_activate_ruleset(integer[], text) IS 'new rule set versio
 
 -- The rule set in force: the highest version (locked when asked, so that
 -- rule changes are serialised).
-CREATE FUNCTION hp_current_ruleset(lock boolean DEFAULT false) RETURNS colour_ruleset
+CREATE OR REPLACE FUNCTION hp_current_ruleset(lock boolean DEFAULT false) RETURNS colour_ruleset
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -433,7 +386,7 @@ $$;
 COMMENT ON FUNCTION hp_current_ruleset(boolean) IS 'the latest rule set version (internal)';
 
 -- Checks the parts of a rule; returns the trimmed reason.
-CREATE FUNCTION hp_check_rule(colour health_colour, reason text, condition jsonb, priority integer) RETURNS text
+CREATE OR REPLACE FUNCTION hp_check_rule(colour health_colour, reason text, condition jsonb, priority integer) RETURNS text
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -458,7 +411,7 @@ END
 $$;
 COMMENT ON FUNCTION hp_check_rule(health_colour, text, jsonb, integer) IS 'checks a rule (internal)';
 
-CREATE FUNCTION add_colour_rule(colour health_colour, reason text, condition jsonb,
+CREATE OR REPLACE FUNCTION add_colour_rule(colour health_colour, reason text, condition jsonb,
                                 priority integer DEFAULT 1000) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
@@ -478,7 +431,7 @@ $$;
 COMMENT ON FUNCTION add_colour_rule(health_colour, text, jsonb, integer) IS
     'add a colour rule; returns its id; a new rule set version is in force at once and a re-colouring job is queued';
 
-CREATE FUNCTION replace_colour_rule(rule_id integer, colour health_colour, reason text,
+CREATE OR REPLACE FUNCTION replace_colour_rule(rule_id integer, colour health_colour, reason text,
                                     condition jsonb, priority integer DEFAULT 1000) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
@@ -503,7 +456,7 @@ $$;
 COMMENT ON FUNCTION replace_colour_rule(integer, health_colour, text, jsonb, integer) IS
     'replace a rule in force by a new one; returns the new rule id; the old one stays in the history';
 
-CREATE FUNCTION retire_colour_rule(rule_id integer) RETURNS integer
+CREATE OR REPLACE FUNCTION retire_colour_rule(rule_id integer) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -521,7 +474,7 @@ $$;
 COMMENT ON FUNCTION retire_colour_rule(integer) IS
     'take a rule out of force; returns the new rule set version';
 
-CREATE FUNCTION colour_rules(version integer DEFAULT NULL)
+CREATE OR REPLACE FUNCTION colour_rules(version integer DEFAULT NULL)
     RETURNS TABLE (rule_id integer, priority integer, colour health_colour, reason text,
                    condition jsonb, created_at timestamptz, created_by name)
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
@@ -547,7 +500,7 @@ END
 $$;
 COMMENT ON FUNCTION colour_rules(integer) IS 'the rules of a rule set version (default: in force), by priority';
 
-CREATE FUNCTION colour_rulesets()
+CREATE OR REPLACE FUNCTION colour_rulesets()
     RETURNS TABLE (version integer, activated_at timestamptz, rule_ids integer[], note text, created_by name)
     LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, pg_temp
@@ -557,7 +510,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION colour_rulesets() IS 'every rule set version, oldest first';
 
-CREATE FUNCTION colour_facts_catalogue()
+CREATE OR REPLACE FUNCTION colour_facts_catalogue()
     RETURNS TABLE (name text, type text, description text)
     LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, pg_temp
@@ -565,31 +518,6 @@ AS $$
     SELECT c.name, c.type, c.description FROM colour_fact c ORDER BY c.name
 $$;
 COMMENT ON FUNCTION colour_facts_catalogue() IS 'the facts colour-rule conditions may use, with their types';
-
--- The default rules: seed 004's four colours.
-INSERT INTO colour_rule (rule_id, priority, colour, reason, condition, created_by) VALUES
-    (1,  10, 'red',         'confirmed case',                                     '{"fact": "mark_confirmed"}', 'healthpass'),
-    (2,  20, 'red',         'suspected case',                                     '{"fact": "mark_suspected"}', 'healthpass'),
-    (3,  30, 'red',         'close contact of a case',                            '{"fact": "mark_close_contact"}', 'healthpass'),
-    (4,  40, 'red',         'positive nucleic-acid test in the last 14 days',     '{"fact": "latest_result", "op": "=", "value": "positive"}', 'healthpass'),
-    (5,  50, 'yellow',      'secondary contact',                                  '{"fact": "mark_secondary_contact"}', 'healthpass'),
-    (6,  60, 'yellow',      'arrived from a risk area',                           '{"fact": "mark_risk_area_arrival"}', 'healthpass'),
-    (7,  70, 'yellow',      'travelled through a risk area in the last 14 days',  '{"fact": "travel_risk_area"}', 'healthpass'),
-    (8,  80, 'yellow',      'declared fever or symptoms today',                   '{"fact": "fever_today"}', 'healthpass'),
-    (9,  90, 'yellow',      'temperature 37.3 °C or higher',                      '{"fact": "temperature", "op": ">=", "value": 37.3}', 'healthpass'),
-    (10, 100, 'yellow',     'declared contact with a case in the last 14 days',   '{"fact": "contact_history"}', 'healthpass'),
-    (11, 110, 'yellow',     'health declaration expired: declare again',          '{"fact": "declaration_expired"}', 'healthpass'),
-    (12, 120, 'light_green','no health information reported',                     '{"not": {"fact": "has_declaration"}}', 'healthpass'),
-    (13, 130, 'green',      'declaration in force and no risk found',             '{"fact": "declaration_valid"}', 'healthpass');
-SELECT setval(pg_get_serial_sequence('healthpass.colour_rule', 'rule_id'), 100, false);
-INSERT INTO colour_ruleset (version, activated_at, rule_ids, compiled, note, created_by)
-VALUES (1, '-infinity', ARRAY[1,2,3,4,5,6,7,8,9,10,11,12,13],
-        hp_compile_ruleset(ARRAY[1,2,3,4,5,6,7,8,9,10,11,12,13]), 'default rules (seed 004)', 'healthpass');
-
--- administrators' rules and rule sets are dumped; the defaults come with the extension
-SELECT pg_catalog.pg_extension_config_dump('colour_rule', 'WHERE rule_id > 13');
-SELECT pg_catalog.pg_extension_config_dump('colour_ruleset', 'WHERE version > 1');
-SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.colour_rule', 'rule_id'), '');
 
 GRANT EXECUTE ON FUNCTION
     add_colour_rule(health_colour, text, jsonb, integer),
@@ -602,3 +530,7 @@ GRANT EXECUTE ON FUNCTION
     colour_rulesets(),
     colour_facts_catalogue()
     TO healthpass_admin, healthpass_health, healthpass_report;
+
+-- The shipped rule set (version 1) is compiled here, on install and on every
+-- upgrade, so it always matches this version's compiler and rule facts.
+UPDATE colour_ruleset SET compiled = hp_compile_ruleset(rule_ids) WHERE version = 1;

@@ -1,91 +1,16 @@
 -- 41_registration.sql: versioned notices (registration notice, commitment
 -- letter) and the entry-person registration of seed 000.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
 
--- Notices are versioned data: administrators publish a new version; the
--- current version is the highest. Travellers accept a version, recorded
--- with the time.
-CREATE TABLE notice (
-    kind         text NOT NULL CHECK (kind IN ('registration_notice', 'commitment_letter')),
-    version      integer NOT NULL CHECK (version > 0),
-    title        text NOT NULL,
-    body         text NOT NULL,
-    published_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (kind, version)
-);
-COMMENT ON TABLE notice IS 'versions of the registration notice and the e-pass commitment letter';
-
-CREATE TABLE notice_acceptance (
-    person_id   bigint NOT NULL,
-    kind        text NOT NULL,
-    version     integer NOT NULL,
-    accepted_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (person_id, kind, version)
-);
-COMMENT ON TABLE notice_acceptance IS 'which notice version each person accepted, and when';
-
--- One complete entry registration per person (a row exists only when every
--- required field was given).
-CREATE TABLE entry_registration (
-    person_id               bigint PRIMARY KEY,
-    notice_version          integer NOT NULL,
-    arrival_port            text NOT NULL,
-    arrival_date            date NOT NULL,
-    transport_mode          text NOT NULL
-                            CHECK (transport_mode IN ('flight', 'train', 'ship', 'road', 'on_foot')),
-    transport_number        text,
-    seat_number             text,
-    departure_country       text NOT NULL CHECK (departure_country ~ '^[A-Z]{3}$'),
-    departure_city          text NOT NULL,
-    destination_district    text NOT NULL,
-    destination_address     text NOT NULL,
-    contact_phone           text NOT NULL,
-    purpose                 text NOT NULL
-                            CHECK (purpose IN ('business', 'family', 'tourism', 'study', 'work',
-                                               'return_home', 'transit', 'other')),
-    emergency_contact_name  text,
-    emergency_contact_phone text,
-    version                 integer NOT NULL DEFAULT 1,
-    created_at              timestamptz NOT NULL DEFAULT now(),
-    updated_at              timestamptz NOT NULL DEFAULT now()
-);
-COMMENT ON TABLE entry_registration IS 'entry-person registrations (seed 000), one per person';
-
-CREATE TABLE entry_registration_history (
-    person_id  bigint NOT NULL,
-    version    integer NOT NULL,
-    valid_from timestamptz NOT NULL,
-    valid_to   timestamptz NOT NULL,
-    data       jsonb NOT NULL,
-    PRIMARY KEY (person_id, version)
-);
-COMMENT ON TABLE entry_registration_history IS 'earlier versions of entry registrations';
-
-CREATE TRIGGER entry_registration_keep_history
+CREATE OR REPLACE TRIGGER entry_registration_keep_history
     BEFORE UPDATE ON entry_registration
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
     EXECUTE FUNCTION hp_keep_history('entry_registration_history');
 
-SELECT pg_catalog.pg_extension_config_dump('notice', '');
-SELECT pg_catalog.pg_extension_config_dump('notice_acceptance', '');
-SELECT pg_catalog.pg_extension_config_dump('entry_registration', '');
-SELECT pg_catalog.pg_extension_config_dump('entry_registration_history', '');
-
--- The entry codes issued to a person and not yet expired, so that a
--- modification can revoke them: an old code shows superseded arrival data.
-CREATE TABLE entry_code_issued (
-    person_id  bigint NOT NULL,
-    token_id   bytea NOT NULL,
-    kid        bytea NOT NULL,
-    expires_at timestamptz NOT NULL,
-    PRIMARY KEY (person_id, token_id)
-);
-COMMENT ON TABLE entry_code_issued IS 'entry codes issued and not yet expired or revoked, per person';
-SELECT pg_catalog.pg_extension_config_dump('entry_code_issued', '');
-
 -- Notices ----------------------------------------------------------------
 
 -- Raises 22023 unless kind names a notice.
-CREATE FUNCTION hp_check_notice_kind(kind text) RETURNS void
+CREATE OR REPLACE FUNCTION hp_check_notice_kind(kind text) RETURNS void
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 BEGIN
@@ -98,7 +23,7 @@ $$;
 COMMENT ON FUNCTION hp_check_notice_kind(text) IS 'refuses unknown notice kinds';
 
 -- The current version of a notice kind; P0002 when none was published.
-CREATE FUNCTION hp_current_notice_version(kind text) RETURNS integer
+CREATE OR REPLACE FUNCTION hp_current_notice_version(kind text) RETURNS integer
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -118,7 +43,7 @@ $$;
 COMMENT ON FUNCTION hp_current_notice_version(text) IS 'current notice version, or P0002';
 
 -- Records that a person accepted the given version, which must be current.
-CREATE FUNCTION hp_accept_notice(pid bigint, kind text, accepted integer) RETURNS timestamptz
+CREATE OR REPLACE FUNCTION hp_accept_notice(pid bigint, kind text, accepted integer) RETURNS timestamptz
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -146,7 +71,7 @@ END
 $$;
 COMMENT ON FUNCTION hp_accept_notice(bigint, text, integer) IS 'record acceptance of the current notice version';
 
-CREATE FUNCTION publish_notice(kind text, title text, body text) RETURNS integer
+CREATE OR REPLACE FUNCTION publish_notice(kind text, title text, body text) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -168,7 +93,7 @@ $$;
 COMMENT ON FUNCTION publish_notice(text, text, text) IS
     'publish a new version of the registration notice or the commitment letter; returns its version';
 
-CREATE FUNCTION current_notice(kind text)
+CREATE OR REPLACE FUNCTION current_notice(kind text)
     RETURNS TABLE (version integer, title text, body text, published_at timestamptz)
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, pg_temp
@@ -182,7 +107,7 @@ END
 $$;
 COMMENT ON FUNCTION current_notice(text) IS 'the current version of a notice, to show before asking for acceptance';
 
-CREATE FUNCTION notice_acceptances(person_id bigint)
+CREATE OR REPLACE FUNCTION notice_acceptances(person_id bigint)
     RETURNS TABLE (kind text, version integer, accepted_at timestamptz)
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, pg_temp
@@ -201,7 +126,7 @@ COMMENT ON FUNCTION notice_acceptances(bigint) IS 'the notice versions a person 
 
 -- A text field of a JSON form: trimmed, NULL when absent or blank; raises
 -- 22023 when required and missing, or longer than maxlen.
-CREATE FUNCTION hp_form_text(form jsonb, field text, required boolean, maxlen integer) RETURNS text
+CREATE OR REPLACE FUNCTION hp_form_text(form jsonb, field text, required boolean, maxlen integer) RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
@@ -226,7 +151,7 @@ $$;
 COMMENT ON FUNCTION hp_form_text(jsonb, text, boolean, integer) IS 'one validated text field of a JSON form';
 
 -- Refuses keys a form does not have.
-CREATE FUNCTION hp_form_keys(form jsonb, allowed text[], what text) RETURNS void
+CREATE OR REPLACE FUNCTION hp_form_keys(form jsonb, allowed text[], what text) RETURNS void
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
@@ -248,14 +173,14 @@ COMMENT ON FUNCTION hp_form_keys(jsonb, text[], text) IS 'refuses unknown form f
 
 -- The form fields of a stored row (given as JSON) that are not NULL: what a
 -- modification's changes are laid over before the whole form is checked.
-CREATE FUNCTION hp_stored_form(stored jsonb, fields text[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION hp_stored_form(stored jsonb, fields text[]) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN (SELECT jsonb_object_agg(k, v) FROM jsonb_each(stored) AS j(k, v)
              WHERE k = ANY (fields) AND jsonb_typeof(v) <> 'null');
 COMMENT ON FUNCTION hp_stored_form(jsonb, text[]) IS 'the non-NULL form fields of a stored row';
 
 -- A phone number as people type it, normalised; NULL stays NULL.
-CREATE FUNCTION hp_phone(field text, phone text) RETURNS text
+CREATE OR REPLACE FUNCTION hp_phone(field text, phone text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
@@ -270,7 +195,7 @@ END
 $$;
 COMMENT ON FUNCTION hp_phone(text, text) IS 'normalised phone number of a form field';
 
-CREATE FUNCTION entry_fields() RETURNS text[]
+CREATE OR REPLACE FUNCTION entry_fields() RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN ARRAY['arrival_port', 'arrival_date', 'transport_mode', 'transport_number',
                  'seat_number', 'departure_country', 'departure_city', 'destination_district',
@@ -280,7 +205,7 @@ COMMENT ON FUNCTION entry_fields() IS 'the fields of the entry registration form
 
 -- Validates a whole entry form and returns it normalised (keys as the
 -- table's columns).
-CREATE FUNCTION hp_check_entry(form jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION hp_check_entry(form jsonb) RETURNS jsonb
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -349,7 +274,7 @@ COMMENT ON FUNCTION hp_check_entry(jsonb) IS 'validated, normalised entry form';
 
 -- The entry code of a person (HP1 kind "entry"): the person's masked claims
 -- and the arrival. Valid 30 days from issue.
-CREATE FUNCTION hp_entry_code(p person) RETURNS text
+CREATE OR REPLACE FUNCTION hp_entry_code(p person) RETURNS text
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -380,7 +305,7 @@ $$;
 COMMENT ON FUNCTION hp_entry_code(person) IS 'HP1 entry code of a registered person (internal)';
 
 -- Revokes every entry code of a person that has not expired yet.
-CREATE FUNCTION hp_revoke_entry_codes(pid bigint, reason text) RETURNS integer
+CREATE OR REPLACE FUNCTION hp_revoke_entry_codes(pid bigint, reason text) RETURNS integer
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -398,7 +323,7 @@ $$;
 COMMENT ON FUNCTION hp_revoke_entry_codes(bigint, text) IS
     'revokes the live entry codes of a person (internal; modify_entry)';
 
-CREATE FUNCTION entry_lookup(doc_kind text, doc_number text)
+CREATE OR REPLACE FUNCTION entry_lookup(doc_kind text, doc_number text)
     RETURNS TABLE (state text, person_id bigint, entry_code text, notice_version integer)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
@@ -430,7 +355,7 @@ $$;
 COMMENT ON FUNCTION entry_lookup(text, text) IS
     'step 3 of seed 000: registered (with the entry code), unregistered or unknown (with the current notice version), or realname_rejected';
 
-CREATE FUNCTION submit_entry(person_id bigint, notice_version integer, entry jsonb) RETURNS text
+CREATE OR REPLACE FUNCTION submit_entry(person_id bigint, notice_version integer, entry jsonb) RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -459,7 +384,7 @@ $$;
 COMMENT ON FUNCTION submit_entry(bigint, integer, jsonb) IS
     'first-time entry registration: the accepted notice version and the entry form; returns the entry code';
 
-CREATE FUNCTION modify_entry(person_id bigint, changes jsonb) RETURNS text
+CREATE OR REPLACE FUNCTION modify_entry(person_id bigint, changes jsonb) RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -493,7 +418,7 @@ $$;
 COMMENT ON FUNCTION modify_entry(bigint, jsonb) IS
     'change fields of the entry registration (history kept); revokes the earlier entry codes and returns a new one';
 
-CREATE FUNCTION entry_code(person_id bigint) RETURNS text
+CREATE OR REPLACE FUNCTION entry_code(person_id bigint) RETURNS text
     LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -503,7 +428,7 @@ END
 $$;
 COMMENT ON FUNCTION entry_code(bigint) IS 'a fresh HP1 entry code for a registered person';
 
-CREATE FUNCTION entry_registration(person_id bigint) RETURNS jsonb
+CREATE OR REPLACE FUNCTION entry_registration(person_id bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -521,7 +446,7 @@ END
 $$;
 COMMENT ON FUNCTION entry_registration(bigint) IS 'the current entry registration of a person, as JSON';
 
-CREATE FUNCTION entry_history(person_id bigint)
+CREATE OR REPLACE FUNCTION entry_history(person_id bigint)
     RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, pg_temp

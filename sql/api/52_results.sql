@@ -7,33 +7,16 @@
 -- newest record of a sample is its result. "The latest result within 14
 -- days" (seed 004) is the result of the most recently sampled test taken
 -- in the 14 days before the instant asked about.
-
-CREATE TABLE test_result (
-    person_id   bigint NOT NULL,
-    result_id   bigint GENERATED ALWAYS AS IDENTITY,
-    institution text NOT NULL,
-    sample_ref  text NOT NULL,
-    sampled_at  timestamptz NOT NULL,
-    result      text NOT NULL CHECK (result IN ('negative', 'positive', 'pending')),
-    reported_at timestamptz,
-    recorded_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (person_id, result_id),
-    CHECK ((result = 'pending') = (reported_at IS NULL)),
-    CHECK (reported_at IS NULL OR reported_at >= sampled_at)
-);
-COMMENT ON TABLE test_result IS
-    'nucleic-acid test records: sample (institution + reference), sampled at, result, reported at; never updated';
-CREATE INDEX test_result_sampled ON test_result (person_id, sampled_at);
-SELECT pg_catalog.pg_extension_config_dump('test_result', '');
+-- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- The window seed 004 speaks of.
-CREATE FUNCTION result_window() RETURNS interval
+CREATE OR REPLACE FUNCTION result_window() RETURNS interval
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN interval '14 days';
 COMMENT ON FUNCTION result_window() IS 'results count for 14 days after sampling (seed 004)';
 
 -- Trimmed short text of a result field, or 22023 naming the field.
-CREATE FUNCTION hp_result_text(field text, value text, maxlen integer) RETURNS text
+CREATE OR REPLACE FUNCTION hp_result_text(field text, value text, maxlen integer) RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
@@ -53,7 +36,7 @@ END
 $$;
 COMMENT ON FUNCTION hp_result_text(text, text, integer) IS 'checked short text of a test result (internal)';
 
-CREATE FUNCTION record_test_result(
+CREATE OR REPLACE FUNCTION record_test_result(
     person_id bigint, institution text, sample_ref text, sampled_at timestamptz,
     result text, reported_at timestamptz DEFAULT NULL) RETURNS bigint
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
@@ -125,7 +108,7 @@ COMMENT ON FUNCTION record_test_result(bigint, text, text, timestamptz, text, ti
 
 -- The latest result of each sample of a person known at an instant, sampled
 -- in the 14 days before it (internal; shared by the look-ups below).
-CREATE FUNCTION hp_recent_samples(pid bigint, at timestamptz)
+CREATE OR REPLACE FUNCTION hp_recent_samples(pid bigint, at timestamptz)
     RETURNS TABLE (sampled_at timestamptz, result text, reported_at timestamptz, institution text, sample_ref text)
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
@@ -139,7 +122,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION hp_recent_samples(bigint, timestamptz) IS 'samples of the last 14 days with their latest record (internal)';
 
-CREATE FUNCTION latest_test_result(person_id bigint, at timestamptz DEFAULT now())
+CREATE OR REPLACE FUNCTION latest_test_result(person_id bigint, at timestamptz DEFAULT now())
     RETURNS TABLE (sampled_at timestamptz, result text, reported_at timestamptz,
                    institution text, sample_ref text, last_negative_at timestamptz)
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
@@ -165,7 +148,7 @@ COMMENT ON FUNCTION latest_test_result(bigint, timestamptz) IS
 
 -- Seed 004: a guardian looks up the latest result of every family member
 -- they registered. Members without a result in 14 days are listed with NULLs.
-CREATE FUNCTION family_test_results(guardian_id bigint, at timestamptz DEFAULT now())
+CREATE OR REPLACE FUNCTION family_test_results(guardian_id bigint, at timestamptz DEFAULT now())
     RETURNS TABLE (member_id bigint, name_masked text, relation text,
                    sampled_at timestamptz, result text, reported_at timestamptz, institution text)
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
@@ -196,7 +179,7 @@ COMMENT ON FUNCTION family_test_results(bigint, timestamptz) IS
     'the latest result in 14 days of each family member a guardian registered (seed 004)';
 
 -- Every record of a person, newest first: for the health authority.
-CREATE FUNCTION test_results(person_id bigint)
+CREATE OR REPLACE FUNCTION test_results(person_id bigint)
     RETURNS TABLE (result_id bigint, institution text, sample_ref text, sampled_at timestamptz,
                    result text, reported_at timestamptz, recorded_at timestamptz)
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE

@@ -11,42 +11,10 @@
 -- the place starts with the area's name: the area "深圳市南山区" matches
 -- "深圳市南山区粤海街道". Declaring or lifting an area re-colours, at once,
 -- everyone whose declaration in force lists a matching place.
-
-CREATE TYPE risk_mark_kind AS ENUM
-    ('confirmed', 'suspected', 'close_contact', 'secondary_contact', 'risk_area_arrival');
-COMMENT ON TYPE risk_mark_kind IS
-    'what the health authority marks a person as: confirmed or suspected case, close or secondary contact, arrival from a risk area';
-
-CREATE TABLE risk_mark (
-    person_id   bigint NOT NULL,
-    mark_id     bigint GENERATED ALWAYS AS IDENTITY,
-    kind        risk_mark_kind NOT NULL,
-    valid_from  timestamptz NOT NULL,
-    valid_until timestamptz,
-    note        text,
-    recorded_at timestamptz NOT NULL DEFAULT now(),
-    lifted_at   timestamptz,
-    lift_reason text,
-    PRIMARY KEY (person_id, mark_id),
-    CHECK (valid_until IS NULL OR valid_until > valid_from),
-    CHECK ((lifted_at IS NULL) = (lift_reason IS NULL))
-);
-COMMENT ON TABLE risk_mark IS 'risk marks with their validity window; lifting records lifted_at';
-SELECT pg_catalog.pg_extension_config_dump('risk_mark', '');
-
-CREATE TABLE risk_area (
-    area_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    place       text NOT NULL,
-    note        text,
-    declared_at timestamptz NOT NULL DEFAULT now(),
-    lifted_at   timestamptz
-);
-COMMENT ON TABLE risk_area IS 'risk areas: a declared travel place starting with the area name matches';
-CREATE UNIQUE INDEX risk_area_active ON risk_area (place) WHERE lifted_at IS NULL;
-SELECT pg_catalog.pg_extension_config_dump('risk_area', '');
+-- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- A note or reason: trimmed, at most 500 characters (NULL stays NULL).
-CREATE FUNCTION hp_note(field text, value text, required boolean) RETURNS text
+CREATE OR REPLACE FUNCTION hp_note(field text, value text, required boolean) RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
@@ -65,7 +33,7 @@ END
 $$;
 COMMENT ON FUNCTION hp_note(text, text, boolean) IS 'checked note text (internal)';
 
-CREATE FUNCTION set_risk_mark(
+CREATE OR REPLACE FUNCTION set_risk_mark(
     person_id bigint, kind text,
     valid_from timestamptz DEFAULT now(), valid_until timestamptz DEFAULT NULL,
     note text DEFAULT NULL) RETURNS bigint
@@ -105,7 +73,7 @@ $$;
 COMMENT ON FUNCTION set_risk_mark(bigint, text, timestamptz, timestamptz, text) IS
     'mark a person (confirmed, suspected, close_contact, secondary_contact, risk_area_arrival) for a window; returns mark_id; the colour is recomputed';
 
-CREATE FUNCTION lift_risk_mark(person_id bigint, mark_id bigint, reason text) RETURNS timestamptz
+CREATE OR REPLACE FUNCTION lift_risk_mark(person_id bigint, mark_id bigint, reason text) RETURNS timestamptz
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -135,7 +103,7 @@ END
 $$;
 COMMENT ON FUNCTION lift_risk_mark(bigint, bigint, text) IS 'lift a risk mark early (with a reason); the colour is recomputed';
 
-CREATE FUNCTION risk_marks(person_id bigint)
+CREATE OR REPLACE FUNCTION risk_marks(person_id bigint)
     RETURNS TABLE (mark_id bigint, kind risk_mark_kind, valid_from timestamptz, valid_until timestamptz,
                    active boolean, note text, recorded_at timestamptz, lifted_at timestamptz, lift_reason text)
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
@@ -157,7 +125,7 @@ COMMENT ON FUNCTION risk_marks(bigint) IS 'a person''s risk marks, newest first,
 
 -- Risk areas ---------------------------------------------------------------
 
-CREATE FUNCTION declare_risk_area(place text, note text DEFAULT NULL) RETURNS bigint
+CREATE OR REPLACE FUNCTION declare_risk_area(place text, note text DEFAULT NULL) RETURNS bigint
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -180,7 +148,7 @@ $$;
 COMMENT ON FUNCTION declare_risk_area(text, text) IS
     'declare a risk area; everyone whose declaration in force lists a matching place is re-coloured at once (progress as NOTICEs)';
 
-CREATE FUNCTION lift_risk_area(area_id bigint) RETURNS timestamptz
+CREATE OR REPLACE FUNCTION lift_risk_area(area_id bigint) RETURNS timestamptz
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -204,7 +172,7 @@ END
 $$;
 COMMENT ON FUNCTION lift_risk_area(bigint) IS 'lift a risk area; the people it affected are re-coloured at once';
 
-CREATE FUNCTION risk_areas(include_lifted boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION risk_areas(include_lifted boolean DEFAULT false)
     RETURNS TABLE (area_id bigint, place text, note text, declared_at timestamptz, lifted_at timestamptz)
     LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, pg_temp

@@ -3,6 +3,7 @@
 -- Application roles never get table privileges: they call SECURITY DEFINER
 -- functions granted to them. Roles are cluster-wide, so they are created
 -- only when missing (the extension may be created in several databases).
+-- (replayed by every upgrade: CREATE OR REPLACE only)
 
 DO $roles$
 DECLARE
@@ -27,7 +28,7 @@ GRANT USAGE ON SCHEMA healthpass
     TO healthpass_admin, healthpass_app, healthpass_scanner,
        healthpass_health, healthpass_report;
 
-CREATE FUNCTION version() RETURNS text
+CREATE OR REPLACE FUNCTION version() RETURNS text
     AS 'MODULE_PATHNAME', 'healthpass_version'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION version() IS 'healthpass extension version';

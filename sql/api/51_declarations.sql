@@ -9,29 +9,11 @@
 -- once it has lapsed the person's colour turns yellow by the default rules.
 -- Declarations are never changed: a new one supersedes the old, so the
 -- colour at any past instant can be recomputed from what was known then.
-
-CREATE TABLE health_declaration (
-    person_id           bigint NOT NULL,
-    declaration_id      bigint GENERATED ALWAYS AS IDENTITY,
-    declared_at         timestamptz NOT NULL DEFAULT now(),
-    valid_until         timestamptz NOT NULL,
-    fever_today         boolean NOT NULL,
-    contact_14d         boolean NOT NULL,
-    travel_places       text[] NOT NULL DEFAULT '{}',
-    destination_city    text,
-    destination_address text,
-    temperature         numeric(3,1) CHECK (temperature BETWEEN 30.0 AND 45.0),
-    PRIMARY KEY (person_id, declaration_id),
-    CHECK (valid_until > declared_at)
-);
-COMMENT ON TABLE health_declaration IS
-    'health declarations: fever today, 14-day contact and travel history, destination, temperature; never updated';
-CREATE INDEX health_declaration_latest ON health_declaration (person_id, declared_at);
-SELECT pg_catalog.pg_extension_config_dump('health_declaration', '');
+-- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- A place as typed: trimmed, inner runs of spaces collapsed, full-width
 -- spaces as spaces; at most 100 characters, no control characters.
-CREATE FUNCTION hp_clean_place(field text, place text) RETURNS text
+CREATE OR REPLACE FUNCTION hp_clean_place(field text, place text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
@@ -50,7 +32,7 @@ END
 $$;
 COMMENT ON FUNCTION hp_clean_place(text, text) IS 'trimmed place name, or 22023 naming the field (internal)';
 
-CREATE FUNCTION declare_health(
+CREATE OR REPLACE FUNCTION declare_health(
     person_id bigint,
     fever_today boolean,
     contact_14d boolean,
@@ -111,7 +93,7 @@ COMMENT ON FUNCTION declare_health(bigint, boolean, boolean, text[], text, text,
     'record a health declaration (fever today, 14-day contact, 14-day travel places, destination, temperature); the colour is recomputed';
 
 -- A person's declarations, newest first, with whether each is the one in force.
-CREATE FUNCTION health_declarations(person_id bigint, max_rows integer DEFAULT 20)
+CREATE OR REPLACE FUNCTION health_declarations(person_id bigint, max_rows integer DEFAULT 20)
     RETURNS TABLE (declaration_id bigint, declared_at timestamptz, valid_until timestamptz,
                    in_force boolean, fever_today boolean, contact_14d boolean, travel_places text[],
                    destination_city text, destination_address text, temperature numeric)

@@ -9,34 +9,15 @@
 -- bind_companion under row locks on both person rows, taken in person_id
 -- order (no deadlock between two binders); see
 -- test/isolation/specs/42_companion_binding.spec.
-
-CREATE TABLE companion (
-    person_id    bigint NOT NULL,       -- the registrant
-    companion_id bigint NOT NULL,
-    pos          integer NOT NULL CHECK (pos > 0),
-    bound_at     timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (person_id, companion_id),
-    UNIQUE (person_id, pos)
-);
-COMMENT ON TABLE companion IS 'companions bound by a registrant, in binding order (pos)';
-
-CREATE TABLE companion_of (
-    person_id     bigint PRIMARY KEY,   -- the companion: one group at a time
-    registrant_id bigint NOT NULL,
-    bound_at      timestamptz NOT NULL DEFAULT now()
-);
-COMMENT ON TABLE companion_of IS 'the group a person currently accompanies';
-
-SELECT pg_catalog.pg_extension_config_dump('companion', '');
-SELECT pg_catalog.pg_extension_config_dump('companion_of', '');
+-- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- Largest number of companions one registrant may bind.
-CREATE FUNCTION companion_limit() RETURNS integer
+CREATE OR REPLACE FUNCTION companion_limit() RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN 9;
 COMMENT ON FUNCTION companion_limit() IS 'at most 9 companions: a group is at most 10 travellers';
 
-CREATE FUNCTION bind_companion(person_id bigint, doc_kind text, doc_number text) RETURNS integer
+CREATE OR REPLACE FUNCTION bind_companion(person_id bigint, doc_kind text, doc_number text) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -113,7 +94,7 @@ $$;
 COMMENT ON FUNCTION bind_companion(bigint, text, text) IS
     'bind an accompanying traveller by document; returns their pos in group_codes (the registrant is 1)';
 
-CREATE FUNCTION unbind_companion(person_id bigint, doc_kind text, doc_number text) RETURNS void
+CREATE OR REPLACE FUNCTION unbind_companion(person_id bigint, doc_kind text, doc_number text) RETURNS void
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -140,7 +121,7 @@ END
 $$;
 COMMENT ON FUNCTION unbind_companion(bigint, text, text) IS 'remove a companion from the registrant''s group';
 
-CREATE FUNCTION group_codes(person_id bigint)
+CREATE OR REPLACE FUNCTION group_codes(person_id bigint)
     RETURNS TABLE (pos integer, person_ref uuid, is_registrant boolean,
                    name_masked text, doc_masked text,
                    prev_ref uuid, next_ref uuid, code_status text, entry_code text)

@@ -5,34 +5,10 @@
 -- check and codes) whose person.guardian_id names the guardian; the
 -- guardian's list is family_member, keyed by the guardian. Members cannot
 -- register others, and a guardian has at most 10 members.
-
-CREATE TABLE family_member (
-    person_id bigint NOT NULL,      -- the guardian
-    member_id bigint NOT NULL,
-    relation  text NOT NULL
-              CHECK (relation IN ('parent', 'child', 'spouse', 'grandparent', 'grandchild',
-                                  'sibling', 'other')),
-    added_at  timestamptz NOT NULL DEFAULT now(),
-    version   integer NOT NULL DEFAULT 1,
-    updated_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (person_id, member_id)
-);
-COMMENT ON TABLE family_member IS 'family members a guardian registered by proxy';
-
--- earlier versions of a guardian's link to a member (the relation)
-CREATE TABLE family_member_history (
-    person_id  bigint NOT NULL,
-    member_id  bigint NOT NULL,
-    version    integer NOT NULL,
-    valid_from timestamptz NOT NULL,
-    valid_to   timestamptz NOT NULL,
-    data       jsonb NOT NULL,
-    PRIMARY KEY (person_id, member_id, version)
-);
-COMMENT ON TABLE family_member_history IS 'earlier versions of family links';
+-- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- Row trigger: version bump and history row for the same guardian.
-CREATE FUNCTION hp_family_member_history() RETURNS trigger
+CREATE OR REPLACE FUNCTION hp_family_member_history() RETURNS trigger
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -46,22 +22,19 @@ END
 $$;
 COMMENT ON FUNCTION hp_family_member_history() IS 'row trigger: history of family links';
 
-CREATE TRIGGER family_member_keep_history
+CREATE OR REPLACE TRIGGER family_member_keep_history
     BEFORE UPDATE ON family_member
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
     EXECUTE FUNCTION hp_family_member_history();
 
-SELECT pg_catalog.pg_extension_config_dump('family_member', '');
-SELECT pg_catalog.pg_extension_config_dump('family_member_history', '');
-
 -- Largest number of members one guardian may register.
-CREATE FUNCTION family_limit() RETURNS integer
+CREATE OR REPLACE FUNCTION family_limit() RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN 10;
 COMMENT ON FUNCTION family_limit() IS 'a guardian registers at most 10 family members';
 
 -- Raises 22023 unless relation is one of the known ones.
-CREATE FUNCTION hp_check_relation(relation text) RETURNS text
+CREATE OR REPLACE FUNCTION hp_check_relation(relation text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
@@ -78,7 +51,7 @@ $$;
 COMMENT ON FUNCTION hp_check_relation(text) IS 'normalised family relation';
 
 -- The member's person row if the guardian registered them; 42501 otherwise.
-CREATE FUNCTION hp_family_member(guardian bigint, member bigint, for_update boolean) RETURNS person
+CREATE OR REPLACE FUNCTION hp_family_member(guardian bigint, member bigint, for_update boolean) RETURNS person
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -100,7 +73,7 @@ END
 $$;
 COMMENT ON FUNCTION hp_family_member(bigint, bigint, boolean) IS 'a guardian''s family member, or 42501';
 
-CREATE FUNCTION add_family_member(
+CREATE OR REPLACE FUNCTION add_family_member(
     guardian_id bigint, doc_kind text, doc_number text, name text, relation text,
     birth_date date DEFAULT NULL, sex text DEFAULT NULL,
     nationality text DEFAULT NULL, phone text DEFAULT NULL) RETURNS bigint
@@ -132,7 +105,7 @@ $$;
 COMMENT ON FUNCTION add_family_member(bigint, text, text, text, text, date, text, text, text) IS
     'register a family member by proxy; returns the member''s person_id (real-name status pending)';
 
-CREATE FUNCTION family_members(guardian_id bigint)
+CREATE OR REPLACE FUNCTION family_members(guardian_id bigint)
     RETURNS TABLE (member_id bigint, person_ref uuid, name text, doc_kind text, doc_masked text,
                    birth_date date, relation text, realname_status text, added_at timestamptz)
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
@@ -151,7 +124,7 @@ END
 $$;
 COMMENT ON FUNCTION family_members(bigint) IS 'the family members a guardian registered, in the order added';
 
-CREATE FUNCTION edit_family_member(guardian_id bigint, member_id bigint, changes jsonb) RETURNS integer
+CREATE OR REPLACE FUNCTION edit_family_member(guardian_id bigint, member_id bigint, changes jsonb) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -171,7 +144,7 @@ $$;
 COMMENT ON FUNCTION edit_family_member(bigint, bigint, jsonb) IS
     'edit a family member (person fields as edit_person, plus relation); returns the member''s new version';
 
-CREATE FUNCTION family_member_code(guardian_id bigint, member_id bigint,
+CREATE OR REPLACE FUNCTION family_member_code(guardian_id bigint, member_id bigint,
                                    valid_for interval DEFAULT '90 days') RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
@@ -185,7 +158,7 @@ $$;
 COMMENT ON FUNCTION family_member_code(bigint, bigint, interval) IS
     'a family member''s personal code (HP1 kind "personal"), valid 90 days by default for printing';
 
-CREATE FUNCTION family_member_qr_png(guardian_id bigint, member_id bigint,
+CREATE OR REPLACE FUNCTION family_member_qr_png(guardian_id bigint, member_id bigint,
                                      valid_for interval DEFAULT '90 days',
                                      module_px integer DEFAULT 8) RETURNS bytea
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
@@ -199,7 +172,7 @@ $$;
 COMMENT ON FUNCTION family_member_qr_png(bigint, bigint, interval, integer) IS
     'printable PNG of a family member''s personal code (error correction Q)';
 
-CREATE FUNCTION family_member_history(guardian_id bigint, member_id bigint)
+CREATE OR REPLACE FUNCTION family_member_history(guardian_id bigint, member_id bigint)
     RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, relation text)
     LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp

@@ -1,10 +1,11 @@
 -- 43_epass.sql: face verification, the certified photo and the electronic
 -- pass (seed 000).
+-- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- The health-code section of the e-pass page. This version says that no
--- health code is available; the health-code domain (sql/ext/5x) replaces
+-- health code is available; the health-code domain (sql/api/5x) replaces
 -- this one function (same signature) to show the live colour and code.
-CREATE FUNCTION epass_health_section(person_id bigint) RETURNS jsonb
+CREATE OR REPLACE FUNCTION epass_health_section(person_id bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -17,74 +18,18 @@ $$;
 COMMENT ON FUNCTION epass_health_section(bigint) IS
     'health-code part of the e-pass page: {"available": false, ...} until the health-code domain replaces it';
 
--- Face verification (CTID) ---------------------------------------------------
-
--- Every face check an external provider reported, kept for audit.
-CREATE TABLE face_check (
-    person_id    bigint NOT NULL,
-    check_id     bigint GENERATED ALWAYS AS IDENTITY,
-    provider     text NOT NULL,
-    provider_ref text,
-    outcome      text NOT NULL CHECK (outcome IN ('passed', 'failed')),
-    checked_at   timestamptz NOT NULL,
-    recorded_at  timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (person_id, check_id)
-);
-COMMENT ON TABLE face_check IS 'results of external face checks (provider, time, outcome)';
-
--- The certified photo a passed check returned. Present = face verified.
-CREATE TABLE certified_photo (
-    person_id  bigint PRIMARY KEY,
-    check_id   bigint NOT NULL,
-    media_type text NOT NULL CHECK (media_type IN ('image/jpeg', 'image/png')),
-    photo      bytea NOT NULL,
-    bound_at   timestamptz NOT NULL DEFAULT now()
-);
-COMMENT ON TABLE certified_photo IS 'the certified photo of the latest passed face check; deleted when unbound';
-
--- The electronic pass: one per person, with "my information".
-CREATE TABLE epass (
-    person_id               bigint PRIMARY KEY,
-    letter_version          integer NOT NULL,
-    residence_district      text NOT NULL,
-    residence_address       text NOT NULL,
-    workplace               text,
-    emergency_contact_name  text,
-    emergency_contact_phone text,
-    version                 integer NOT NULL DEFAULT 1,
-    created_at              timestamptz NOT NULL DEFAULT now(),
-    updated_at              timestamptz NOT NULL DEFAULT now()
-);
-COMMENT ON TABLE epass IS 'electronic passes (seed 000), one per resident-ID-card holder';
-
-CREATE TABLE epass_history (
-    person_id  bigint NOT NULL,
-    version    integer NOT NULL,
-    valid_from timestamptz NOT NULL,
-    valid_to   timestamptz NOT NULL,
-    data       jsonb NOT NULL,
-    PRIMARY KEY (person_id, version)
-);
-COMMENT ON TABLE epass_history IS 'earlier versions of e-pass information';
-
-CREATE TRIGGER epass_keep_history
+CREATE OR REPLACE TRIGGER epass_keep_history
     BEFORE UPDATE ON epass
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
     EXECUTE FUNCTION hp_keep_history('epass_history');
 
-SELECT pg_catalog.pg_extension_config_dump('face_check', '');
-SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.face_check', 'check_id'), '');
-SELECT pg_catalog.pg_extension_config_dump('certified_photo', '');
-SELECT pg_catalog.pg_extension_config_dump('epass', '');
-SELECT pg_catalog.pg_extension_config_dump('epass_history', '');
-
 -- Largest certified photo accepted, in bytes.
-CREATE FUNCTION photo_limit() RETURNS integer
+CREATE OR REPLACE FUNCTION photo_limit() RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN 1048576;
 COMMENT ON FUNCTION photo_limit() IS 'certified photos are at most 1 MiB';
 
-CREATE FUNCTION record_face_check(
+CREATE OR REPLACE FUNCTION record_face_check(
     person_id bigint, provider text, outcome text, photo bytea DEFAULT NULL,
     provider_ref text DEFAULT NULL, checked_at timestamptz DEFAULT now()) RETURNS bigint
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
@@ -145,7 +90,7 @@ $$;
 COMMENT ON FUNCTION record_face_check(bigint, text, text, bytea, text, timestamptz) IS
     'record an external face check; a passed one binds its certified photo (face verified)';
 
-CREATE FUNCTION face_checks(person_id bigint)
+CREATE OR REPLACE FUNCTION face_checks(person_id bigint)
     RETURNS TABLE (check_id bigint, provider text, provider_ref text, outcome text,
                    checked_at timestamptz, photo_bound boolean)
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
@@ -164,7 +109,7 @@ END
 $$;
 COMMENT ON FUNCTION face_checks(bigint) IS 'a person''s face checks, oldest first, and which one''s photo is bound';
 
-CREATE FUNCTION certified_photo(person_id bigint)
+CREATE OR REPLACE FUNCTION certified_photo(person_id bigint)
     RETURNS TABLE (media_type text, photo bytea, bound_at timestamptz, provider text, checked_at timestamptz)
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, pg_temp
@@ -186,7 +131,7 @@ END
 $$;
 COMMENT ON FUNCTION certified_photo(bigint) IS 'the certified photo to show (person''s own flows only)';
 
-CREATE FUNCTION unbind_certified_photo(person_id bigint) RETURNS text
+CREATE OR REPLACE FUNCTION unbind_certified_photo(person_id bigint) RETURNS text
     LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -207,14 +152,14 @@ COMMENT ON FUNCTION unbind_certified_photo(bigint) IS
 
 -- Electronic pass ------------------------------------------------------------
 
-CREATE FUNCTION epass_fields() RETURNS text[]
+CREATE OR REPLACE FUNCTION epass_fields() RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN ARRAY['residence_district', 'residence_address', 'workplace',
                  'emergency_contact_name', 'emergency_contact_phone'];
 COMMENT ON FUNCTION epass_fields() IS 'the e-pass fields of "my information" (person fields are edited alongside)';
 
 -- Validated, normalised e-pass form.
-CREATE FUNCTION hp_check_epass(form jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION hp_check_epass(form jsonb) RETURNS jsonb
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -232,7 +177,7 @@ $$;
 COMMENT ON FUNCTION hp_check_epass(jsonb) IS 'validated, normalised e-pass form';
 
 -- Why an e-pass is not active right now (empty array: active).
-CREATE FUNCTION hp_epass_blocks(p person) RETURNS text[]
+CREATE OR REPLACE FUNCTION hp_epass_blocks(p person) RETURNS text[]
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -250,7 +195,7 @@ END
 $$;
 COMMENT ON FUNCTION hp_epass_blocks(person) IS 'reasons an e-pass is suspended';
 
-CREATE FUNCTION epass_page(person_id bigint) RETURNS jsonb
+CREATE OR REPLACE FUNCTION epass_page(person_id bigint) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -283,7 +228,7 @@ $$;
 COMMENT ON FUNCTION epass_page(bigint) IS
     'the e-pass page: status and reasons, masked person, my information, photo state, an HP1 epass code when active, and the health-code section';
 
-CREATE FUNCTION apply_epass(person_id bigint, letter_version integer, info jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION apply_epass(person_id bigint, letter_version integer, info jsonb) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -331,7 +276,7 @@ $$;
 COMMENT ON FUNCTION apply_epass(bigint, integer, jsonb) IS
     'apply for the electronic pass: resident ID card, real-name approved, face verified, accepted commitment letter; returns the page';
 
-CREATE FUNCTION modify_epass(person_id bigint, changes jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION modify_epass(person_id bigint, changes jsonb) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -370,7 +315,7 @@ $$;
 COMMENT ON FUNCTION modify_epass(bigint, jsonb) IS
     '"modify my information": e-pass fields, and name, doc_number and phone of the person (identity edits suspend the pass until approved again)';
 
-CREATE FUNCTION epass_history(person_id bigint)
+CREATE OR REPLACE FUNCTION epass_history(person_id bigint)
     RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, pg_temp

@@ -7,70 +7,13 @@
 -- key; history rows are written by a row trigger that only touches the same
 -- person's rows. Application roles never see these tables: they call the
 -- SECURITY DEFINER functions below.
-
-CREATE TABLE person (
-    person_id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    public_ref          uuid NOT NULL DEFAULT gen_random_uuid(),
-    doc_kind            text NOT NULL,
-    doc_number          text NOT NULL,
-    name                text NOT NULL,
-    birth_date          date NOT NULL,
-    sex                 text CHECK (sex IN ('male', 'female')),
-    nationality         text CHECK (nationality ~ '^[A-Z]{3}$'),
-    phone               text,
-    guardian_id         bigint,
-    realname_status     text NOT NULL DEFAULT 'pending'
-                        CHECK (realname_status IN ('pending', 'approved', 'rejected')),
-    realname_reason     text,
-    realname_checked_at timestamptz,
-    version             integer NOT NULL DEFAULT 1,
-    created_at          timestamptz NOT NULL DEFAULT now(),
-    updated_at          timestamptz NOT NULL DEFAULT now(),
-    CHECK (realname_status <> 'rejected' OR realname_reason IS NOT NULL),
-    CHECK (guardian_id IS DISTINCT FROM person_id)
-);
-COMMENT ON TABLE person IS 'people identified by one identity document; guardian_id is set for family members registered by proxy';
--- the real-name service's work queue
-CREATE INDEX person_realname_pending ON person (updated_at, person_id) WHERE realname_status = 'pending';
-
--- (kind, number) -> person: the only way to find a person by document
-CREATE TABLE document_index (
-    doc_kind   text NOT NULL,
-    doc_number text NOT NULL,
-    person_id  bigint NOT NULL,
-    PRIMARY KEY (doc_kind, doc_number)
-);
-COMMENT ON TABLE document_index IS 'look-up of a person by document kind and normalised number';
-
--- opaque public reference -> person (codes carry the reference, never the number)
-CREATE TABLE ref_index (
-    public_ref uuid PRIMARY KEY,
-    person_id  bigint NOT NULL
-);
-COMMENT ON TABLE ref_index IS 'look-up of a person by the opaque public reference that codes carry';
-
--- earlier versions of a person row, one per change
-CREATE TABLE person_history (
-    person_id  bigint NOT NULL,
-    version    integer NOT NULL,
-    valid_from timestamptz NOT NULL,
-    valid_to   timestamptz NOT NULL,
-    data       jsonb NOT NULL,
-    PRIMARY KEY (person_id, version)
-);
-COMMENT ON TABLE person_history IS 'earlier versions of person rows (data is the whole row as it was)';
-
-SELECT pg_catalog.pg_extension_config_dump('person', '');
-SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.person', 'person_id'), '');
-SELECT pg_catalog.pg_extension_config_dump('document_index', '');
-SELECT pg_catalog.pg_extension_config_dump('ref_index', '');
-SELECT pg_catalog.pg_extension_config_dump('person_history', '');
+-- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- Row trigger shared by the personal tables that keep history: bumps the
 -- version, stamps updated_at and copies the old row into the history table
 -- named by the trigger argument (same person_id, so it stays on the person's
 -- shard).
-CREATE FUNCTION hp_keep_history() RETURNS trigger
+CREATE OR REPLACE FUNCTION hp_keep_history() RETURNS trigger
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -89,7 +32,7 @@ COMMENT ON FUNCTION hp_keep_history() IS 'row trigger: version bump and history 
 -- oldest first: the rows of its history table (named tbl || '_history'),
 -- then the current row with valid_to NULL; "version" is left out of data.
 -- Internal: tbl is always a fixed table name written by the caller.
-CREATE FUNCTION hp_row_history(tbl text, pid bigint)
+CREATE OR REPLACE FUNCTION hp_row_history(tbl text, pid bigint)
     RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
     LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
     SET search_path = healthpass, pg_temp
@@ -107,21 +50,21 @@ END
 $$;
 COMMENT ON FUNCTION hp_row_history(text, bigint) IS 'history plus current row of a person in a table that keeps history (internal)';
 
-CREATE TRIGGER person_keep_history
+CREATE OR REPLACE TRIGGER person_keep_history
     BEFORE UPDATE ON person
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
     EXECUTE FUNCTION hp_keep_history('person_history');
 
 -- The document kinds a person can be identified by. 'passport' (a foreign
 -- passport) is normalised here; every other kind by normalize_document.
-CREATE FUNCTION hp_person_kinds() RETURNS text[]
+CREATE OR REPLACE FUNCTION hp_person_kinds() RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN ARRAY['cn_resident_id', 'hkid', 'macau_id', 'home_return_permit',
                  'hk_macau_permit', 'cn_passport', 'passport'];
 COMMENT ON FUNCTION hp_person_kinds() IS 'document kinds that identify a person';
 
 -- Validates a personal document and returns its canonical number.
-CREATE FUNCTION hp_person_document(kind text, number text) RETURNS text
+CREATE OR REPLACE FUNCTION hp_person_document(kind text, number text) RETURNS text
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -156,7 +99,7 @@ $$;
 COMMENT ON FUNCTION hp_person_document(text, text) IS 'canonical number of a personal document, or an error';
 
 -- Masked document number for codes and messages.
-CREATE FUNCTION hp_mask_document(kind text, number text) RETURNS text
+CREATE OR REPLACE FUNCTION hp_mask_document(kind text, number text) RETURNS text
     LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -172,7 +115,7 @@ COMMENT ON FUNCTION hp_mask_document(text, text) IS 'masked document number (fir
 -- Validates and normalises everything a person row holds; raises on the
 -- first bad field. Birth date and sex of a resident ID card come from the
 -- number and must agree with what was given.
-CREATE FUNCTION hp_check_person(
+CREATE OR REPLACE FUNCTION hp_check_person(
     kind text, number text, name text, birth date, sex text, nationality text, phone text,
     OUT doc_kind text, OUT doc_number text, OUT person_name text, OUT birth_date date,
     OUT person_sex text, OUT person_nationality text, OUT person_phone text)
@@ -252,7 +195,7 @@ $$;
 COMMENT ON FUNCTION hp_check_person(text, text, text, date, text, text, text) IS 'validated, normalised person fields';
 
 -- The person row, locked for update; P0002 when there is none.
-CREATE FUNCTION hp_lock_person(pid bigint) RETURNS person
+CREATE OR REPLACE FUNCTION hp_lock_person(pid bigint) RETURNS person
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -270,7 +213,7 @@ $$;
 COMMENT ON FUNCTION hp_lock_person(bigint) IS 'person row locked FOR UPDATE, or P0002';
 
 -- The person row without locking; P0002 when there is none.
-CREATE FUNCTION hp_get_person(pid bigint) RETURNS person
+CREATE OR REPLACE FUNCTION hp_get_person(pid bigint) RETURNS person
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -289,7 +232,7 @@ COMMENT ON FUNCTION hp_get_person(bigint) IS 'person row, or P0002';
 
 -- Raises 55000 when a person's real-name check was rejected: no personal
 -- code of any kind until they edit their information and it is approved.
-CREATE FUNCTION hp_require_not_rejected(p person) RETURNS void
+CREATE OR REPLACE FUNCTION hp_require_not_rejected(p person) RETURNS void
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -306,7 +249,7 @@ COMMENT ON FUNCTION hp_require_not_rejected(person) IS 'refuses personal codes f
 
 -- Inserts a person and its index rows (used by register_person and by the
 -- family functions, which pass the guardian).
-CREATE FUNCTION hp_insert_person(
+CREATE OR REPLACE FUNCTION hp_insert_person(
     doc_kind text, doc_number text, name text, birth_date date, sex text,
     nationality text, phone text, guardian bigint) RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -337,7 +280,7 @@ COMMENT ON FUNCTION hp_insert_person(text, text, text, date, text, text, text, b
 
 -- Public API -------------------------------------------------------------
 
-CREATE FUNCTION register_person(
+CREATE OR REPLACE FUNCTION register_person(
     doc_kind text, doc_number text, name text,
     birth_date date DEFAULT NULL, sex text DEFAULT NULL,
     nationality text DEFAULT NULL, phone text DEFAULT NULL) RETURNS bigint
@@ -351,7 +294,7 @@ $$;
 COMMENT ON FUNCTION register_person(text, text, text, date, text, text, text) IS
     'register a person by document; returns person_id; real-name status starts pending';
 
-CREATE FUNCTION find_person(doc_kind text, doc_number text) RETURNS bigint
+CREATE OR REPLACE FUNCTION find_person(doc_kind text, doc_number text) RETURNS bigint
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -371,7 +314,7 @@ END
 $$;
 COMMENT ON FUNCTION find_person(text, text) IS 'person_id of a document (normalised first), or P0002';
 
-CREATE FUNCTION person_by_ref(ref uuid) RETURNS bigint
+CREATE OR REPLACE FUNCTION person_by_ref(ref uuid) RETURNS bigint
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -390,7 +333,7 @@ COMMENT ON FUNCTION person_by_ref(uuid) IS 'person_id of an opaque public refere
 
 -- The claims every personal code carries: reference, masked name, document
 -- kind and masked number. Internal: called by the code-issuing functions.
-CREATE FUNCTION person_claims(pid bigint) RETURNS jsonb
+CREATE OR REPLACE FUNCTION person_claims(pid bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -406,7 +349,7 @@ END
 $$;
 COMMENT ON FUNCTION person_claims(bigint) IS 'reference, masked name and masked document for code bodies (internal)';
 
-CREATE FUNCTION person_info(person_id bigint) RETURNS jsonb
+CREATE OR REPLACE FUNCTION person_info(person_id bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -440,7 +383,7 @@ COMMENT ON FUNCTION person_info(bigint) IS 'a person''s own information ("my inf
 -- birth date, sex) reset the real-name status to pending and unbind the
 -- certified photo of an earlier face check. Shared by edit_person, the
 -- e-pass and the family edit.
-CREATE FUNCTION hp_edit_person(p person, changes jsonb) RETURNS integer
+CREATE OR REPLACE FUNCTION hp_edit_person(p person, changes jsonb) RETURNS integer
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -515,7 +458,7 @@ END
 $$;
 COMMENT ON FUNCTION hp_edit_person(person, jsonb) IS 'apply validated changes to a person (internal)';
 
-CREATE FUNCTION edit_person(person_id bigint, changes jsonb) RETURNS integer
+CREATE OR REPLACE FUNCTION edit_person(person_id bigint, changes jsonb) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -526,7 +469,7 @@ $$;
 COMMENT ON FUNCTION edit_person(bigint, jsonb) IS
     'edit "my information" (name, doc_kind, doc_number, birth_date, sex, nationality, phone); returns the new version; identity changes put real-name status back to pending and unbind the certified photo';
 
-CREATE FUNCTION person_history(person_id bigint)
+CREATE OR REPLACE FUNCTION person_history(person_id bigint)
     RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, pg_temp
@@ -541,7 +484,7 @@ COMMENT ON FUNCTION person_history(bigint) IS 'every version of a person, oldest
 
 -- Real-name verification ------------------------------------------------
 
-CREATE FUNCTION realname_queue(max_rows integer DEFAULT 100)
+CREATE OR REPLACE FUNCTION realname_queue(max_rows integer DEFAULT 100)
     RETURNS TABLE (person_id bigint, version integer, doc_kind text, doc_number text,
                    name text, birth_date date, submitted_at timestamptz)
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
@@ -561,7 +504,7 @@ END
 $$;
 COMMENT ON FUNCTION realname_queue(integer) IS 'people waiting for the external real-name check, oldest first, with the version to quote back';
 
-CREATE FUNCTION record_realname_result(
+CREATE OR REPLACE FUNCTION record_realname_result(
     person_id bigint, result text, reason text DEFAULT NULL,
     checked_version integer DEFAULT NULL) RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
@@ -602,7 +545,7 @@ COMMENT ON FUNCTION record_realname_result(bigint, text, text, integer) IS
 
 -- A person's own static personal code (HP1 kind "personal"): what venues
 -- scan and what family members print. Pending is fine; rejected is not.
-CREATE FUNCTION personal_code(person_id bigint, valid_for interval DEFAULT '1 day') RETURNS text
+CREATE OR REPLACE FUNCTION personal_code(person_id bigint, valid_for interval DEFAULT '1 day') RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$

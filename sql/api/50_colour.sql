@@ -17,29 +17,10 @@
 -- An enum rather than a C type: the ordering, comparison, hashing, binary
 -- I/O and the text form come with it, the values are self-describing in
 -- dumps, and a C type would add nothing but code.
-
-CREATE TYPE health_colour AS ENUM ('green', 'light_green', 'yellow', 'red');
-COMMENT ON TYPE health_colour IS
-    'health-code colour ordered by severity: green < light_green < yellow < red';
-
--- The more severe of two colours (NULL counts as absent).
-CREATE FUNCTION worse(a health_colour, b health_colour) RETURNS health_colour
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN GREATEST(a, b);
-COMMENT ON FUNCTION worse(health_colour, health_colour) IS
-    'the more severe of two colours; NULL counts as absent';
-
-CREATE AGGREGATE worst(health_colour) (
-    SFUNC = worse,
-    STYPE = health_colour,
-    COMBINEFUNC = worse,
-    PARALLEL = SAFE
-);
-COMMENT ON AGGREGATE worst(health_colour) IS
-    'the most severe colour of a set (NULL for no rows)';
+-- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- What a colour means, in the words of seed 004 (English, then Chinese).
-CREATE FUNCTION colour_meaning(colour health_colour) RETURNS text
+CREATE OR REPLACE FUNCTION colour_meaning(colour health_colour) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN CASE colour
         WHEN 'green' THEN 'green code (绿码): may pass'
@@ -49,28 +30,14 @@ CREATE FUNCTION colour_meaning(colour health_colour) RETURNS text
     END;
 COMMENT ON FUNCTION colour_meaning(health_colour) IS 'what a colour means (seed 004), English and Chinese';
 
--- Health settings: one row. The dynamic health code lives minutes so that a
--- screenshot goes stale; a declaration is valid for a day by default.
-CREATE TABLE health_config (
-    singleton              boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-    code_valid_for         interval NOT NULL DEFAULT interval '3 minutes'
-                           CHECK (code_valid_for BETWEEN interval '30 seconds' AND interval '1 day'),
-    declaration_valid_for  interval NOT NULL DEFAULT interval '1 day'
-                           CHECK (declaration_valid_for BETWEEN interval '1 hour' AND interval '30 days'),
-    updated_at             timestamptz NOT NULL DEFAULT now()
-);
-COMMENT ON TABLE health_config IS 'health settings (one row): health-code and declaration validity';
-INSERT INTO health_config DEFAULT VALUES;
-SELECT pg_catalog.pg_extension_config_dump('health_config', '');
-
 -- The settings row.
-CREATE FUNCTION hp_health_config() RETURNS health_config
+CREATE OR REPLACE FUNCTION hp_health_config() RETURNS health_config
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
     RETURN (SELECT c FROM health_config c);
 COMMENT ON FUNCTION hp_health_config() IS 'the health settings row (internal)';
 
-CREATE FUNCTION health_settings(
+CREATE OR REPLACE FUNCTION health_settings(
     OUT code_valid_for interval, OUT declaration_valid_for interval, OUT updated_at timestamptz)
     LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, pg_temp
@@ -81,7 +48,7 @@ COMMENT ON FUNCTION health_settings() IS 'current health settings';
 
 -- Changes the settings; NULL keeps a value. Only new codes and new
 -- declarations are affected: issued ones keep the validity they were given.
-CREATE FUNCTION configure_health(code_valid_for interval DEFAULT NULL,
+CREATE OR REPLACE FUNCTION configure_health(code_valid_for interval DEFAULT NULL,
                                  declaration_valid_for interval DEFAULT NULL) RETURNS void
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp

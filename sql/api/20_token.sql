@@ -1,29 +1,30 @@
 -- 20_token.sql: signed HP1 pass tokens (../shared/spec/hp1-token.md):
 -- signing keys under a master key, issuing, verifying, the pass type,
 -- revocation and trust lists.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- ---------------------------------------------------------------------
 -- base45 (RFC 9285)
 -- ---------------------------------------------------------------------
-CREATE FUNCTION base45_encode(data bytea) RETURNS text
+CREATE OR REPLACE FUNCTION base45_encode(data bytea) RETURNS text
     AS 'MODULE_PATHNAME', 'base45_encode'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION base45_encode(bytea) IS 'base45 text (RFC 9285) of bytes';
-CREATE FUNCTION base45_decode(data text) RETURNS bytea
+CREATE OR REPLACE FUNCTION base45_decode(data text) RETURNS bytea
     AS 'MODULE_PATHNAME', 'base45_decode'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION base45_decode(text) IS 'bytes of a base45 text (RFC 9285)';
 
-CREATE FUNCTION token_issuer() RETURNS text
+CREATE OR REPLACE FUNCTION token_issuer() RETURNS text
     AS 'MODULE_PATHNAME', 'token_issuer'
     LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION token_issuer() IS 'the iss claim this server writes (GUC healthpass.issuer)';
 
 -- base64url without padding (RFC 4648 section 5), as JWK and the trust list use it
-CREATE FUNCTION _b64url_encode(data bytea) RETURNS text
+CREATE OR REPLACE FUNCTION _b64url_encode(data bytea) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN rtrim(translate(replace(encode(data, 'base64'), E'\n', ''), '+/', '-_'), '=');
-CREATE FUNCTION _b64url_decode(field text, data text) RETURNS bytea
+CREATE OR REPLACE FUNCTION _b64url_decode(field text, data text) RETURNS bytea
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -37,69 +38,26 @@ BEGIN
 END
 $$;
 
--- ---------------------------------------------------------------------
--- keys
--- ---------------------------------------------------------------------
--- Local keys carry secret_box: nonce (24 bytes) || XChaCha20-Poly1305 of the
--- 32-byte Ed25519 seed under the master key, with the kid as associated
--- data. Imported keys (other issuers' trust lists) have no secret_box.
-CREATE TABLE signing_key (
-    key_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    kid         bytea NOT NULL CHECK (length(kid) = 8),
-    public_key  bytea NOT NULL UNIQUE CHECK (length(public_key) = 32),
-    secret_box  bytea CHECK (length(secret_box) = 72),
-    issuer      text NOT NULL CHECK (issuer <> ''),
-    not_before  timestamptz NOT NULL,
-    not_after   timestamptz NOT NULL,
-    status      text NOT NULL DEFAULT 'active'
-                CHECK (status IN ('active', 'retired', 'revoked')),
-    status_reason text,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    changed_at  timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT signing_key_validity CHECK (not_before < not_after),
-    CONSTRAINT signing_key_kid_of_key CHECK (kid = substring(sha256(public_key) FROM 1 FOR 8))
-);
-CREATE INDEX signing_key_kid ON signing_key (kid);
--- one active key of our own at a time
-CREATE UNIQUE INDEX signing_key_one_active ON signing_key ((true))
-    WHERE secret_box IS NOT NULL AND status = 'active';
-COMMENT ON TABLE signing_key IS
-    'Ed25519 keys: ours (secret encrypted under the master key) and imported trusted public keys';
-
-CREATE TABLE revoked_token (
-    token_id    bytea PRIMARY KEY CHECK (length(token_id) = 16),
-    kid         bytea CHECK (length(kid) = 8),
-    reason      text NOT NULL CHECK (reason <> ''),
-    revoked_at  timestamptz NOT NULL DEFAULT now(),
-    revoked_by  name NOT NULL DEFAULT session_user
-);
-COMMENT ON TABLE revoked_token IS 'Revoked HP1 token ids (cti)';
-
--- dumps keep the keys (secrets only encrypted) and the revocation list
-SELECT pg_extension_config_dump('signing_key', '');
-SELECT pg_extension_config_dump('signing_key_key_id_seq', '');
-SELECT pg_extension_config_dump('revoked_token', '');
-
 -- every backend's key and revocation caches are invalidated on change
-CREATE FUNCTION _key_cache_invalidate() RETURNS trigger
+CREATE OR REPLACE FUNCTION _key_cache_invalidate() RETURNS trigger
     AS 'MODULE_PATHNAME', 'hp_key_cache_invalidate'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
-CREATE TRIGGER signing_key_cache AFTER INSERT OR UPDATE OR DELETE ON signing_key
+CREATE OR REPLACE TRIGGER signing_key_cache AFTER INSERT OR UPDATE OR DELETE ON signing_key
     FOR EACH ROW EXECUTE FUNCTION _key_cache_invalidate();
-CREATE TRIGGER revoked_token_cache AFTER INSERT OR UPDATE OR DELETE ON revoked_token
+CREATE OR REPLACE TRIGGER revoked_token_cache AFTER INSERT OR UPDATE OR DELETE ON revoked_token
     FOR EACH ROW EXECUTE FUNCTION _key_cache_invalidate();
 
 -- key material: the secret leaves C only encrypted
-CREATE FUNCTION _signing_key_material(OUT kid bytea, OUT public_key bytea, OUT secret_box bytea)
+CREATE OR REPLACE FUNCTION _signing_key_material(OUT kid bytea, OUT public_key bytea, OUT secret_box bytea)
     AS 'MODULE_PATHNAME', 'hp_signing_key_material'
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-CREATE FUNCTION _signing_key_material_from_file(seed_file text,
+CREATE OR REPLACE FUNCTION _signing_key_material_from_file(seed_file text,
         OUT kid bytea, OUT public_key bytea, OUT secret_box bytea)
     AS 'MODULE_PATHNAME', 'hp_signing_key_material_from_file'
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
 -- _add_signing_key: stores key material as the new active key, retiring the old one
-CREATE FUNCTION _add_signing_key(m record, valid_from timestamptz, valid_for interval)
+CREATE OR REPLACE FUNCTION _add_signing_key(m record, valid_from timestamptz, valid_for interval)
     RETURNS bytea
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
@@ -122,7 +80,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION rotate_signing_key(valid_for interval DEFAULT interval '1 year')
+CREATE OR REPLACE FUNCTION rotate_signing_key(valid_for interval DEFAULT interval '1 year')
     RETURNS bytea
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = healthpass, pg_temp
@@ -138,7 +96,7 @@ COMMENT ON FUNCTION rotate_signing_key(interval) IS
 
 -- _ensure_signing_key: called by issue_token when no active key is usable at
 -- issue time "at" (first use, or the active key expired or was revoked)
-CREATE FUNCTION _ensure_signing_key(at timestamptz) RETURNS bytea
+CREATE OR REPLACE FUNCTION _ensure_signing_key(at timestamptz) RETURNS bytea
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -155,7 +113,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION import_signing_key(seed_file text,
+CREATE OR REPLACE FUNCTION import_signing_key(seed_file text,
         not_before timestamptz DEFAULT date_trunc('second', now()),
         not_after timestamptz DEFAULT date_trunc('second', now()) + interval '1 year')
     RETURNS bytea
@@ -171,7 +129,7 @@ $$;
 COMMENT ON FUNCTION import_signing_key(text, timestamptz, timestamptz) IS
     'superuser: makes the Ed25519 seed in a server-side file (64 hex digits, mode 0600) the active signing key';
 
-CREATE FUNCTION revoke_signing_key(kid bytea, reason text) RETURNS integer
+CREATE OR REPLACE FUNCTION revoke_signing_key(kid bytea, reason text) RETURNS integer
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = healthpass, pg_temp
 AS $$
@@ -199,7 +157,7 @@ $$;
 COMMENT ON FUNCTION revoke_signing_key(bytea, text) IS
     'revokes every key with this kid; tokens they signed verify as key_revoked';
 
-CREATE FUNCTION signing_keys(OUT kid bytea, OUT issuer text, OUT local boolean,
+CREATE OR REPLACE FUNCTION signing_keys(OUT kid bytea, OUT issuer text, OUT local boolean,
         OUT status text, OUT not_before timestamptz, OUT not_after timestamptz,
         OUT status_reason text, OUT created_at timestamptz)
     RETURNS SETOF record
@@ -215,11 +173,11 @@ COMMENT ON FUNCTION signing_keys() IS 'public facts about every stored key (neve
 -- ---------------------------------------------------------------------
 -- trust lists
 -- ---------------------------------------------------------------------
-CREATE FUNCTION _utc(t timestamptz) RETURNS text
+CREATE OR REPLACE FUNCTION _utc(t timestamptz) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
 
-CREATE FUNCTION trust_list() RETURNS jsonb
+CREATE OR REPLACE FUNCTION trust_list() RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = healthpass, pg_temp
 AS $$
@@ -236,7 +194,7 @@ $$;
 COMMENT ON FUNCTION trust_list() IS
     'this issuer''s public keys as the HP1 trust list (RFC 8037 OKP JWKs)';
 
-CREATE FUNCTION _trust_time(field text, value text) RETURNS timestamptz
+CREATE OR REPLACE FUNCTION _trust_time(field text, value text) RETURNS timestamptz
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -252,7 +210,7 @@ EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
 END
 $$;
 
-CREATE FUNCTION import_trust_list(doc jsonb) RETURNS integer
+CREATE OR REPLACE FUNCTION import_trust_list(doc jsonb) RETURNS integer
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = healthpass, pg_temp
 AS $$
@@ -342,77 +300,44 @@ COMMENT ON FUNCTION import_trust_list(jsonb) IS
 -- ---------------------------------------------------------------------
 -- issuing and verifying
 -- ---------------------------------------------------------------------
-CREATE FUNCTION issue_token(kind text, body jsonb, valid_for interval) RETURNS text
+CREATE OR REPLACE FUNCTION issue_token(kind text, body jsonb, valid_for interval) RETURNS text
     AS 'MODULE_PATHNAME', 'issue_token'
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION issue_token(text, jsonb, interval) IS
     'signs a new HP1 token of this kind and body, valid from now for valid_for';
 
-CREATE FUNCTION issue_token_at(kind text, body jsonb, issued_at timestamptz,
+CREATE OR REPLACE FUNCTION issue_token_at(kind text, body jsonb, issued_at timestamptz,
         expires_at timestamptz, token_id bytea, kid bytea DEFAULT NULL) RETURNS text
     AS 'MODULE_PATHNAME', 'issue_token_at'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION issue_token_at(text, jsonb, timestamptz, timestamptz, bytea, bytea) IS
     'superuser: signs an HP1 token with given claims (reproducible vectors, migrations)';
 
-CREATE TYPE verification AS (
-    valid       boolean,
-    reason      text,
-    kind        text,
-    issuer      text,
-    kid         bytea,
-    issued_at   timestamptz,
-    expires_at  timestamptz,
-    token_id    bytea,
-    body        jsonb
-);
-COMMENT ON TYPE verification IS 'verdict of verify_token: reason is NULL when valid';
-
-CREATE FUNCTION verify_token(token text, at timestamptz DEFAULT now()) RETURNS verification
+CREATE OR REPLACE FUNCTION verify_token(token text, at timestamptz DEFAULT now()) RETURNS verification
     AS 'MODULE_PATHNAME', 'verify_token'
     LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION verify_token(text, timestamptz) IS
     'verdict on an HP1 token at a time; never raises for a bad token';
 
--- ---------------------------------------------------------------------
--- the pass type
--- ---------------------------------------------------------------------
-CREATE TYPE pass;
-CREATE FUNCTION pass_in(cstring) RETURNS pass
-    AS 'MODULE_PATHNAME', 'pass_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION pass_out(pass) RETURNS cstring
-    AS 'MODULE_PATHNAME', 'pass_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION pass_recv(internal) RETURNS pass
-    AS 'MODULE_PATHNAME', 'pass_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION pass_send(pass) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'pass_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE TYPE pass (
-    INPUT = pass_in, OUTPUT = pass_out, RECEIVE = pass_recv, SEND = pass_send,
-    INTERNALLENGTH = VARIABLE, STORAGE = extended
-);
-COMMENT ON TYPE pass IS 'an HP1 token stored as its COSE_Sign1 bytes; text form HP1:...';
--- a token text can be stored into a pass column directly
-CREATE CAST (text AS pass) WITH INOUT AS ASSIGNMENT;
-
-CREATE FUNCTION pass_kind(pass) RETURNS text
+CREATE OR REPLACE FUNCTION pass_kind(pass) RETURNS text
     AS 'MODULE_PATHNAME', 'pass_kind' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION pass_issuer(pass) RETURNS text
+CREATE OR REPLACE FUNCTION pass_issuer(pass) RETURNS text
     AS 'MODULE_PATHNAME', 'pass_issuer' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION pass_kid(pass) RETURNS bytea
+CREATE OR REPLACE FUNCTION pass_kid(pass) RETURNS bytea
     AS 'MODULE_PATHNAME', 'pass_kid' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION pass_issued_at(pass) RETURNS timestamptz
+CREATE OR REPLACE FUNCTION pass_issued_at(pass) RETURNS timestamptz
     AS 'MODULE_PATHNAME', 'pass_issued_at' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION pass_expires_at(pass) RETURNS timestamptz
+CREATE OR REPLACE FUNCTION pass_expires_at(pass) RETURNS timestamptz
     AS 'MODULE_PATHNAME', 'pass_expires_at' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION pass_token_id(pass) RETURNS bytea
+CREATE OR REPLACE FUNCTION pass_token_id(pass) RETURNS bytea
     AS 'MODULE_PATHNAME', 'pass_token_id' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION pass_body(pass) RETURNS jsonb
+CREATE OR REPLACE FUNCTION pass_body(pass) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'pass_body' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION pass_cose(pass) RETURNS bytea
+CREATE OR REPLACE FUNCTION pass_cose(pass) RETURNS bytea
     AS 'MODULE_PATHNAME', 'pass_cose' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION pass_body(pass) IS 'the body claim (unverified: use verify_token)';
 
-CREATE FUNCTION verify_token(token pass, at timestamptz DEFAULT now()) RETURNS verification
+CREATE OR REPLACE FUNCTION verify_token(token pass, at timestamptz DEFAULT now()) RETURNS verification
     AS 'MODULE_PATHNAME', 'verify_pass'
     LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION verify_token(pass, timestamptz) IS 'verdict on a stored pass at a time';
@@ -420,7 +345,7 @@ COMMENT ON FUNCTION verify_token(pass, timestamptz) IS 'verdict on a stored pass
 -- ---------------------------------------------------------------------
 -- revocation
 -- ---------------------------------------------------------------------
-CREATE FUNCTION revoke_token(token_id bytea, reason text, kid bytea DEFAULT NULL)
+CREATE OR REPLACE FUNCTION revoke_token(token_id bytea, reason text, kid bytea DEFAULT NULL)
     RETURNS timestamptz
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = healthpass, pg_temp
@@ -453,13 +378,13 @@ $$;
 COMMENT ON FUNCTION revoke_token(bytea, text, bytea) IS
     'puts a token id on the revocation list; its token verifies as revoked';
 
-CREATE FUNCTION revoke_pass(token pass, reason text) RETURNS timestamptz
+CREATE OR REPLACE FUNCTION revoke_pass(token pass, reason text) RETURNS timestamptz
     LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = healthpass, pg_temp
     RETURN revoke_token(pass_token_id(token), reason, pass_kid(token));
 COMMENT ON FUNCTION revoke_pass(pass, text) IS 'revokes the token of a pass, recording its kid';
 
-CREATE FUNCTION revocation_list() RETURNS jsonb
+CREATE OR REPLACE FUNCTION revocation_list() RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = healthpass, pg_temp
 AS $$

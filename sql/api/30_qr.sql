@@ -7,8 +7,9 @@
 -- a code is some 100 microseconds) so the planner runs cheap filters first.
 -- Every purpose role may render codes: none of them reveals anything the
 -- caller did not pass in.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
 
-CREATE FUNCTION qr_png(data text, level text DEFAULT 'M',
+CREATE OR REPLACE FUNCTION qr_png(data text, level text DEFAULT 'M',
                        module_px integer DEFAULT 4, margin integer DEFAULT 4,
                        fg text DEFAULT 'black', bg text DEFAULT 'white')
     RETURNS bytea
@@ -17,7 +18,7 @@ CREATE FUNCTION qr_png(data text, level text DEFAULT 'M',
 COMMENT ON FUNCTION qr_png(text, text, integer, integer, text, text) IS
     'QR code of data as a 1-bit PNG (grayscale, or a two-colour palette)';
 
-CREATE FUNCTION qr_svg(data text, level text DEFAULT 'M',
+CREATE OR REPLACE FUNCTION qr_svg(data text, level text DEFAULT 'M',
                        module_px integer DEFAULT 4, margin integer DEFAULT 4,
                        fg text DEFAULT 'black', bg text DEFAULT 'white')
     RETURNS text
@@ -26,7 +27,7 @@ CREATE FUNCTION qr_svg(data text, level text DEFAULT 'M',
 COMMENT ON FUNCTION qr_svg(text, text, integer, integer, text, text) IS
     'QR code of data as a scalable SVG document (one path)';
 
-CREATE FUNCTION qr_text(data text, level text DEFAULT 'L',
+CREATE OR REPLACE FUNCTION qr_text(data text, level text DEFAULT 'L',
                         margin integer DEFAULT 4, invert boolean DEFAULT false)
     RETURNS text
     AS 'MODULE_PATHNAME', 'qr_text'

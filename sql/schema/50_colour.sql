@@ -1,0 +1,54 @@
+-- 50_colour.sql: the health-code colour and the health settings.
+--
+-- Seed 004 defines four colours. healthpass keeps them as an enum ordered
+-- by severity, so comparison operators, ORDER BY, max() and the worst()
+-- aggregate all mean "more severe":
+--
+--   green < light_green < yellow < red
+--
+-- green        may pass
+-- light_green  no health information reported: not known to be risky, but
+--              not known to be safe either, so it is worse than green
+-- yellow       more information or a check (temperature) is needed, or the
+--              declaration has expired and must be renewed
+-- red          does not meet the conditions to travel; report to the
+--              community (village) or employer
+--
+-- An enum rather than a C type: the ordering, comparison, hashing, binary
+-- I/O and the text form come with it, the values are self-describing in
+-- dumps, and a C type would add nothing but code.
+-- (created once: later changes go to sql/updates/)
+
+CREATE TYPE health_colour AS ENUM ('green', 'light_green', 'yellow', 'red');
+COMMENT ON TYPE health_colour IS
+    'health-code colour ordered by severity: green < light_green < yellow < red';
+
+-- The more severe of two colours (NULL counts as absent).
+CREATE FUNCTION worse(a health_colour, b health_colour) RETURNS health_colour
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN GREATEST(a, b);
+COMMENT ON FUNCTION worse(health_colour, health_colour) IS
+    'the more severe of two colours; NULL counts as absent';
+
+CREATE AGGREGATE worst(health_colour) (
+    SFUNC = worse,
+    STYPE = health_colour,
+    COMBINEFUNC = worse,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE worst(health_colour) IS
+    'the most severe colour of a set (NULL for no rows)';
+
+-- Health settings: one row. The dynamic health code lives minutes so that a
+-- screenshot goes stale; a declaration is valid for a day by default.
+CREATE TABLE health_config (
+    singleton              boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    code_valid_for         interval NOT NULL DEFAULT interval '3 minutes'
+                           CHECK (code_valid_for BETWEEN interval '30 seconds' AND interval '1 day'),
+    declaration_valid_for  interval NOT NULL DEFAULT interval '1 day'
+                           CHECK (declaration_valid_for BETWEEN interval '1 hour' AND interval '30 days'),
+    updated_at             timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE health_config IS 'health settings (one row): health-code and declaration validity';
+INSERT INTO health_config DEFAULT VALUES;
+SELECT pg_catalog.pg_extension_config_dump('health_config', '');
