@@ -30,19 +30,22 @@ CREATE OR REPLACE FUNCTION colour_meaning(colour health_colour) RETURNS text
     END;
 COMMENT ON FUNCTION colour_meaning(health_colour) IS 'what a colour means (seed 004), English and Chinese';
 
--- The settings row.
+-- The settings in force: what an administrator changed, else the defaults
+-- (updated_at is NULL while nothing was changed).
 CREATE OR REPLACE FUNCTION hp_health_config() RETURNS health_config
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
-    RETURN (SELECT c FROM health_config c);
-COMMENT ON FUNCTION hp_health_config() IS 'the health settings row (internal)';
+    RETURN (SELECT ROW(true, coalesce(c.code_valid_for, interval '3 minutes'),
+                       coalesce(c.declaration_valid_for, interval '1 day'), c.updated_at)::health_config
+              FROM (VALUES (true)) d(singleton) LEFT JOIN health_config c USING (singleton));
+COMMENT ON FUNCTION hp_health_config() IS 'the health settings in force, defaults filled in (internal)';
 
 CREATE OR REPLACE FUNCTION health_settings(
     OUT code_valid_for interval, OUT declaration_valid_for interval, OUT updated_at timestamptz)
     LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
-    SELECT c.code_valid_for, c.declaration_valid_for, c.updated_at FROM health_config c
+    SELECT c.code_valid_for, c.declaration_valid_for, c.updated_at FROM hp_health_config() c
 $$;
 COMMENT ON FUNCTION health_settings() IS 'current health settings';
 
@@ -66,9 +69,11 @@ BEGIN
             USING ERRCODE = '22023',
                   DETAIL = 'A health declaration is valid for 1 hour to 30 days.';
     END IF;
-    UPDATE health_config c
-       SET code_valid_for = coalesce(configure_health.code_valid_for, c.code_valid_for),
-           declaration_valid_for = coalesce(configure_health.declaration_valid_for, c.declaration_valid_for),
+    INSERT INTO health_config AS c (code_valid_for, declaration_valid_for)
+    VALUES (configure_health.code_valid_for, configure_health.declaration_valid_for)
+    ON CONFLICT (singleton) DO UPDATE
+       SET code_valid_for = coalesce(excluded.code_valid_for, c.code_valid_for),
+           declaration_valid_for = coalesce(excluded.declaration_valid_for, c.declaration_valid_for),
            updated_at = now();
 END
 $$;

@@ -1,0 +1,117 @@
+-- 05_checks.sql: the one place where free text, names and instants that a
+-- caller passes are checked. Every domain function calls these instead of
+-- writing its own checks, so a class of bad input is refused everywhere:
+--   hp_quote    a value cut for an error message (never the whole of it)
+--   hp_text     free text: length limit (54000), no control or bidi
+--               characters (22023); newlines and tabs only where allowed
+--   hp_name     a person's name: letters, marks, spaces, middle dot,
+--               hyphen, apostrophe; NFC; at most 100 characters (22023)
+--   hp_instant  a timestamp: not NULL when required, finite (22008)
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- A value as an error message may quote it: at most 40 characters (cut at a
+-- character, never inside one), control characters shown as "?".
+CREATE OR REPLACE FUNCTION hp_quote(value text, keep integer DEFAULT 40) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN value IS NULL THEN 'NULL'
+            ELSE regexp_replace(left(value, keep), '[\x01-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]', '?', 'g')
+                 || CASE WHEN length(value) > keep THEN '…' ELSE '' END END;
+COMMENT ON FUNCTION hp_quote(text, integer) IS 'a value cut to quote in an error message (internal)';
+
+-- Characters no text a person reads may hold: C0 and C1 controls, zero-width
+-- characters, and bidirectional overrides and isolates (which make a text
+-- display as something else).
+CREATE OR REPLACE FUNCTION hp_bad_chars(multiline boolean) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN multiline THEN '[\x01-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]'
+            ELSE '[\x01-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]' END;
+COMMENT ON FUNCTION hp_bad_chars(boolean) IS 'regular expression of the characters free text may not hold (internal)';
+
+-- Free text a caller gives: trimmed (NULL when empty), at most maxlen
+-- characters, no control or bidi characters (newline and tab only when
+-- multiline).
+CREATE OR REPLACE FUNCTION hp_text(field text, value text, maxlen integer,
+                                   required boolean DEFAULT false, multiline boolean DEFAULT false)
+    RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    v text := nullif(btrim(value, E' \t\r\n　'), '');
+BEGIN
+    IF v IS NULL THEN
+        IF required THEN
+            RAISE EXCEPTION '% is missing', field
+                USING ERRCODE = '22023', DETAIL = format('Give the %s.', field);
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF length(v) > maxlen THEN
+        RAISE EXCEPTION '% "%" is % characters long', field, hp_quote(v), length(v)
+            USING ERRCODE = '54000', DETAIL = format('The %s has at most %s characters.', field, maxlen);
+    END IF;
+    IF v ~ hp_bad_chars(multiline) THEN
+        RAISE EXCEPTION '% "%" holds a control character', field, hp_quote(v)
+            USING ERRCODE = '22023',
+                  DETAIL = format('The %s may not hold control, zero-width or text-direction characters%s.',
+                                  field, CASE WHEN multiline THEN ' (line breaks and tabs are allowed)' ELSE '' END);
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION hp_text(text, text, integer, boolean, boolean) IS 'checked free text: trimmed, length-limited, no control characters (internal)';
+
+-- A person's name: spaces (also ideographic ones) collapsed, NFC, 1 to 100
+-- characters of letters and combining marks with spaces, middle dots (·, ・),
+-- hyphens and apostrophes between them; at least one letter, no digits.
+CREATE OR REPLACE FUNCTION hp_name(field text, value text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    v text := btrim(regexp_replace(coalesce(value, ''), '[\s　]+', ' ', 'g'));
+BEGIN
+    IF v = '' THEN
+        RAISE EXCEPTION '% "%" is empty', field, coalesce(value, '')
+            USING ERRCODE = '22023', DETAIL = 'A person needs the name printed on their document.';
+    END IF;
+    IF length(v) > 100 THEN
+        RAISE EXCEPTION '% "%" is % characters long', field, hp_quote(v), length(v)
+            USING ERRCODE = '22023', DETAIL = 'A name has at most 100 characters.';
+    END IF;
+    IF current_setting('server_encoding') = 'UTF8' THEN
+        v := normalize(v, NFC);
+    END IF;
+    -- refused: controls, zero-width and direction characters, digits of any
+    -- width, and every ASCII or full-width symbol but hyphen and apostrophe
+    IF v ~ hp_bad_chars(false)
+       OR v ~ '[0-9０-９!-&(-,./:-@\[-`{-~！-＆（-＋，．／：-＠［-｀｛-～]'
+       OR v !~ '[^ ·・''’-]' THEN
+        RAISE EXCEPTION '% "%" is not valid', field, hp_quote(v)
+            USING ERRCODE = '22023',
+                  DETAIL = 'A name is letters, with spaces, middle dots, hyphens and apostrophes between them; no digits, symbols or control characters.';
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION hp_name(text, text) IS 'checked and normalised person name (internal)';
+
+-- A point in time a caller gives: finite, and present when required.
+CREATE OR REPLACE FUNCTION hp_instant(field text, value timestamptz, required boolean DEFAULT true)
+    RETURNS timestamptz
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+    IF value IS NULL THEN
+        IF required THEN
+            RAISE EXCEPTION '% is missing', field
+                USING ERRCODE = '22004', DETAIL = format('Give the %s as a date and time.', field);
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF NOT isfinite(value) THEN
+        RAISE EXCEPTION '% "%" is not a point in time', field, value
+            USING ERRCODE = '22008', DETAIL = format('The %s must be a real date and time, not infinity.', field);
+    END IF;
+    RETURN value;
+END
+$$;
+COMMENT ON FUNCTION hp_instant(text, timestamptz, boolean) IS 'checked instant: finite, present when required (internal)';
