@@ -449,9 +449,11 @@ BEGIN
         realname_checked_at = CASE WHEN identity_changed THEN NULL ELSE realname_checked_at END
      WHERE person_id = p.person_id
      RETURNING version INTO v;
-    -- a certified photo certifies the name and document it was taken for
+    -- a certified photo certifies the name and document it was taken for,
+    -- and every live code carries the old masked name and number
     IF identity_changed THEN
         DELETE FROM certified_photo ph WHERE ph.person_id = p.person_id;
+        PERFORM hp_revoke_codes(p.person_id, 'identity edited');
     END IF;
     RETURN v;
 END
@@ -537,11 +539,68 @@ BEGIN
                       realname_reason = nullif(btrim(reason), ''),
                       realname_checked_at = now()
      WHERE person.person_id = p.person_id;
+    -- seed 004: a rejected person cannot be scanned until edited and approved
+    IF result = 'rejected' THEN
+        PERFORM hp_revoke_codes(p.person_id, 'real-name verification rejected');
+    END IF;
     RETURN result;
 END
 $$;
 COMMENT ON FUNCTION record_realname_result(bigint, text, text, integer) IS
     'record the external real-name check: approved or rejected (with reason); checked_version guards against results for edited data';
+
+-- The ledger of live codes ----------------------------------------------------
+
+-- Issues a code to a person and records it in the ledger of live codes, so
+-- that a later change that makes it wrong can revoke it (hp_revoke_codes).
+-- Every personal code is issued through here. The person row is share-
+-- locked first, so a revocation (which holds it FOR UPDATE) either sees
+-- this code in the ledger or is seen by it: after a concurrent rejection
+-- the re-read status refuses the code. The person's expired rows go on
+-- the way.
+CREATE OR REPLACE FUNCTION hp_issue_code(p person, kind text, body jsonb, valid_for interval) RETURNS text
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    code text;
+    issued pass;
+    now_p person;
+BEGIN
+    SELECT * INTO STRICT now_p FROM person x WHERE x.person_id = p.person_id FOR SHARE;
+    PERFORM hp_require_not_rejected(now_p);
+    code := issue_token(kind, body, valid_for);
+    issued := code;                     -- decoded once for the ledger
+    DELETE FROM code_issued c WHERE c.person_id = p.person_id AND c.expires_at <= now();
+    INSERT INTO code_issued (person_id, token_id, kid, kind, expires_at)
+    VALUES (p.person_id, pass_token_id(issued), pass_kid(issued), kind, pass_expires_at(issued));
+    RETURN code;
+END
+$$;
+COMMENT ON FUNCTION hp_issue_code(person, text, jsonb, interval) IS
+    'issue a personal code and record it in the ledger of live codes (internal)';
+
+-- Revokes a person's live codes (of the given kinds; all when NULL) and
+-- returns how many were revoked.
+CREATE OR REPLACE FUNCTION hp_revoke_codes(pid bigint, reason text, kinds text[] DEFAULT NULL) RETURNS integer
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    WITH gone AS (
+        DELETE FROM code_issued c
+         WHERE c.person_id = pid AND (kinds IS NULL OR c.kind = ANY (kinds))
+        RETURNING c.*
+    )
+    SELECT count(revoke_token(g.token_id, reason, g.kid)) INTO n
+      FROM gone g WHERE g.expires_at > now();
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION hp_revoke_codes(bigint, text, text[]) IS
+    'revoke the live codes of a person, of some kinds or all (internal)';
 
 -- A person's own static personal code (HP1 kind "personal"): what venues
 -- scan and what family members print. Pending is fine; rejected is not.
@@ -557,7 +616,7 @@ BEGIN
             USING ERRCODE = '22023', DETAIL = 'A personal code is valid for more than zero and at most 366 days.';
     END IF;
     PERFORM hp_require_not_rejected(p);
-    RETURN issue_token('personal', person_claims(p.person_id), valid_for);
+    RETURN hp_issue_code(p, 'personal', person_claims(p.person_id), valid_for);
 END
 $$;
 COMMENT ON FUNCTION personal_code(bigint, interval) IS 'HP1 personal code (kind "personal"): reference, masked name and ID';

@@ -280,8 +280,6 @@ CREATE OR REPLACE FUNCTION hp_entry_code(p person) RETURNS text
 AS $$
 DECLARE
     e entry_registration;
-    code text;
-    issued pass;
 BEGIN
     SELECT * INTO e FROM entry_registration WHERE person_id = p.person_id;
     IF NOT FOUND THEN
@@ -290,38 +288,13 @@ BEGIN
                   HINT = 'Submit the entry registration with submit_entry.';
     END IF;
     PERFORM hp_require_not_rejected(p);
-    code := issue_token('entry',
+    RETURN hp_issue_code(p, 'entry',
         person_claims(p.person_id) || jsonb_build_object(
             'port', e.arrival_port, 'arr', e.arrival_date::text, 'rv', e.version),
         interval '30 days');
-    -- the ledger that modify_entry revokes from; expired rows go on the way
-    DELETE FROM entry_code_issued c WHERE c.person_id = p.person_id AND c.expires_at <= now();
-    issued := code;                     -- decoded once for the ledger
-    INSERT INTO entry_code_issued (person_id, token_id, kid, expires_at)
-    VALUES (p.person_id, pass_token_id(issued), pass_kid(issued), pass_expires_at(issued));
-    RETURN code;
 END
 $$;
 COMMENT ON FUNCTION hp_entry_code(person) IS 'HP1 entry code of a registered person (internal)';
-
--- Revokes every entry code of a person that has not expired yet.
-CREATE OR REPLACE FUNCTION hp_revoke_entry_codes(pid bigint, reason text) RETURNS integer
-    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
-AS $$
-DECLARE
-    n integer;
-BEGIN
-    WITH gone AS (
-        DELETE FROM entry_code_issued c WHERE c.person_id = pid RETURNING c.*
-    )
-    SELECT count(revoke_token(g.token_id, reason, g.kid)) INTO n
-      FROM gone g WHERE g.expires_at > now();
-    RETURN n;
-END
-$$;
-COMMENT ON FUNCTION hp_revoke_entry_codes(bigint, text) IS
-    'revokes the live entry codes of a person (internal; modify_entry)';
 
 CREATE OR REPLACE FUNCTION entry_lookup(doc_kind text, doc_number text)
     RETURNS TABLE (state text, person_id bigint, entry_code text, notice_version integer)
@@ -411,7 +384,7 @@ BEGIN
         emergency_contact_phone = r.emergency_contact_phone
       FROM jsonb_populate_record(NULL::entry_registration, form) r
      WHERE x.person_id = p.person_id;
-    PERFORM hp_revoke_entry_codes(p.person_id, 'entry registration modified');
+    PERFORM hp_revoke_codes(p.person_id, 'entry registration modified', ARRAY['entry']);
     RETURN hp_entry_code(p);
 END
 $$;

@@ -143,6 +143,8 @@ BEGIN
         RAISE EXCEPTION 'person % has no certified photo', p.person_id
             USING ERRCODE = 'P0002', DETAIL = 'There is no bound photo to unbind.';
     END IF;
+    -- the e-pass is suspended: its live codes go with it
+    PERFORM hp_revoke_codes(p.person_id, 'certified photo unbound', ARRAY['epass']);
     RETURN CASE WHEN EXISTS (SELECT 1 FROM epass e WHERE e.person_id = p.person_id)
                 THEN 'suspended' ELSE 'none' END;
 END
@@ -221,7 +223,7 @@ BEGIN
         'photo', jsonb_build_object('bound', photo_at IS NOT NULL, 'bound_at', photo_at),
         'info', to_jsonb(e) - 'person_id',
         'pass', CASE WHEN blocks = '{}'
-                     THEN to_jsonb(issue_token('epass', person_claims(p.person_id), interval '1 day')) END,
+                     THEN to_jsonb(hp_issue_code(p, 'epass', person_claims(p.person_id), interval '1 day')) END,
         'health', epass_health_section(p.person_id));
 END
 $$;

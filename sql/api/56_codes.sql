@@ -32,7 +32,7 @@ BEGIN
         body := body || jsonb_build_object('negative_test',
                     to_char(last_negative_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'));
     END IF;
-    token := issue_token('health', body, (hp_health_config()).code_valid_for);
+    token := hp_issue_code(p, 'health', body, (hp_health_config()).code_valid_for);
     colour := c.colour;
     reasons := hp_reasons(c.rule_ids);
     since := c.since;
@@ -48,7 +48,8 @@ CREATE OR REPLACE FUNCTION health_code(person_id bigint)
     SET search_path = healthpass, pg_temp
 AS $$
 BEGIN
-    RETURN QUERY SELECT (hp_health_code(hp_get_person(health_code.person_id))).*;
+    -- in FROM: "(f()).*" would call the function once per column
+    RETURN QUERY SELECT h.* FROM hp_health_code(hp_get_person(health_code.person_id)) h;
 END
 $$;
 COMMENT ON FUNCTION health_code(bigint) IS

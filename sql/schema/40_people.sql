@@ -66,3 +66,18 @@ SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.pe
 SELECT pg_catalog.pg_extension_config_dump('document_index', '');
 SELECT pg_catalog.pg_extension_config_dump('ref_index', '');
 SELECT pg_catalog.pg_extension_config_dump('person_history', '');
+
+-- Every code issued to a person and not yet expired (entry, personal,
+-- e-pass, health), so that a change that makes a code wrong can revoke it:
+-- a rejected real-name check, an identity edit, an unbound photo, a
+-- modified registration. Rows go when they expire or are revoked.
+CREATE TABLE code_issued (
+    person_id  bigint NOT NULL,
+    token_id   bytea NOT NULL,
+    kid        bytea NOT NULL,
+    kind       text NOT NULL,
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (person_id, token_id)
+);
+COMMENT ON TABLE code_issued IS 'codes issued to a person and not yet expired or revoked (the ledger revocation works from)';
+SELECT pg_catalog.pg_extension_config_dump('code_issued', '');

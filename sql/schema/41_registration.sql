@@ -65,15 +65,3 @@ SELECT pg_catalog.pg_extension_config_dump('notice', '');
 SELECT pg_catalog.pg_extension_config_dump('notice_acceptance', '');
 SELECT pg_catalog.pg_extension_config_dump('entry_registration', '');
 SELECT pg_catalog.pg_extension_config_dump('entry_registration_history', '');
-
--- The entry codes issued to a person and not yet expired, so that a
--- modification can revoke them: an old code shows superseded arrival data.
-CREATE TABLE entry_code_issued (
-    person_id  bigint NOT NULL,
-    token_id   bytea NOT NULL,
-    kid        bytea NOT NULL,
-    expires_at timestamptz NOT NULL,
-    PRIMARY KEY (person_id, token_id)
-);
-COMMENT ON TABLE entry_code_issued IS 'entry codes issued and not yet expired or revoked, per person';
-SELECT pg_catalog.pg_extension_config_dump('entry_code_issued', '');

@@ -14,3 +14,19 @@ UPDATE health_config SET
     code_valid_for = nullif(code_valid_for, interval '3 minutes'),
     declaration_valid_for = nullif(declaration_valid_for, interval '1 day');
 DELETE FROM health_config WHERE code_valid_for IS NULL AND declaration_valid_for IS NULL;
+
+-- issue 9: one ledger of live codes for every code kind ---------------------
+CREATE TABLE code_issued (
+    person_id  bigint NOT NULL,
+    token_id   bytea NOT NULL,
+    kid        bytea NOT NULL,
+    kind       text NOT NULL,
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (person_id, token_id)
+);
+COMMENT ON TABLE code_issued IS 'codes issued to a person and not yet expired or revoked (the ledger revocation works from)';
+SELECT pg_catalog.pg_extension_config_dump('code_issued', '');
+INSERT INTO code_issued (person_id, token_id, kid, kind, expires_at)
+SELECT person_id, token_id, kid, 'entry', expires_at FROM entry_code_issued WHERE expires_at > now();
+DROP TABLE entry_code_issued;
+DROP FUNCTION hp_revoke_entry_codes(bigint, text);
