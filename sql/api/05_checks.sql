@@ -115,3 +115,15 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION hp_instant(text, timestamptz, boolean) IS 'checked instant: finite, present when required (internal)';
+
+-- A document number a personal flow could not read, as a message may quote
+-- it: the first and last characters only (four each from 12 characters
+-- on, one each below), so a log never holds a whole number, nor 17 digits
+-- of one with a wrong check digit.
+CREATE OR REPLACE FUNCTION hp_mask_value(value text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN value IS NULL THEN 'NULL'
+            WHEN length(value) <= 4 THEN repeat('*', length(value))
+            WHEN length(value) < 12 THEN hp_quote(left(value, 1) || repeat('*', length(value) - 2) || right(value, 1))
+            ELSE hp_quote(left(value, 4) || repeat('*', least(length(value), 40) - 8) || right(value, 4)) END;
+COMMENT ON FUNCTION hp_mask_value(text) IS 'an unreadable document number masked for a message (internal)';

@@ -39,7 +39,7 @@ SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', '44010419
 SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', NULL, '王小明')$$,
     '22023', 'document number is missing for kind "cn_resident_id"', 'a document number is required');
 SELECT throws_ok($$SELECT healthpass.register_person('passport', 'AB#1', 'X', '1990-01-01', nationality => 'USA')$$,
-    '22P02', 'invalid passport number: "AB#1"', 'bad passport numbers are refused');
+    '22P02', 'invalid passport number: "****"', 'bad passport numbers are refused');
 SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', '440606198506153311', '   ')$$,
     '22023', 'name "   " is empty', 'a blank name is refused');
 SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', '440606198506153311', repeat('x', 101))$$,
