@@ -128,15 +128,7 @@ BEGIN
     doc_kind := kind;
     doc_number := hp_person_document(kind, number);
 
-    person_name := btrim(regexp_replace(coalesce(name, ''), '[\s　]+', ' ', 'g'));
-    IF person_name = '' THEN
-        RAISE EXCEPTION 'name "%" is empty', coalesce(name, '')
-            USING ERRCODE = '22023', DETAIL = 'A person needs the name printed on their document.';
-    END IF;
-    IF length(person_name) > 100 OR person_name ~ '[[:cntrl:]]' THEN
-        RAISE EXCEPTION 'name "%" is not valid', name
-            USING ERRCODE = '22023', DETAIL = 'A name has at most 100 characters and no control characters.';
-    END IF;
+    person_name := hp_name('name', name);
 
     person_sex := lower(btrim(sex));
     IF person_sex IS NOT NULL AND person_sex NOT IN ('male', 'female') THEN
@@ -176,7 +168,7 @@ BEGIN
 
     person_nationality := upper(btrim(nationality));
     IF person_nationality IS NOT NULL AND person_nationality !~ '^[A-Z]{3}$' THEN
-        RAISE EXCEPTION 'nationality "%" is not valid', nationality
+        RAISE EXCEPTION 'nationality "%" is not valid', hp_quote(nationality)
             USING ERRCODE = '22023', DETAIL = 'Nationality is an ISO 3166-1 alpha-3 code such as CHN, HKG or MAC.';
     END IF;
     IF kind = 'passport' AND person_nationality IS NULL THEN
@@ -186,7 +178,7 @@ BEGIN
 
     person_phone := regexp_replace(phone, '[\s\-()]', '', 'g');
     IF person_phone IS NOT NULL AND person_phone !~ '^\+?[0-9]{5,20}$' THEN
-        RAISE EXCEPTION 'phone number "%" is not valid', phone
+        RAISE EXCEPTION 'phone number "%" is not valid', hp_quote(phone)
             USING ERRCODE = '22023', DETAIL = 'A phone number has 5 to 20 digits, optionally after a leading +.';
     END IF;
 END
@@ -397,14 +389,19 @@ DECLARE
     v integer;
 BEGIN
     IF changes IS NULL OR jsonb_typeof(changes) <> 'object' THEN
-        RAISE EXCEPTION 'changes "%" are not a JSON object', changes
+        RAISE EXCEPTION 'changes "%" are not a JSON object', hp_quote(changes::text)
             USING ERRCODE = '22023', DETAIL = 'Changes are given as {"field": value, ...}.';
     END IF;
     FOR k IN SELECT jsonb_object_keys(changes) LOOP
         IF NOT k = ANY (allowed) THEN
-            RAISE EXCEPTION 'unknown person field "%"', k
+            RAISE EXCEPTION 'unknown person field "%"', hp_quote(k)
                 USING ERRCODE = '22023',
                       DETAIL = format('Editable fields are %s.', array_to_string(allowed, ', '));
+        END IF;
+        -- every field is a string (null clears an optional one)
+        IF jsonb_typeof(changes->k) NOT IN ('string', 'null') THEN
+            RAISE EXCEPTION 'person field "%" must be a string, not %', k, hp_quote((changes->k)::text)
+                USING ERRCODE = '22023', DETAIL = 'Every field of "my information" is a JSON string.';
         END IF;
     END LOOP;
     IF changes ? 'doc_kind' THEN new_kind := changes->>'doc_kind'; END IF;

@@ -141,11 +141,7 @@ BEGIN
         RAISE EXCEPTION 'field "%" is required', field
             USING ERRCODE = '22023', DETAIL = 'The form is complete only when every required field is filled in.';
     END IF;
-    IF length(t) > maxlen THEN
-        RAISE EXCEPTION 'field "%" is too long: "%"', field, t
-            USING ERRCODE = '22023', DETAIL = format('The field holds at most %s characters.', maxlen);
-    END IF;
-    RETURN t;
+    RETURN hp_text(format('field "%s"', field), t, maxlen);
 END
 $$;
 COMMENT ON FUNCTION hp_form_text(jsonb, text, boolean, integer) IS 'one validated text field of a JSON form';

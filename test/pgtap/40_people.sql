@@ -6,7 +6,7 @@
 \pset tuples_only true
 \pset pager off
 SET client_min_messages = warning;
-SELECT plan(63);
+SELECT plan(75);
 
 -- registration -------------------------------------------------------------
 SELECT healthpass.register_person('cn_resident_id', '440104199003071239', ' 王  小明 ',
@@ -43,7 +43,7 @@ SELECT throws_ok($$SELECT healthpass.register_person('passport', 'AB#1', 'X', '1
 SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', '440606198506153311', '   ')$$,
     '22023', 'name "   " is empty', 'a blank name is refused');
 SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', '440606198506153311', repeat('x', 101))$$,
-    '22023', format('name "%s" is not valid', repeat('x', 101)), 'an overlong name is refused');
+    '22023', format('name "%s…" is 101 characters long', repeat('x', 40)), 'an overlong name is refused');
 SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', '440606198506153311', '赵六', birth_date => '1985-06-16')$$,
     '23514', 'birth date 1985-06-16 does not match resident identity card "4406**********3311"',
     'a birth date contradicting the card is refused');
@@ -118,6 +118,32 @@ SELECT throws_ok(format($$SELECT healthpass.edit_person(%s, '{"doc_number": "440
     '23505', 'document cn_resident_id "4401**********1247" is already registered', 'cannot take another person''s document');
 SELECT throws_ok(format($$SELECT healthpass.edit_person(%s, '{"email": "x@y"}')$$, :p1),
     '22023', 'unknown person field "email"', 'unknown fields are refused');
+-- names: one check for every name a function takes (issue 9, item 7)
+SELECT throws_ok(format($$SELECT healthpass.edit_person(%s, '{"name": {"a": 1}}')$$, :p1),
+    '22023', 'person field "name" must be a string, not {"a": 1}', 'a name is a string, not an object');
+SELECT throws_ok(format($$SELECT healthpass.edit_person(%s, '{"name": ["王"]}')$$, :p1),
+    '22023', 'person field "name" must be a string, not ["王"]', 'nor an array');
+SELECT throws_ok(format($$SELECT healthpass.edit_person(%s, '{"name": true}')$$, :p1),
+    '22023', 'person field "name" must be a string, not true', 'nor a boolean');
+SELECT throws_ok(format($$SELECT healthpass.edit_person(%s, '{"phone": 13800138000}')$$, :p1),
+    '22023', 'person field "phone" must be a string, not 13800138000', 'every field is a string');
+SELECT throws_ok(format($$SELECT healthpass.edit_person(%s, jsonb_build_object('name', E'\u202eAlice\nBob'))$$, :p1),
+    '22023', 'name "?Alice Bob" is not valid', 'bidi overrides in a name are refused');
+SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', '440606198506153311', E'Ali\x01ce')$$,
+    '22023', 'name "Ali?ce" is not valid', 'control characters in a name are refused');
+SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', '440606198506153311', '12345')$$,
+    '22023', 'name "12345" is not valid', 'a name of digits is refused');
+SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', '440606198506153311', '王5')$$,
+    '22023', 'name "王5" is not valid', 'digits in a name are refused');
+SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', '440606198506153311', '<b>王</b>')$$,
+    '22023', 'name "<b>王</b>" is not valid', 'markup in a name is refused');
+SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', '440606198506153311', '- ''')$$,
+    '22023', 'name "- ''" is not valid', 'a name needs a letter');
+SELECT healthpass.register_person('passport', 'E98765432', E'Zoe\u0308 O''Brien-Chan', '1980-05-01', nationality => 'GBR') AS zoe \gset
+SELECT is((SELECT name FROM healthpass.person WHERE person_id = :zoe),
+    E'Zo\u00eb O''Brien-Chan', 'names are stored in NFC; apostrophes and hyphens are kept');
+SELECT healthpass.register_person('cn_resident_id', '440104198808081237', '阿卜杜·热合曼') AS dot \gset
+SELECT is((SELECT name FROM healthpass.person WHERE person_id = :dot), '阿卜杜·热合曼', 'a middle dot is kept');
 SELECT throws_ok(format($$SELECT healthpass.edit_person(%s, '[1]')$$, :p1),
     '22023', 'changes "[1]" are not a JSON object', 'changes are an object');
 SELECT throws_ok(format($$SELECT healthpass.edit_person(%s, '{"birth_date": "soon"}')$$, :p_hk),

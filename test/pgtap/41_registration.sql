@@ -5,7 +5,7 @@
 \pset tuples_only true
 \pset pager off
 SET client_min_messages = warning;
-SELECT plan(49);
+SELECT plan(2 + 49);
 
 -- a complete entry form, arriving tomorrow
 CREATE TEMP TABLE form AS SELECT jsonb_build_object(
@@ -70,8 +70,12 @@ SELECT throws_ok(format($$SELECT healthpass.submit_entry(%s, 2, (SELECT f || '{"
     'purpose "smuggling" is not valid', 'purposes');
 SELECT throws_ok(format($$SELECT healthpass.submit_entry(%s, 2, (SELECT f || '{"destination_address": 5}' FROM form))$$, :p), '22023',
     'field "destination_address" must be a string, not 5', 'fields are strings');
-SELECT throws_ok(format($$SELECT healthpass.submit_entry(%s, 2, (SELECT f || jsonb_build_object('destination_address', repeat('x', 301)) FROM form))$$, :p), '22023',
-    format('field "destination_address" is too long: "%s"', repeat('x', 301)), 'overlong fields');
+SELECT throws_ok(format($$SELECT healthpass.submit_entry(%s, 2, (SELECT f || jsonb_build_object('destination_address', repeat('x', 301)) FROM form))$$, :p), '54000',
+    format('field "destination_address" "%s…" is 301 characters long', repeat('x', 40)), 'overlong fields');
+SELECT throws_ok(format($$SELECT healthpass.submit_entry(%s, 2, (SELECT f || jsonb_build_object('destination_address', E'2 Zumiao\x01Road') FROM form))$$, :p), '22023',
+    'field "destination_address" "2 Zumiao?Road" holds a control character', 'control characters in form fields');
+SELECT throws_ok(format($$SELECT healthpass.submit_entry(%s, 2, (SELECT f || jsonb_build_object('destination_address', E'\u202e2 Zumiao Road') FROM form))$$, :p), '22023',
+    'field "destination_address" "?2 Zumiao Road" holds a control character', 'text-direction overrides in form fields');
 SELECT throws_ok(format($$SELECT healthpass.submit_entry(%s, 2, '"x"')$$, :p), '22023',
     'entry ""x"" is not a JSON object', 'the form is an object');
 
