@@ -41,3 +41,19 @@ GRANT EXECUTE ON FUNCTION
     qr_text(text, text, integer, boolean)
     TO healthpass_admin, healthpass_app, healthpass_scanner,
        healthpass_health, healthpass_report;
+
+-- The module size a domain function passes to qr_png: qr_png, like every
+-- codec, is STRICT (NULL in, NULL out); a domain function instead refuses a
+-- missing or out-of-range size, so an app never gets a silent NULL image.
+CREATE OR REPLACE FUNCTION hp_module_px(module_px integer) RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+    IF module_px IS NULL OR module_px NOT BETWEEN 1 AND 40 THEN
+        RAISE EXCEPTION 'module size % is out of range', coalesce(module_px::text, 'NULL')
+            USING ERRCODE = '22023', DETAIL = 'A module is 1 to 40 pixels wide.';
+    END IF;
+    RETURN module_px;
+END
+$$;
+COMMENT ON FUNCTION hp_module_px(integer) IS 'checked QR module size for domain functions (internal)';

@@ -72,7 +72,7 @@ DECLARE
     n text;
 BEGIN
     IF kind IS NULL OR NOT kind = ANY (hp_person_kinds()) THEN
-        RAISE EXCEPTION 'document kind "%" does not identify a person', kind
+        RAISE EXCEPTION 'document kind "%" does not identify a person', hp_quote(kind)
             USING ERRCODE = '22023',
                   DETAIL = format('A person is identified by one of: %s.', array_to_string(hp_person_kinds(), ', '));
     END IF;
@@ -132,7 +132,7 @@ BEGIN
 
     person_sex := lower(btrim(sex));
     IF person_sex IS NOT NULL AND person_sex NOT IN ('male', 'female') THEN
-        RAISE EXCEPTION 'sex "%" is not valid', sex
+        RAISE EXCEPTION 'sex "%" is not valid', hp_quote(sex)
             USING ERRCODE = '22023', DETAIL = 'Sex is "male" or "female".';
     END IF;
 
@@ -512,9 +512,10 @@ DECLARE
     p person;
 BEGIN
     IF result IS NULL OR result NOT IN ('approved', 'rejected') THEN
-        RAISE EXCEPTION 'real-name result "%" is not valid', result
+        RAISE EXCEPTION 'real-name result "%" is not valid', hp_quote(result)
             USING ERRCODE = '22023', DETAIL = 'A real-name result is "approved" or "rejected".';
     END IF;
+    PERFORM hp_text('rejection reason', reason, 500);
     IF result = 'rejected' AND nullif(btrim(reason), '') IS NULL THEN
         RAISE EXCEPTION 'a rejection of person % needs a reason', person_id
             USING ERRCODE = '22023', DETAIL = 'The reason tells the person what to correct.';

@@ -15,7 +15,7 @@ CREATE OR REPLACE FUNCTION hp_check_notice_kind(kind text) RETURNS void
 AS $$
 BEGIN
     IF kind IS NULL OR kind NOT IN ('registration_notice', 'commitment_letter') THEN
-        RAISE EXCEPTION 'notice kind "%" is not valid', kind
+        RAISE EXCEPTION 'notice kind "%" is not valid', hp_quote(kind)
             USING ERRCODE = '22023', DETAIL = 'Notice kinds are "registration_notice" and "commitment_letter".';
     END IF;
 END
@@ -83,6 +83,7 @@ BEGIN
         RAISE EXCEPTION 'the % needs a title and a body', replace(kind, '_', ' ')
             USING ERRCODE = '22023', DETAIL = 'Neither the title nor the body may be empty.';
     END IF;
+    PERFORM hp_text('notice title', title, 200), hp_text('notice body', body, 20000, multiline => true);
     -- one publisher at a time per kind
     PERFORM pg_advisory_xact_lock(hashtext('healthpass.notice'), hashtext(kind));
     SELECT coalesce(max(n.version), 0) + 1 INTO v FROM notice n WHERE n.kind = publish_notice.kind;
@@ -217,7 +218,7 @@ BEGIN
     BEGIN
         arrival := t::date;
     EXCEPTION WHEN others THEN
-        RAISE EXCEPTION 'arrival date "%" is not a date', t
+        RAISE EXCEPTION 'arrival date "%" is not a date', hp_quote(t)
             USING ERRCODE = '22007', DETAIL = 'Dates are written YYYY-MM-DD.';
     END;
     IF arrival < current_date - 30 OR arrival > current_date + 180 THEN
@@ -228,13 +229,13 @@ BEGIN
 
     t := lower(hp_form_text(form, 'transport_mode', true, 20));
     IF t NOT IN ('flight', 'train', 'ship', 'road', 'on_foot') THEN
-        RAISE EXCEPTION 'transport mode "%" is not valid', t
+        RAISE EXCEPTION 'transport mode "%" is not valid', hp_quote(t)
             USING ERRCODE = '22023', DETAIL = 'The transport mode is flight, train, ship, road or on_foot.';
     END IF;
     r := r || jsonb_build_object('transport_mode', t);
     t := upper(replace(hp_form_text(form, 'transport_number', t IN ('flight', 'train', 'ship'), 20), ' ', ''));
     IF t !~ '^[A-Z0-9-]{1,20}$' THEN
-        RAISE EXCEPTION 'transport number "%" is not valid', t
+        RAISE EXCEPTION 'transport number "%" is not valid', hp_quote(t)
             USING ERRCODE = '22023', DETAIL = 'A flight, train or ship number has letters, digits and hyphens.';
     END IF;
     r := r || jsonb_build_object('transport_number', t,
@@ -242,7 +243,7 @@ BEGIN
 
     t := upper(hp_form_text(form, 'departure_country', true, 60));
     IF t !~ '^[A-Z]{3}$' THEN
-        RAISE EXCEPTION 'departure country "%" is not valid', t
+        RAISE EXCEPTION 'departure country "%" is not valid', hp_quote(t)
             USING ERRCODE = '22023', DETAIL = 'The country or region is an ISO 3166-1 alpha-3 code such as HKG, MAC or GBR.';
     END IF;
     r := r || jsonb_build_object(
@@ -254,7 +255,7 @@ BEGIN
 
     t := lower(hp_form_text(form, 'purpose', true, 20));
     IF t NOT IN ('business', 'family', 'tourism', 'study', 'work', 'return_home', 'transit', 'other') THEN
-        RAISE EXCEPTION 'purpose "%" is not valid', t
+        RAISE EXCEPTION 'purpose "%" is not valid', hp_quote(t)
             USING ERRCODE = '22023',
                   DETAIL = 'The purpose is business, family, tourism, study, work, return_home, transit or other.';
     END IF;

@@ -41,15 +41,16 @@ DECLARE
     media text;
     cid bigint;
 BEGIN
-    IF prov IS NULL OR length(prov) > 50 THEN
-        RAISE EXCEPTION 'face check provider "%" is not valid', provider
+    IF prov IS NULL OR length(prov) > 50 OR prov ~ hp_bad_chars(false) THEN
+        RAISE EXCEPTION 'face check provider "%" is not valid', hp_quote(provider)
             USING ERRCODE = '22023', DETAIL = 'The provider is named by 1 to 50 characters, for example "CTID".';
     END IF;
     IF outcome IS NULL OR outcome NOT IN ('passed', 'failed') THEN
-        RAISE EXCEPTION 'face check outcome "%" is not valid', outcome
+        RAISE EXCEPTION 'face check outcome "%" is not valid', hp_quote(outcome)
             USING ERRCODE = '22023', DETAIL = 'The outcome is "passed" or "failed".';
     END IF;
-    IF checked_at IS NULL OR checked_at > now() + interval '5 minutes' THEN
+    PERFORM hp_instant('face check time', checked_at);
+    IF checked_at > now() + interval '5 minutes' THEN
         RAISE EXCEPTION 'face check time % is in the future', checked_at
             USING ERRCODE = '22008', DETAIL = 'A face check is recorded after it happened.';
     END IF;
@@ -75,7 +76,7 @@ BEGIN
         END IF;
     END IF;
     INSERT INTO face_check (person_id, provider, provider_ref, outcome, checked_at)
-        VALUES (p.person_id, prov, nullif(btrim(provider_ref), ''), outcome, checked_at)
+        VALUES (p.person_id, prov, hp_text('provider reference', provider_ref, 200), outcome, checked_at)
         RETURNING check_id INTO cid;
     IF outcome = 'passed' THEN
         INSERT INTO certified_photo AS c (person_id, check_id, media_type, photo)

@@ -41,7 +41,7 @@ DECLARE
     r text := lower(btrim(relation));
 BEGIN
     IF r IS NULL OR r NOT IN ('parent', 'child', 'spouse', 'grandparent', 'grandchild', 'sibling', 'other') THEN
-        RAISE EXCEPTION 'relation "%" is not valid', relation
+        RAISE EXCEPTION 'relation "%" is not valid', hp_quote(relation)
             USING ERRCODE = '22023',
                   DETAIL = 'The relation is parent, child, spouse, grandparent, grandchild, sibling or other.';
     END IF;
@@ -166,7 +166,7 @@ CREATE OR REPLACE FUNCTION family_member_qr_png(guardian_id bigint, member_id bi
 AS $$
 BEGIN
     -- level Q: a printed code survives creases and smudges
-    RETURN qr_png(family_member_code(guardian_id, member_id, valid_for), 'Q', module_px);
+    RETURN qr_png(family_member_code(guardian_id, member_id, valid_for), 'Q', hp_module_px(module_px));
 END
 $$;
 COMMENT ON FUNCTION family_member_qr_png(bigint, bigint, interval, integer) IS

@@ -271,9 +271,9 @@ CREATE OR REPLACE FUNCTION hp_check_instant(at timestamptz) RETURNS timestamptz
     LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
 BEGIN
-    IF at IS NULL OR at > now() THEN
+    IF at IS NULL OR at > now() OR NOT isfinite(at) THEN
         RAISE EXCEPTION 'instant "%" is not valid', coalesce(at::text, '')
-            USING ERRCODE = '22008', DETAIL = 'Colours are known for instants up to now, not for the future.';
+            USING ERRCODE = '22008', DETAIL = 'Colours are known for real instants up to now, not for the future or infinity.';
     END IF;
     RETURN at;
 END

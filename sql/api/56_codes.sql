@@ -63,13 +63,9 @@ AS $$
 DECLARE
     c record;
 BEGIN
-    IF module_px IS NULL OR module_px NOT BETWEEN 1 AND 40 THEN
-        RAISE EXCEPTION 'module size % is out of range', module_px
-            USING ERRCODE = '22023', DETAIL = 'A module is 1 to 40 pixels wide.';
-    END IF;
     c := hp_health_code(hp_get_person(health_code_png.person_id));
     RETURN QUERY SELECT c.token, c.colour, c.expires_at,
-                        qr_png(c.token, 'M', module_px, 4, c.colour::text, 'white');
+                        qr_png(c.token, 'M', hp_module_px(module_px), 4, c.colour::text, 'white');
 END
 $$;
 COMMENT ON FUNCTION health_code_png(bigint, integer) IS
