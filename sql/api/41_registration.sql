@@ -294,7 +294,8 @@ $$;
 COMMENT ON FUNCTION hp_entry_code(person) IS 'HP1 entry code of a registered person (internal)';
 
 CREATE OR REPLACE FUNCTION entry_lookup(doc_kind text, doc_number text)
-    RETURNS TABLE (state text, person_id bigint, entry_code text, notice_version integer)
+    RETURNS TABLE (state text, person_id bigint, entry_code text, notice_version integer,
+                   may_apply_epass boolean)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -317,13 +318,18 @@ BEGIN
         ELSE
             state := 'registered';
             entry_code := hp_entry_code(p);
+            -- seed 000 step 5: the "apply for an e-pass" button is shown to
+            -- mainland resident ID holders who have none yet
+            may_apply_epass := p.doc_kind = 'cn_resident_id'
+                AND NOT EXISTS (SELECT 1 FROM epass e WHERE e.person_id = p.person_id);
         END IF;
     END IF;
+    may_apply_epass := coalesce(may_apply_epass, false);
     RETURN NEXT;
 END
 $$;
 COMMENT ON FUNCTION entry_lookup(text, text) IS
-    'step 3 of seed 000: registered (with the entry code), unregistered or unknown (with the current notice version), or realname_rejected';
+    'step 3 of seed 000: registered (with the entry code, and whether the person may apply for an e-pass), unregistered or unknown (with the current notice version), or realname_rejected';
 
 CREATE OR REPLACE FUNCTION submit_entry(person_id bigint, notice_version integer, entry jsonb) RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE

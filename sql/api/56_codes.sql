@@ -71,17 +71,21 @@ $$;
 COMMENT ON FUNCTION health_code_png(bigint, integer) IS
     'a fresh health code and its QR image as a PNG drawn in the code''s colour';
 
--- What a scanner learns from a health code: the verdict and the claims and,
--- online, the colour now (which may differ from the colour at issue). The
--- colour now is given only for a valid code issued here: a stale screenshot
--- or another issuer's code (mutual recognition: codes recognised, data not
--- interconnected) tells nothing about the person's current state.
-CREATE OR REPLACE FUNCTION verify_health_code(token text)
-    RETURNS TABLE (valid boolean, reason text, person_ref uuid, name_masked text, doc_kind text,
-                   id_masked text, issuer text, colour health_colour, negative_test date,
+-- What a scanner learns from a personal code: the verdict and the claims
+-- and, online, the colour now (which may differ from the colour at issue)
+-- and the latest test. The live facts are given only for a valid code
+-- issued here: a stale screenshot or another issuer's code (mutual
+-- recognition: codes recognised, data not interconnected) tells nothing
+-- about the person's current state. kinds: the code kinds the caller
+-- accepts; any other kind is "wrong_kind".
+CREATE OR REPLACE FUNCTION hp_scan(token text, kinds text[])
+    RETURNS TABLE (valid boolean, reason text, kind text, issuer text, person_ref uuid,
+                   name_masked text, doc_kind text, id_masked text,
+                   code_colour health_colour, negative_test date,
                    issued_at timestamptz, expires_at timestamptz,
-                   current_colour health_colour, current_reasons text[], current_since timestamptz)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+                   colour health_colour, reasons text[], since timestamptz,
+                   latest_result text, latest_sampled_at timestamptz)
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
 DECLARE
@@ -95,19 +99,21 @@ DECLARE
     now_colour health_colour;
     now_reasons text[];
     now_since timestamptz;
+    test_result text;
+    test_at timestamptz;
 BEGIN
     IF token IS NULL THEN
-        RAISE EXCEPTION 'health code is missing'
+        RAISE EXCEPTION '% is missing', CASE WHEN kinds = ARRAY['health'] THEN 'health code' ELSE 'scanned code' END
             USING ERRCODE = '22023', DETAIL = 'Pass the scanned HP1 text.';
     END IF;
     v := verify_token(token);
     ok := v.valid;
     why := v.reason;
-    IF ok AND v.kind IS DISTINCT FROM 'health' THEN
+    IF v.kind IS NOT NULL AND NOT v.kind = ANY (kinds) THEN
         ok := false;
-        why := 'wrong_kind';
+        why := coalesce(why, 'wrong_kind');
     END IF;
-    IF v.body IS NOT NULL AND v.kind = 'health' THEN
+    IF v.body IS NOT NULL AND v.kind = ANY (kinds) THEN
         BEGIN
             ref := (v.body->>'ref')::uuid;
             col := (v.body->>'colour')::health_colour;
@@ -123,48 +129,115 @@ BEGIN
        AND EXISTS (SELECT 1 FROM signing_key k WHERE k.kid = v.kid AND k.secret_box IS NOT NULL) THEN
         SELECT r.person_id INTO pid FROM ref_index r WHERE r.public_ref = ref;
         IF pid IS NOT NULL THEN
-            SELECT s.colour, s.reasons, s.since INTO now_colour, now_reasons, now_since
-              FROM colour_status(pid, now()) s;
+            SELECT c.colour, c.reasons, c.since INTO now_colour, now_reasons, now_since
+              FROM colour_status(pid, now()) c;
+            SELECT r.result, r.sampled_at INTO test_result, test_at FROM latest_test_result(pid, now()) r;
         END IF;
     END IF;
-    RETURN QUERY SELECT ok, why, ref,
-        CASE WHEN v.kind = 'health' THEN v.body->>'name' END,
-        CASE WHEN v.kind = 'health' THEN v.body->>'doc' END,
-        CASE WHEN v.kind = 'health' THEN v.body->>'id' END,
-        v.issuer, col, neg, v.issued_at, v.expires_at,
-        now_colour, now_reasons, now_since;
+    RETURN QUERY SELECT ok, why, v.kind, v.issuer, ref,
+        CASE WHEN v.kind = ANY (kinds) THEN v.body->>'name' END,
+        CASE WHEN v.kind = ANY (kinds) THEN v.body->>'doc' END,
+        CASE WHEN v.kind = ANY (kinds) THEN v.body->>'id' END,
+        col, neg, v.issued_at, v.expires_at,
+        now_colour, now_reasons, now_since, test_result, test_at;
 END
+$$;
+COMMENT ON FUNCTION hp_scan(text, text[]) IS
+    'verdict, claims and, for a valid local code, the live colour and latest test of a scanned code (internal)';
+
+CREATE OR REPLACE FUNCTION verify_health_code(token text)
+    RETURNS TABLE (valid boolean, reason text, person_ref uuid, name_masked text, doc_kind text,
+                   id_masked text, issuer text, colour health_colour, negative_test date,
+                   issued_at timestamptz, expires_at timestamptz,
+                   current_colour health_colour, current_reasons text[], current_since timestamptz)
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+    SELECT s.valid, s.reason, s.person_ref, s.name_masked, s.doc_kind, s.id_masked, s.issuer,
+           s.code_colour, s.negative_test, s.issued_at, s.expires_at, s.colour, s.reasons, s.since
+      FROM hp_scan(token, ARRAY['health']) s
 $$;
 COMMENT ON FUNCTION verify_health_code(text) IS
     'verify a scanned health code: verdict (reason names the first failure), claims, and for a valid local code the colour now';
 
--- Seed 004: staff check a person without a phone by name and ID number.
--- Unknown documents and names that do not match get the same answer.
-CREATE OR REPLACE FUNCTION manual_health_check(doc_kind text, doc_number text, name text)
+-- The scanner's one call for any personal code a person shows: the dynamic
+-- health code, a printed personal or family code, the e-pass code, the
+-- entry code. What the staff's screen shows: the verdict, the masked
+-- identity, the colour now with its meaning and reasons, the latest test.
+CREATE OR REPLACE FUNCTION scan_personal_code(token text)
+    RETURNS TABLE (valid boolean, reason text, kind text, issuer text, person_ref uuid,
+                   name_masked text, doc_kind text, id_masked text, expires_at timestamptz,
+                   colour health_colour, meaning text, reasons text[], since timestamptz,
+                   latest_result text, latest_sampled_at timestamptz)
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+    SELECT s.valid, s.reason, s.kind, s.issuer, s.person_ref, s.name_masked, s.doc_kind, s.id_masked,
+           s.expires_at, s.colour, colour_meaning(s.colour), s.reasons, s.since,
+           s.latest_result, s.latest_sampled_at
+      FROM hp_scan(token, ARRAY['health', 'personal', 'epass', 'entry']) s
+$$;
+COMMENT ON FUNCTION scan_personal_code(text) IS
+    'one call for any scanned personal code (health, personal/family, e-pass, entry): verdict, masked identity, the colour now and the latest test';
+
+-- Seed 004: staff check a person without a smartphone by the name, ID
+-- number and phone they say (a family member's phone for a member
+-- registered by proxy: the guardian's; for a guardian without one, a
+-- member's they registered). An unknown document, a name that
+-- does not match and a phone that does not match all get the same answer,
+-- so the check is no oracle for which field was wrong. Names match ignoring
+-- case and spacing (Latin names are typed in many ways); phones ignoring
+-- spaces, hyphens, brackets and a leading +86.
+CREATE OR REPLACE FUNCTION hp_same_name(a text, b text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN lower(regexp_replace(a, '[\s　]+', '', 'g')) = lower(regexp_replace(b, '[\s　]+', '', 'g'));
+COMMENT ON FUNCTION hp_same_name(text, text) IS 'two names are the same ignoring case and spacing (internal)';
+
+CREATE OR REPLACE FUNCTION hp_same_phone(a text, b text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN regexp_replace(regexp_replace(a, '[\s\-()]', '', 'g'), '^(\+|00)86', '')
+     = regexp_replace(regexp_replace(b, '[\s\-()]', '', 'g'), '^(\+|00)86', '');
+COMMENT ON FUNCTION hp_same_phone(text, text) IS 'two phone numbers are the same ignoring separators and +86 (internal)';
+
+CREATE OR REPLACE FUNCTION manual_health_check(doc_kind text, doc_number text, name text, phone text)
     RETURNS TABLE (name_masked text, id_masked text, colour health_colour, meaning text,
-                   reasons text[], since timestamptz)
+                   reasons text[], since timestamptz, latest_result text, latest_sampled_at timestamptz)
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
 DECLARE
     n text := hp_person_document(doc_kind, doc_number);
-    given text := btrim(regexp_replace(coalesce(manual_health_check.name, ''), '[\s　]+', ' ', 'g'));
+    given_name text := hp_text('name', manual_health_check.name, 100);
+    given_phone text := hp_text('phone', manual_health_check.phone, 30);
     p person;
+    known boolean;
     s record;
+    t record;
 BEGIN
     SELECT x.* INTO p FROM document_index d JOIN person x ON x.person_id = d.person_id
      WHERE d.doc_kind = manual_health_check.doc_kind AND d.doc_number = n;
-    IF NOT FOUND OR p.name <> given THEN
-        RAISE EXCEPTION 'no person matches % "%" and the name given', doc_kind, hp_mask_document(doc_kind, n)
-            USING ERRCODE = 'P0002', DETAIL = 'The document is not registered, or the name does not match it.';
+    known := FOUND;
+    IF NOT known OR given_name IS NULL OR given_phone IS NULL
+       OR NOT hp_same_name(p.name, given_name)
+       -- the person's phone, else a family member's: the guardian who
+       -- registered them, or a member they registered
+       OR NOT EXISTS (SELECT 1 FROM person f
+                       WHERE (f.person_id = p.person_id OR f.person_id = p.guardian_id
+                              OR f.person_id IN (SELECT m.member_id FROM family_member m
+                                                  WHERE m.person_id = p.person_id))
+                         AND hp_same_phone(f.phone, given_phone)) THEN
+        RAISE EXCEPTION 'no person matches % "%" with the name and phone given', doc_kind, hp_mask_document(doc_kind, n)
+            USING ERRCODE = 'P0002',
+                  DETAIL = 'The document is not registered, or the name or the phone does not match it.';
     END IF;
     SELECT * INTO s FROM colour_status(p.person_id, now());
+    SELECT * INTO t FROM latest_test_result(p.person_id, now());
     RETURN QUERY SELECT mask_name(p.name), hp_mask_document(p.doc_kind, p.doc_number),
-                        s.colour, colour_meaning(s.colour), s.reasons, s.since;
+                        s.colour, colour_meaning(s.colour), s.reasons, s.since, t.result, t.sampled_at;
 END
 $$;
-COMMENT ON FUNCTION manual_health_check(text, text, text) IS
-    'staff check of a person without a phone by document and name: masked identity and the colour now';
+COMMENT ON FUNCTION manual_health_check(text, text, text, text) IS
+    'staff check of a person without a smartphone by document, name and phone (the guardian''s for a member by proxy): masked identity, the colour now and the latest test';
 
 -- The e-pass page's health-code section (replaces the placeholder of
 -- 43_epass.sql): the live colour, why, since when, the last negative test,
@@ -201,7 +274,7 @@ GRANT EXECUTE ON FUNCTION
     health_code(bigint),
     health_code_png(bigint, integer)
     TO healthpass_app, healthpass_admin;
-GRANT EXECUTE ON FUNCTION verify_health_code(text)
+GRANT EXECUTE ON FUNCTION verify_health_code(text), scan_personal_code(text)
     TO healthpass_scanner, healthpass_app, healthpass_health, healthpass_admin;
-GRANT EXECUTE ON FUNCTION manual_health_check(text, text, text)
+GRANT EXECUTE ON FUNCTION manual_health_check(text, text, text, text)
     TO healthpass_scanner, healthpass_admin;

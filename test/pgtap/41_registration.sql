@@ -5,7 +5,7 @@
 \pset tuples_only true
 \pset pager off
 SET client_min_messages = warning;
-SELECT plan(2 + 49);
+SELECT plan(5 + 49);
 
 -- a complete entry form, arriving tomorrow
 CREATE TEMP TABLE form AS SELECT jsonb_build_object(
@@ -95,6 +95,14 @@ SELECT ok((SELECT entry_code FROM healthpass.entry_lookup('cn_resident_id', '440
           'the look-up returns the entry code');
 SELECT is((SELECT notice_version FROM healthpass.entry_lookup('cn_resident_id', '440606198506153311')), NULL::integer,
           'no notice to show to a registered person');
+SELECT is((SELECT may_apply_epass FROM healthpass.entry_lookup('cn_resident_id', '440606198506153311')), true,
+          'a mainland resident ID holder without an e-pass may apply for one (seed 000 step 5)');
+SELECT healthpass.submit_entry(healthpass.register_person('hkid', 'A123456(3)', 'CHAN Tai Man', '1980-05-01'), 2,
+                               (SELECT f FROM form)) IS NOT NULL AS hk_done \gset
+SELECT is((SELECT state || ' ' || may_apply_epass FROM healthpass.entry_lookup('hkid', 'A123456(3)')), 'registered false',
+          'other documents are not offered the e-pass');
+SELECT is((SELECT may_apply_epass FROM healthpass.entry_lookup('cn_resident_id', '440104199003071239')), false,
+          'nor is anyone not registered');
 
 -- modification -------------------------------------------------------------------
 SELECT entry_code AS code1 FROM healthpass.entry_lookup('cn_resident_id', '440606198506153311') \gset

@@ -7,7 +7,7 @@
 \pset tuples_only true
 \pset pager off
 SET client_min_messages = warning;
-SELECT plan(21);
+SELECT plan(22);
 
 SELECT healthpass.publish_notice('registration_notice', 'Notice', 'Read me.') AS nv \gset
 SELECT healthpass.publish_notice('commitment_letter', 'Letter', 'I promise.') AS lv \gset
@@ -53,6 +53,8 @@ SELECT is(pg_temp.verdict(:'personal3'), 'valid', 'a phone edit keeps the codes 
 SELECT healthpass.record_face_check(:p, 'CTID', 'passed', '\xffd8ffe000104a46494600') \gset
 SELECT healthpass.apply_epass(:p, :lv, '{"residence_district": "Chancheng", "residence_address": "3 Lianhua Road"}') \gset
 SELECT healthpass.epass_page(:p)->>'pass' AS epass1 \gset
+SELECT is((SELECT may_apply_epass FROM healthpass.entry_lookup('cn_resident_id', '440104199003071239')), false,
+          'a person with an e-pass is not offered another');
 SELECT is(pg_temp.verdict(:'epass1'), 'valid', 'the e-pass code is valid while the e-pass is active');
 SELECT is(healthpass.unbind_certified_photo(:p), 'suspended', 'unbinding the photo suspends the e-pass');
 SELECT is(pg_temp.verdict(:'epass1'), 'revoked', 'unbinding the photo revokes the e-pass code at once');

@@ -6,7 +6,7 @@
 \pset pager off
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
-SELECT plan(33);
+SELECT plan(39);
 
 SELECT healthpass.register_person('cn_resident_id', '11010519491231002X', '张三') AS p \gset
 SELECT healthpass.declare_health(:p, false, false);
@@ -58,14 +58,31 @@ SELECT is(:'q_png'::bytea, healthpass.qr_png(:'q_token', 'M', 4, 4, 'red', 'whit
 SELECT throws_ok(format($$SELECT * FROM healthpass.health_code_png(%s, 0)$$, :p),
     '22023', 'module size 0 is out of range', 'module size range');
 
--- staff check without a phone (seed 004)
+-- staff check of a person without a smartphone: name, ID number and phone (seed 004)
+SELECT healthpass.edit_person(:p, '{"phone": "138 0013 8000"}') \gset
 SELECT is((SELECT name_masked || ':' || id_masked || ':' || colour
-             FROM healthpass.manual_health_check('cn_resident_id', '11010519491231002x', '张三')),
-          '张*:1101**********002X:red', 'staff check by ID number and name');
-SELECT throws_ok($$SELECT * FROM healthpass.manual_health_check('cn_resident_id', '11010519491231002X', '李四')$$,
-    'P0002', 'no person matches cn_resident_id "1101**********002X" and the name given', 'the name must match');
-SELECT throws_ok($$SELECT * FROM healthpass.manual_health_check('cn_resident_id', '440104199003071239', '李四')$$,
-    'P0002', 'no person matches cn_resident_id "4401**********1239" and the name given', 'unknown documents get the same answer');
+             FROM healthpass.manual_health_check('cn_resident_id', '11010519491231002x', '张三', '13800138000')),
+          '张*:1101**********002X:red', 'staff check by ID number, name and phone');
+SELECT is((SELECT colour::text FROM healthpass.manual_health_check('cn_resident_id', '11010519491231002X', ' 张 三 ', '+86 138-0013-8000')),
+          'red', 'spacing in the name and separators or +86 in the phone do not matter');
+SELECT throws_ok($$SELECT * FROM healthpass.manual_health_check('cn_resident_id', '11010519491231002X', '李四', '13800138000')$$,
+    'P0002', 'no person matches cn_resident_id "1101**********002X" with the name and phone given', 'the name must match');
+SELECT throws_ok($$SELECT * FROM healthpass.manual_health_check('cn_resident_id', '11010519491231002X', '张三', '13900139000')$$,
+    'P0002', 'no person matches cn_resident_id "1101**********002X" with the name and phone given',
+    'a wrong phone gets the same answer as a wrong name');
+SELECT throws_ok($$SELECT * FROM healthpass.manual_health_check('cn_resident_id', '440104199003071239', '李四', '13800138000')$$,
+    'P0002', 'no person matches cn_resident_id "4401**********1239" with the name and phone given', 'unknown documents get the same answer');
+SELECT throws_ok($$SELECT * FROM healthpass.manual_health_check('cn_resident_id', '11010519491231002X', '张三', NULL)$$,
+    'P0002', 'no person matches cn_resident_id "1101**********002X" with the name and phone given', 'no phone, no match');
+-- a member registered by proxy has no phone: the guardian's matches
+SELECT healthpass.add_family_member(:p, 'passport', 'E12345678', 'Mary Anne SMITH', 'other', '1950-02-03',
+                                    nationality => 'GBR') AS member \gset
+SELECT is((SELECT name_masked FROM healthpass.manual_health_check('passport', 'e1234 5678', 'mary anne smith', '13800138000')),
+          'M*** A*** S****', 'a member by proxy matches on the guardian''s phone; Latin names ignore case and spacing');
+SELECT is((SELECT latest_result FROM healthpass.manual_health_check('passport', 'E12345678', 'MaryAnne Smith', '13800138000')),
+          NULL, 'the latest test is given (none here)');
+SELECT throws_ok($$SELECT * FROM healthpass.manual_health_check('passport', 'E12345678', 'Mary Anne Smith', '13700137000')$$,
+    'P0002', 'no person matches passport "E1*****78" with the name and phone given', 'another phone does not match a member');
 
 -- the e-pass page's health section
 SELECT is((SELECT (s->>'available') || ':' || (s->>'colour') || ':' || (s->'reasons'->>0) || ':' || left(s->>'code', 4)
