@@ -20,7 +20,7 @@ export PATH="/usr/lib/postgresql/$PGVER/bin:$PATH"
 export PGDATABASE=postgres
 only=${1:-}
 pick() { if [ -n "$only" ]; then grep -E -- "$only" || true; else cat; fi; }
-OUT=test/out
+OUT=${HP_OUT:-test/out}; export HP_OUT=$OUT
 rm -rf "$OUT"; mkdir -p "$OUT"
 pass=0 fail=0
 add() { pass=$((pass + $1)); fail=$((fail + $2)); echo "== $3: $1 passed, $2 failed"; }

@@ -28,10 +28,11 @@ GRANT USAGE ON SCHEMA healthpass
     TO healthpass_admin, healthpass_app, healthpass_scanner,
        healthpass_health, healthpass_report;
 
-CREATE OR REPLACE FUNCTION version() RETURNS text
+CREATE OR REPLACE FUNCTION healthpass.version() RETURNS text
     AS 'MODULE_PATHNAME', 'healthpass_version'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION version() IS 'healthpass extension version';
-GRANT EXECUTE ON FUNCTION version()
+-- qualified: an unqualified version() here would name pg_catalog.version()
+COMMENT ON FUNCTION healthpass.version() IS 'healthpass extension version';
+GRANT EXECUTE ON FUNCTION healthpass.version()
     TO healthpass_admin, healthpass_app, healthpass_scanner,
        healthpass_health, healthpass_report;

@@ -653,10 +653,13 @@ END
 $$;
 COMMENT ON FUNCTION hp_recolour_place(text) IS 're-colour the people a risk area affects (internal)';
 
+-- Scanners learn a colour only from what a person shows them (a code, or
+-- name + ID number + phone at a manual check), never by person id: like
+-- health_status, the colour functions are not theirs.
 GRANT EXECUTE ON FUNCTION
     colour_status(bigint, timestamptz),
     colour_at(bigint, timestamptz)
-    TO healthpass_app, healthpass_scanner, healthpass_health, healthpass_admin, healthpass_report;
+    TO healthpass_app, healthpass_health, healthpass_admin, healthpass_report;
 GRANT EXECUTE ON FUNCTION
     colour_history(bigint, timestamptz, timestamptz),
     health_status(bigint)

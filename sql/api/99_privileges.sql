@@ -3,6 +3,7 @@
 -- everything in the schema. Each domain file grants its own functions to the
 -- purpose roles that need them; those grants stay.
 -- (replayed by every upgrade: CREATE OR REPLACE only)
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA healthpass FROM PUBLIC;
+-- ROUTINES: FUNCTIONS would leave procedures (recolour_run) to PUBLIC
+REVOKE ALL ON ALL ROUTINES IN SCHEMA healthpass FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA healthpass FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA healthpass FROM PUBLIC;

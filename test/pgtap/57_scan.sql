@@ -7,7 +7,7 @@
 \pset tuples_only true
 \pset pager off
 SET client_min_messages = warning;
-SELECT plan(14);
+SELECT plan(15);
 
 SELECT healthpass.publish_notice('registration_notice', 'Notice', 'Read me.') AS nv \gset
 SELECT healthpass.register_person('cn_resident_id', '440104199003071239', '王小明', phone => '13800138000') AS p \gset
@@ -55,5 +55,9 @@ SELECT is((SELECT valid FROM healthpass.verify_health_code(:'personal')), false,
 SET ROLE healthpass_scanner;
 SELECT is((SELECT valid FROM healthpass.scan_personal_code(:'personal')), true, 'scanners may call it');
 RESET ROLE;
+-- (item 21) scanners get colours from what a person shows, never by person id
+SELECT is(has_function_privilege('healthpass_scanner', 'healthpass.colour_status(bigint, timestamptz)', 'EXECUTE')
+          OR has_function_privilege('healthpass_scanner', 'healthpass.health_status(bigint)', 'EXECUTE'),
+          false, 'scanners may call neither colour_status nor health_status');
 
 SELECT * FROM finish();

@@ -2,6 +2,7 @@
 -- an upgrade must reproduce: every member object of the extension (with its
 -- definition, owner-independent privileges and comment), every column,
 -- constraint, index and trigger of its tables, and which tables are dumped.
+-- ACLs are compared with NULL read as the default it stands for.
 -- The upgrade test compares this for a fresh install and for an upgraded one.
 WITH ext AS (SELECT oid FROM pg_extension WHERE extname = 'healthpass'),
 members AS (
@@ -12,14 +13,16 @@ SELECT line FROM (
   -- routines: signature, result, language, flags, settings, body, privileges
   SELECT format('function %s returns %s lang=%s vol=%s strict=%s secdef=%s parallel=%s leak=%s cost=%s rows=%s config=%s acl=%s comment=%s body=%s',
                 p.oid::regprocedure, pg_get_function_result(p.oid), l.lanname, p.provolatile, p.proisstrict,
-                p.prosecdef, p.proparallel, p.proleakproof, p.procost, p.prorows, p.proconfig, p.proacl,
+                p.prosecdef, p.proparallel, p.proleakproof, p.procost, p.prorows, p.proconfig,
+                coalesce(p.proacl, acldefault('f'::"char", p.proowner)),
                 obj_description(p.oid, 'pg_proc'), md5(coalesce(p.prosrc, '') || coalesce(p.probin, ''))
                 || ' args=' || pg_get_function_arguments(p.oid) || ' kind=' || p.prokind::text) AS line
     FROM members m JOIN pg_proc p ON m.classid = 'pg_proc'::regclass AND p.oid = m.objid
     JOIN pg_language l ON l.oid = p.prolang
   UNION ALL
   -- relations: kind, privileges, comment, dumped or not
-  SELECT format('relation %s kind=%s acl=%s comment=%s dumped=%s filter=%s', c.oid::regclass, c.relkind, c.relacl,
+  SELECT format('relation %s kind=%s acl=%s comment=%s dumped=%s filter=%s', c.oid::regclass, c.relkind,
+                coalesce(c.relacl, acldefault((CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END)::"char", c.relowner)),
                 obj_description(c.oid, 'pg_class'),
                 c.oid = ANY (e.extconfig), e.extcondition[array_position(e.extconfig, c.oid)])
     FROM members m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid,
@@ -64,6 +67,7 @@ SELECT line FROM (
   SELECT format('schema %s acl=%s', n.nspname, n.nspacl) FROM pg_namespace n WHERE n.nspname LIKE 'healthpass%'
   UNION ALL
   -- PostgreSQL's own routines must not carry our grants or comments
-  SELECT format('catalog-function %s acl=%s comment=%s', p.oid::regprocedure, p.proacl, obj_description(p.oid, 'pg_proc'))
+  SELECT format('catalog-function %s acl=%s comment=%s', p.oid::regprocedure,
+                coalesce(p.proacl, acldefault('f'::"char", p.proowner)), obj_description(p.oid, 'pg_proc'))
     FROM pg_proc p WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname = 'version'
 ) s ORDER BY line;
