@@ -128,6 +128,7 @@ SELECT kind, number, normalize_document(kind, number) AS canonical,
     ('home_return_permit', 'h1234567801'),
     ('hk_macau_permit', 'ｃ１２３４５６７８'),
     ('cn_passport', 'ea 123 4567'),
+    ('passport', 'GB－12345679'),
     ('uscc', '91350100-M000100Y4-3'),
     ('org_code', 'd2143569x'),
     ('plate', '粵b·12345'),
@@ -142,6 +143,8 @@ SELECT normalize_document('macau_id', '2123456(7)');
 SELECT normalize_document('home_return_permit', 'X12345678');
 SELECT normalize_document('hk_macau_permit', 'C1234567');
 SELECT normalize_document('cn_passport', 'GA1234567');
+SELECT normalize_document('passport', 'GB#1234567');
+SELECT normalize_document('passport', 'GB 12');
 SELECT normalize_document('uscc', '91350100M000100Y44');
 SELECT normalize_document('uscc', '91350100M000100O43');
 SELECT normalize_document('org_code', 'D2143569-1');
@@ -150,9 +153,11 @@ SELECT normalize_document('plate', '粤A1234港');
 SELECT normalize_document('plate', '   ');
 SELECT mask_document('hkid', 'A12345');
 -- an unknown kind is a bad parameter: 22023 with the list of kinds
-SELECT normalize_document('passport', 'E12345678');
+SELECT normalize_document('id_card', 'E12345678');
 SELECT is_valid_document('hkid', 'A123456(3)') AS good,
        is_valid_document('hkid', 'A123456(4)') AS bad;
+SELECT is_valid_document('passport', 'GB－12345679') AS good,
+       is_valid_document('passport', 'GB#1') AS bad;
 SELECT document_kinds();
 
 -- names for display

@@ -34,6 +34,7 @@ static const char *const kind_names[HP_DOC_NKINDS] = {
 	"home_return_permit",
 	"hk_macau_permit",
 	"cn_passport",
+	"passport",
 	"uscc",
 	"org_code",
 	"plate",
@@ -109,6 +110,7 @@ static const int mask_keep[HP_DOC_NKINDS][2] = {
 	{2, 2},						/* home_return_permit */
 	{2, 2},						/* hk_macau_permit */
 	{2, 2},						/* cn_passport */
+	{2, 2},						/* passport */
 	{4, 4},						/* uscc */
 	{2, 1},						/* org_code */
 	{2, 2},						/* plate */
@@ -564,6 +566,25 @@ CheckPassport(const char *s, int len, char *out)
 	return NULL;
 }
 
+/*
+ * CheckForeignPassport: kind passport, a passport of any other country:
+ * 5 to 20 letters and digits (ICAO 9303 allows up to 9 in the machine
+ * readable zone, but some countries print longer numbers; there is no
+ * check character to verify outside the MRZ)
+ */
+static char *
+CheckForeignPassport(const char *s, int len, char *out)
+{
+	const char *bad = FirstNotIn(s, len, DIGITS UPPER);
+
+	if (bad != NULL)
+		return NotAllowed(bad);
+	if (len < 5 || len > 20)
+		return psprintf("A passport number has 5 to 20 letters and digits, not %d.", len);
+	snprintf(out, HP_DOC_MAXLEN + 1, "%.*s", len, s);
+	return NULL;
+}
+
 /* CheckUscc: kind uscc, GB 32100-2015, 17 characters and a MOD 31 check */
 static char *
 CheckUscc(const char *s, int len, char *out)
@@ -740,6 +761,8 @@ hp_doc_normalize(int kind, const char *in, int len, char *out)
 			return CheckHkMacauPermit(buf, n, out);
 		case HP_DOC_CN_PASSPORT:
 			return CheckPassport(buf, n, out);
+		case HP_DOC_PASSPORT:
+			return CheckForeignPassport(buf, n, out);
 		case HP_DOC_USCC:
 			return CheckUscc(buf, n, out);
 		case HP_DOC_ORG_CODE:

@@ -24,6 +24,7 @@ typedef enum HpDocKind
 	HP_DOC_HOME_RETURN_PERMIT,
 	HP_DOC_HK_MACAU_PERMIT,
 	HP_DOC_CN_PASSPORT,
+	HP_DOC_PASSPORT,			/* any other country's passport */
 	HP_DOC_USCC,
 	HP_DOC_ORG_CODE,
 	HP_DOC_PLATE,

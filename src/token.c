@@ -31,10 +31,23 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "identity.h"
 #include "token.h"
 
 /* largest HP1 text issued: QR version 40-L holds 4296 alphanumeric characters */
 #define HP1_MAX_ISSUED_TEXT 4296
+
+/* the latest expiry a token can carry: 9999-12-31T23:59:59Z, seconds since 1970 */
+#define HP1_LAST_SECOND INT64CONST(253402300799)
+
+/*
+ * Bounds on each field of a valid_for interval, checked before any
+ * arithmetic: up to 8000 years ahead (no token expires after 9999), and no
+ * field more than 2000 years back, so that adding the fields one by one to
+ * a time after 1970 never leaves the range of timestamptz.
+ */
+#define VALID_FOR_YEARS_AHEAD 8000
+#define VALID_FOR_YEARS_BACK 2000
 
 /* hp_quote_token: a token for an error message, cut at 60 characters */
 char *
@@ -313,6 +326,89 @@ UnixSeconds(TimestampTz t)
 	return s + HP_UNIX_TO_PG_SECS;
 }
 
+/* QuoteInterval: an interval as an error message quotes it */
+static char *
+QuoteInterval(Interval *v)
+{
+	char	   *s = DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(v)));
+
+	return hp_quote_value(s, strlen(s));
+}
+
+/* QuoteTimestamp: a timestamptz as an error message quotes it */
+static char *
+QuoteTimestamp(TimestampTz t)
+{
+	return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(t)));
+}
+
+/* RaiseValidity: the error for a valid_for that is too short or too long */
+static void
+RaiseValidity(Interval *valid_for, bool too_long)
+{
+	if (too_long)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("token validity \"%s\" is too long", QuoteInterval(valid_for)),
+				 errdetail("A token expires by 9999-12-31 23:59:59 UTC at the latest.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("token validity \"%s\" is too short", QuoteInterval(valid_for)),
+			 errdetail("A token is valid for at least one second.")));
+}
+
+/*
+ * ExpiryOf: from + valid_for, refused (with the value quoted) when it is
+ * less than a second after from or after 9999-12-31 23:59:59 UTC. Huge,
+ * negative and (on 17+) infinite intervals get these errors too, never a
+ * bare "timestamp out of range".
+ */
+static TimestampTz
+ExpiryOf(TimestampTz from, Interval *valid_for)
+{
+	const int64 ahead = VALID_FOR_YEARS_AHEAD,
+				back = VALID_FOR_YEARS_BACK;
+	TimestampTz until;
+
+	if (valid_for->month > ahead * MONTHS_PER_YEAR || valid_for->month < -back * MONTHS_PER_YEAR ||
+		valid_for->day > ahead * 366 || valid_for->day < -back * 366 ||
+		valid_for->time > ahead * 366 * USECS_PER_DAY || valid_for->time < -back * 366 * USECS_PER_DAY)
+	{
+		/* out of bounds: too long or too short by the sign of its rough length */
+		double		rough = (double) valid_for->month * DAYS_PER_MONTH * USECS_PER_DAY +
+			(double) valid_for->day * USECS_PER_DAY + (double) valid_for->time;
+
+		RaiseValidity(valid_for, rough > 0);
+	}
+	until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+													TimestampTzGetDatum(from),
+													IntervalPGetDatum(valid_for)));
+	if (until - from < USECS_PER_SEC)
+		RaiseValidity(valid_for, false);
+	if (UnixSeconds(until) > HP1_LAST_SECOND)
+		RaiseValidity(valid_for, true);
+	return until;
+}
+
+/*
+ * CheckClaimTime: an issued_at or expires_at given to issue_token_at is a
+ * finite time between 1970-01-01 and 9999-12-31 23:59:59 UTC
+ */
+static void
+CheckClaimTime(const char *field, TimestampTz t)
+{
+	if (TIMESTAMP_NOT_FINITE(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("%s \"%s\" is not a point in time", field, QuoteTimestamp(t)),
+				 errdetail("The %s must be a real date and time, not infinity.", field)));
+	if (UnixSeconds(t) < 0 || UnixSeconds(t) > HP1_LAST_SECOND)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("%s \"%s\" is out of range", field, QuoteTimestamp(t)),
+				 errdetail("Token times lie between 1970-01-01 00:00:00 and 9999-12-31 23:59:59 UTC.")));
+}
+
 /* IssueText: signs the claims with signer and returns the HP1 text */
 static text *
 IssueText(const HpSigner *s, const char *kind, size_t kind_len, Jsonb *body,
@@ -373,15 +469,7 @@ issue_token(PG_FUNCTION_ARGS)
 	const HpSigner *s;
 
 	CheckKind(VARDATA_ANY(kind), VARSIZE_ANY_EXHDR(kind));
-	exp_ts = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
-													 TimestampTzGetDatum(iat_ts),
-													 IntervalPGetDatum(valid_for)));
-	if (exp_ts - iat_ts < USECS_PER_SEC)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("token validity \"%s\" is too short",
-						DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(valid_for)))),
-				 errdetail("A token is valid for at least one second.")));
+	exp_ts = ExpiryOf(iat_ts, valid_for);
 	s = hp_signer_active(iat_ts);
 	randombytes_buf(cti, sizeof(cti));
 	PG_RETURN_TEXT_P(IssueText(s, VARDATA_ANY(kind), VARSIZE_ANY_EXHDR(kind), body,
@@ -414,6 +502,14 @@ issue_token_at(PG_FUNCTION_ARGS)
 	iat_ts = PG_GETARG_TIMESTAMPTZ(2);
 	exp_ts = PG_GETARG_TIMESTAMPTZ(3);
 	CheckKind(VARDATA_ANY(kind), VARSIZE_ANY_EXHDR(kind));
+	CheckClaimTime("issued_at", iat_ts);
+	CheckClaimTime("expires_at", exp_ts);
+	if (UnixSeconds(exp_ts) <= UnixSeconds(iat_ts))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("expires_at \"%s\" is not after issued_at \"%s\"",
+						QuoteTimestamp(exp_ts), QuoteTimestamp(iat_ts)),
+				 errdetail("A token expires at least one second after it is issued.")));
 	if (VARSIZE_ANY_EXHDR(cti) != HP1_CTI_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -596,8 +692,9 @@ ByteaOf(const uint8 *p, size_t n)
 
 /*
  * Verify: the verdict on COSE bytes (or on a decoding error) at a time.
- * Claims are returned only when the signature checked; the kid whenever
- * the token could be parsed.
+ * Claims are returned only when the signature checked and the token's iss
+ * is the issuer of the key that signed it; the kid whenever the token could
+ * be parsed.
  */
 static Datum
 Verify(FunctionCallInfo fcinfo, Hp1Error err, const uint8 *cose, size_t cose_len, TimestampTz at)
@@ -608,6 +705,7 @@ Verify(FunctionCallInfo fcinfo, Hp1Error err, const uint8 *cose, size_t cose_len
 	const char *reason = NULL;
 	Hp1Token	t;
 	bool		signed_ok = false;
+	const HpKey *signer = NULL;
 
 	memset(nulls, true, sizeof(nulls));
 	if (err == HP1_OK)
@@ -636,7 +734,10 @@ Verify(FunctionCallInfo fcinfo, Hp1Error err, const uint8 *cose, size_t cose_len
 			else if (!hp1_verify(&t, hp_scratch(1), first->pk))
 				reason = "bad_signature";
 			else
+			{
 				signed_ok = true;
+				signer = first;
+			}
 		}
 		else
 		{
@@ -658,12 +759,30 @@ Verify(FunctionCallInfo fcinfo, Hp1Error err, const uint8 *cose, size_t cose_len
 				else if (iat < match->not_before || iat >= match->not_after)
 					reason = "key_expired";
 				else
+				{
 					signed_ok = true;
+					signer = match;
+				}
 			}
 			else if (any_usable)
 				reason = "bad_signature";
 			else
 				reason = first->status == 'x' ? "key_revoked" : "key_expired";
+		}
+		/*
+		 * 4b: a key vouches only for its own issuer. A token whose iss is not
+		 * that issuer's is refused before anything else is read from it: its
+		 * claims are nobody's word, so they are not returned.
+		 */
+		if (signed_ok)
+		{
+			const char *key_iss = hp_key_issuer(signer);
+
+			if (t.iss_len != strlen(key_iss) || memcmp(t.iss, key_iss, t.iss_len) != 0)
+			{
+				reason = "issuer_mismatch";
+				signed_ok = false;
+			}
 		}
 		if (signed_ok)
 		{

@@ -30,6 +30,8 @@ typedef struct HpKey
 	bool		local;			/* ours: has an encrypted secret key */
 	int64		key_id;
 	bytea	   *secret_box;		/* nonce || XChaCha20-Poly1305(seed), local keys */
+	char	   *issuer;			/* imported keys: the issuer the key was published
+								 * under (own keys belong to healthpass.issuer) */
 } HpKey;
 
 /* a decrypted signing key, valid until the key cache is invalidated */
@@ -56,6 +58,7 @@ extern HpBuf *hp_scratch(int i);
 
 extern Jsonb *hp_cbor_to_jsonb(const uint8 *body, size_t len);
 extern char *hp_quote_token(const char *s, size_t len);
+extern const char *hp_key_issuer(const HpKey *k);
 extern TimestampTz hp_unix_to_timestamptz(uint64 secs);
 
 #endif							/* HP_TOKEN_H */

@@ -7,7 +7,7 @@
 -- 18-character text.
 --
 -- normalize_document() and friends: the canonical form of every document
--- kind people type (resident ID, HKID, Macau ID, permits, passport, USCC,
+-- kind people type (resident ID, HKID, Macau ID, permits, passports, USCC,
 -- organisation code, licence plate). All functions here are pure: the only
 -- time-dependent rule (a resident ID's birth date must not be in the
 -- future) can only turn an error into a success as time passes, never
@@ -67,7 +67,7 @@ COMMENT ON FUNCTION mask_name(text) IS
     'masked display form of a person''s name (张*明, C*** T** M**)';
 
 CREATE OR REPLACE FUNCTION document_kinds() RETURNS SETOF text
-    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 9;
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 10;
 COMMENT ON FUNCTION document_kinds() IS
     'document kinds known to normalize_document';
 

@@ -30,7 +30,7 @@ CREATE OR REPLACE FUNCTION _b64url_decode(field text, data text) RETURNS bytea
 AS $$
 BEGIN
     IF data !~ '^[A-Za-z0-9_-]*$' OR length(data) % 4 = 1 THEN
-        RAISE EXCEPTION 'invalid base64url in trust list field "%": "%"', field, data
+        RAISE EXCEPTION 'invalid base64url in trust list field "%": "%"', field, hp_quote(data)
             USING ERRCODE = '22023',
                   DETAIL = 'Trust list keys carry base64url (RFC 4648 section 5) without padding.';
     END IF;
@@ -56,17 +56,48 @@ CREATE OR REPLACE FUNCTION _signing_key_material_from_file(seed_file text,
     AS 'MODULE_PATHNAME', 'hp_signing_key_material_from_file'
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
+-- _signing_key_until: the end of a key's validity valid_for after
+-- valid_from. Like a token, a key is valid for at least one second; it ends
+-- by 9999-12-31 23:59:59 UTC, the last second a token can carry. Huge,
+-- negative and zero intervals get these errors, never a bare "timestamp out
+-- of range".
+CREATE OR REPLACE FUNCTION _signing_key_until(valid_from timestamptz, valid_for interval)
+    RETURNS timestamptz
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    until timestamptz;
+BEGIN
+    IF valid_for IS NULL THEN
+        RAISE EXCEPTION 'signing key validity is missing'
+            USING ERRCODE = '22023', DETAIL = 'Give how long the key signs, such as 1 year.';
+    END IF;
+    BEGIN
+        until := valid_from + valid_for;
+    EXCEPTION WHEN datetime_field_overflow THEN
+        until := CASE WHEN valid_for > interval '0' THEN 'infinity' ELSE '-infinity' END;
+    END;
+    IF until = '-infinity' OR extract(epoch FROM until) - extract(epoch FROM valid_from) < 1 THEN
+        RAISE EXCEPTION 'signing key validity "%" is too short', hp_quote(valid_for::text)
+            USING ERRCODE = '22023', DETAIL = 'A signing key is valid for at least one second, as a token is.';
+    END IF;
+    IF until > timestamptz '9999-12-31 23:59:59Z' THEN
+        RAISE EXCEPTION 'signing key validity "%" is too long', hp_quote(valid_for::text)
+            USING ERRCODE = '22008',
+                  DETAIL = 'A signing key''s validity ends by 9999-12-31 23:59:59 UTC, the last second a token can carry.';
+    END IF;
+    RETURN until;
+END
+$$;
+
 -- _add_signing_key: stores key material as the new active key, retiring the old one
-CREATE OR REPLACE FUNCTION _add_signing_key(m record, valid_from timestamptz, valid_for interval)
+CREATE OR REPLACE FUNCTION _add_signing_key(m record, not_before timestamptz, not_after timestamptz)
     RETURNS bytea
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
 BEGIN
-    IF valid_for IS NULL OR valid_from + valid_for <= valid_from THEN
-        RAISE EXCEPTION 'signing key validity "%" is not positive', valid_for
-            USING ERRCODE = '22023', DETAIL = 'A signing key is valid for a positive interval.';
-    END IF;
     IF EXISTS (SELECT 1 FROM signing_key WHERE public_key = m.public_key) THEN
         RAISE EXCEPTION 'signing key % is already stored', encode(m.kid, 'hex')
             USING ERRCODE = '23505', DETAIL = 'Each public key is stored once.';
@@ -74,8 +105,7 @@ BEGIN
     UPDATE signing_key SET status = 'retired', changed_at = now()
      WHERE secret_box IS NOT NULL AND status = 'active';
     INSERT INTO signing_key (kid, public_key, secret_box, issuer, not_before, not_after, status)
-    VALUES (m.kid, m.public_key, m.secret_box, token_issuer(),
-            valid_from, valid_from + valid_for, 'active');
+    VALUES (m.kid, m.public_key, m.secret_box, token_issuer(), not_before, not_after, 'active');
     RETURN m.kid;
 END
 $$;
@@ -85,10 +115,12 @@ CREATE OR REPLACE FUNCTION rotate_signing_key(valid_for interval DEFAULT interva
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = healthpass, pg_temp
 AS $$
+DECLARE
+    nb timestamptz := date_trunc('second', clock_timestamp());
+    na timestamptz := _signing_key_until(nb, valid_for);
 BEGIN
     LOCK TABLE signing_key IN SHARE ROW EXCLUSIVE MODE;
-    RETURN _add_signing_key(_signing_key_material(),
-                            date_trunc('second', clock_timestamp()), valid_for);
+    RETURN _add_signing_key(_signing_key_material(), nb, na);
 END
 $$;
 COMMENT ON FUNCTION rotate_signing_key(interval) IS
@@ -109,7 +141,8 @@ BEGIN
     IF FOUND THEN
         RETURN k;
     END IF;
-    RETURN _add_signing_key(_signing_key_material(), date_trunc('second', at), interval '1 year');
+    RETURN _add_signing_key(_signing_key_material(), date_trunc('second', at),
+                            _signing_key_until(date_trunc('second', at), interval '1 year'));
 END
 $$;
 
@@ -121,9 +154,18 @@ CREATE OR REPLACE FUNCTION import_signing_key(seed_file text,
     SET search_path = healthpass, pg_temp
 AS $$
 BEGIN
+    PERFORM hp_instant('not_before', not_before), hp_instant('not_after', not_after);
+    IF extract(epoch FROM not_after) - extract(epoch FROM not_before) < 1 THEN
+        RAISE EXCEPTION 'signing key not_after "%" is not after not_before "%"', not_after, not_before
+            USING ERRCODE = '22023', DETAIL = 'A signing key is valid for at least one second, as a token is.';
+    END IF;
+    IF not_after > timestamptz '9999-12-31 23:59:59Z' THEN
+        RAISE EXCEPTION 'signing key not_after "%" is too late', not_after
+            USING ERRCODE = '22008',
+                  DETAIL = 'A signing key''s validity ends by 9999-12-31 23:59:59 UTC, the last second a token can carry.';
+    END IF;
     LOCK TABLE signing_key IN SHARE ROW EXCLUSIVE MODE;
-    RETURN _add_signing_key(_signing_key_material_from_file(seed_file),
-                            not_before, not_after - not_before);
+    RETURN _add_signing_key(_signing_key_material_from_file(seed_file), not_before, not_after);
 END
 $$;
 COMMENT ON FUNCTION import_signing_key(text, timestamptz, timestamptz) IS
@@ -194,80 +236,159 @@ $$;
 COMMENT ON FUNCTION trust_list() IS
     'this issuer''s public keys as the HP1 trust list (RFC 8037 OKP JWKs)';
 
-CREATE OR REPLACE FUNCTION _trust_time(field text, value text) RETURNS timestamptz
+-- _trust_string: the string member "member" of a trust list object, named
+-- "field" in messages; NULL when absent and not required. A member that is
+-- there must be a JSON string (null is not one).
+CREATE OR REPLACE FUNCTION _trust_string(obj jsonb, member text, field text, required boolean DEFAULT true)
+    RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+BEGIN
+    IF NOT obj ? member THEN
+        IF required THEN
+            RAISE EXCEPTION 'trust list field "%" is missing', field
+                USING ERRCODE = '22023',
+                      DETAIL = 'A trust list has "issuer", "generated_at" and "keys", and every key "kid", "kty", "crv", "x", "not_before" and "not_after".';
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(obj->member) <> 'string' THEN
+        RAISE EXCEPTION 'trust list field "%" is not a string: %', field, hp_quote((obj->member)::text)
+            USING ERRCODE = '22023', DETAIL = format('The field "%s" holds a JSON string.', member);
+    END IF;
+    RETURN obj->>member;
+END
+$$;
+
+-- _trust_issuer: an issuer named by a trust list: 1 to 64 letters, digits,
+-- hyphens, underscores and dots, and never this server's own issuer (whose
+-- keys are this server's own; compared without regard to case)
+CREATE OR REPLACE FUNCTION _trust_issuer(field text, value text) RETURNS text
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
 BEGIN
-    IF value IS NULL THEN
-        RAISE EXCEPTION 'trust list key lacks "%"', field
-            USING ERRCODE = '22023', DETAIL = 'Every key carries not_before and not_after.';
+    IF value !~ '^[A-Za-z0-9._-]{1,64}$' THEN
+        RAISE EXCEPTION 'trust list field "%" is not a valid issuer: "%"', field, hp_quote(value)
+            USING ERRCODE = '22023',
+                  DETAIL = 'An issuer is 1 to 64 ASCII letters, digits, hyphens, underscores and dots, such as CN-44.';
     END IF;
-    RETURN value::timestamptz;
-EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
-    RAISE EXCEPTION 'invalid trust list time in "%": "%"', field, value
-        USING ERRCODE = '22007', DETAIL = 'Times are ISO 8601, such as 2026-01-01T00:00:00Z.';
+    IF upper(value) = upper(token_issuer()) THEN
+        RAISE EXCEPTION 'trust list field "%" names this server''s own issuer "%"', field, value
+            USING ERRCODE = '22023',
+                  DETAIL = 'Only this server''s own keys sign for its own issuer (healthpass.issuer); a trust list cannot add keys for it.';
+    END IF;
+    RETURN value;
 END
 $$;
 
+-- _trust_time: a time of a trust list (a string already): ISO 8601, finite
+CREATE OR REPLACE FUNCTION _trust_time(field text, value text) RETURNS timestamptz
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    t timestamptz;
+BEGIN
+    IF value IS NULL THEN
+        RAISE EXCEPTION 'trust list field "%" is missing', field
+            USING ERRCODE = '22023', DETAIL = 'A trust list carries generated_at, and every key not_before and not_after.';
+    END IF;
+    BEGIN
+        t := value::timestamptz;
+    EXCEPTION WHEN data_exception THEN
+        t := NULL;
+    END;
+    IF t IS NULL OR NOT isfinite(t) THEN
+        RAISE EXCEPTION 'trust list field "%" is not a valid time: "%"', field, hp_quote(value)
+            USING ERRCODE = '22023', DETAIL = 'Times are ISO 8601 with a time zone, such as 2026-01-01T00:00:00Z.';
+    END IF;
+    RETURN t;
+END
+$$;
+
+-- import_trust_list: every field is checked before anything is stored (22023
+-- naming the field). Each key belongs to its own "iss" or else to the
+-- list's "issuer"; neither may be this server's issuer, and a kid already
+-- stored for one issuer never moves to another.
 CREATE OR REPLACE FUNCTION import_trust_list(doc jsonb) RETURNS integer
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = healthpass, pg_temp
 AS $$
 DECLARE
-    iss text := doc->>'issuer';
+    iss text;
+    key_iss text;
+    issuers text[];
     k jsonb;
+    i bigint;
+    f text;
     x bytea;
-    kid bytea;
+    key_kid bytea;
     nb timestamptz;
     na timestamptz;
     st text;
+    old_iss text;
     seen bytea[] := '{}';
     n integer := 0;
 BEGIN
-    IF jsonb_typeof(doc) <> 'object' OR jsonb_typeof(doc->'issuer') IS DISTINCT FROM 'string'
-       OR iss = '' OR jsonb_typeof(doc->'keys') IS DISTINCT FROM 'array' THEN
-        RAISE EXCEPTION 'invalid trust list: %', left(doc::text, 80)
+    IF jsonb_typeof(doc) <> 'object' THEN
+        RAISE EXCEPTION 'trust list is not a JSON object: %', hp_quote(doc::text)
             USING ERRCODE = '22023',
-                  DETAIL = 'A trust list is an object with a non-empty "issuer" string and a "keys" array.';
+                  DETAIL = 'A trust list is an object with "issuer", "generated_at" and "keys".';
+    END IF;
+    iss := _trust_issuer('issuer', _trust_string(doc, 'issuer', 'issuer'));
+    issuers := ARRAY[iss];
+    PERFORM _trust_time('generated_at', _trust_string(doc, 'generated_at', 'generated_at'));
+    IF jsonb_typeof(doc->'keys') IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'trust list field "keys" is %', CASE WHEN doc ? 'keys' THEN 'not an array: ' || hp_quote((doc->'keys')::text) ELSE 'missing' END
+            USING ERRCODE = '22023', DETAIL = 'The field "keys" holds a JSON array of keys (RFC 8037 JWKs).';
     END IF;
     LOCK TABLE signing_key IN SHARE ROW EXCLUSIVE MODE;
-    FOR k IN SELECT * FROM jsonb_array_elements(doc->'keys') LOOP
+    FOR k, i IN SELECT e.value, e.n - 1 FROM jsonb_array_elements(doc->'keys') WITH ORDINALITY e(value, n) LOOP
+        f := format('keys[%s]', i);
         IF jsonb_typeof(k) <> 'object' THEN
-            RAISE EXCEPTION 'invalid trust list key: %', left(k::text, 80)
-                USING ERRCODE = '22023', DETAIL = 'Each key is a JSON object.';
+            RAISE EXCEPTION 'trust list field "%" is not an object: %', f, hp_quote(k::text)
+                USING ERRCODE = '22023', DETAIL = 'Each key is a JSON object (an RFC 8037 JWK).';
         END IF;
         IF k ? 'd' THEN
-            RAISE EXCEPTION 'trust list key % carries a secret key', k->>'kid'
+            RAISE EXCEPTION 'trust list key % carries a secret key', hp_quote(k->>'kid')
                 USING ERRCODE = '22023',
                       DETAIL = 'A trust list holds public keys only; the JWK member "d" is a private key.',
                       HINT = 'Remove "d" and treat that key as compromised.';
         END IF;
-        IF k->>'kty' IS DISTINCT FROM 'OKP' OR k->>'crv' IS DISTINCT FROM 'Ed25519' THEN
-            RAISE EXCEPTION 'trust list key % is not an Ed25519 key', k->>'kid'
+        PERFORM _trust_string(k, 'kid', f || '.kid');
+        IF _trust_string(k, 'kty', f || '.kty') <> 'OKP' THEN
+            RAISE EXCEPTION 'trust list field "%.kty" is not "OKP": "%"', f, hp_quote(k->>'kty')
                 USING ERRCODE = '22023', DETAIL = 'Keys are RFC 8037 JWKs with "kty": "OKP" and "crv": "Ed25519".';
         END IF;
-        x := _b64url_decode('x', coalesce(k->>'x', ''));
-        kid := _b64url_decode('kid', coalesce(k->>'kid', ''));
+        IF _trust_string(k, 'crv', f || '.crv') <> 'Ed25519' THEN
+            RAISE EXCEPTION 'trust list field "%.crv" is not "Ed25519": "%"', f, hp_quote(k->>'crv')
+                USING ERRCODE = '22023', DETAIL = 'Keys are RFC 8037 JWKs with "kty": "OKP" and "crv": "Ed25519".';
+        END IF;
+        x := _b64url_decode(f || '.x', _trust_string(k, 'x', f || '.x'));
+        key_kid := _b64url_decode(f || '.kid', k->>'kid');
         IF length(x) <> 32 THEN
-            RAISE EXCEPTION 'trust list key % has a public key of % bytes', k->>'kid', length(x)
+            RAISE EXCEPTION 'trust list field "%.x" holds a public key of % bytes', f, length(x)
                 USING ERRCODE = '22023', DETAIL = 'An Ed25519 public key has 32 bytes.';
         END IF;
-        IF kid <> substring(sha256(x) FROM 1 FOR 8) THEN
-            RAISE EXCEPTION 'trust list kid "%" does not match its public key', k->>'kid'
+        IF key_kid <> substring(sha256(x) FROM 1 FOR 8) THEN
+            RAISE EXCEPTION 'trust list kid "%" does not match its public key', hp_quote(k->>'kid')
                 USING ERRCODE = '22023', DETAIL = 'A kid is the first 8 bytes of SHA-256 over the public key.';
         END IF;
-        nb := _trust_time('not_before', k->>'not_before');
-        na := _trust_time('not_after', k->>'not_after');
+        nb := _trust_time(f || '.not_before', _trust_string(k, 'not_before', f || '.not_before'));
+        na := _trust_time(f || '.not_after', _trust_string(k, 'not_after', f || '.not_after'));
         IF nb >= na THEN
             RAISE EXCEPTION 'trust list key % has not_before % after not_after %', k->>'kid', nb, na
                 USING ERRCODE = '22023', DETAIL = 'A key''s validity is a non-empty period.';
         END IF;
-        st := coalesce(k->>'status', 'active');
-        IF st NOT IN ('active', 'retired', 'revoked') THEN
-            RAISE EXCEPTION 'trust list key % has status "%"', k->>'kid', st
-                USING ERRCODE = '22023', DETAIL = 'A status is active, retired or revoked.';
+        IF k ? 'status' AND (jsonb_typeof(k->'status') <> 'string'
+                             OR k->>'status' NOT IN ('active', 'retired', 'revoked')) THEN
+            RAISE EXCEPTION 'trust list field "%.status" is not active, retired or revoked: %', f, hp_quote((k->'status')::text)
+                USING ERRCODE = '22023', DETAIL = 'A key''s status is "active", "retired" or "revoked" (active when left out).';
         END IF;
+        st := coalesce(k->>'status', 'active');
+        key_iss := coalesce(_trust_issuer(f || '.iss', _trust_string(k, 'iss', f || '.iss', false)), iss);
         IF EXISTS (SELECT 1 FROM signing_key s WHERE s.public_key = x AND s.secret_box IS NOT NULL) THEN
             RAISE EXCEPTION 'trust list key % is one of this server''s own keys', k->>'kid'
                 USING ERRCODE = '23505', DETAIL = 'Own keys are not imported.';
@@ -276,26 +397,37 @@ BEGIN
             RAISE EXCEPTION 'trust list lists key % twice', k->>'kid'
                 USING ERRCODE = '23505', DETAIL = 'Each public key appears once.';
         END IF;
+        SELECT s.issuer INTO old_iss FROM signing_key s
+         WHERE s.kid = key_kid AND (s.secret_box IS NOT NULL OR s.issuer <> key_iss)
+         ORDER BY s.key_id LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'trust list key % is stored for issuer "%" and cannot move to "%"', k->>'kid', old_iss, key_iss
+                USING ERRCODE = '22023',
+                      DETAIL = 'A key vouches for one issuer only; a later list cannot move a kid to another issuer.',
+                      HINT = 'If the key really changed hands, delete the stored key first.';
+        END IF;
         seen := seen || x;
+        issuers := issuers || key_iss;
         INSERT INTO signing_key AS s (kid, public_key, issuer, not_before, not_after, status,
                                       status_reason)
-        VALUES (kid, x, iss, nb, na, st, CASE WHEN st = 'revoked' THEN 'revoked by ' || iss END)
+        VALUES (key_kid, x, key_iss, nb, na, st, CASE WHEN st = 'revoked' THEN 'revoked by ' || key_iss END)
         ON CONFLICT (public_key) DO UPDATE
-           SET issuer = EXCLUDED.issuer, not_before = EXCLUDED.not_before,
+           SET not_before = EXCLUDED.not_before,
                not_after = EXCLUDED.not_after,
                status = CASE WHEN s.status = 'revoked' THEN 'revoked' ELSE EXCLUDED.status END,
                status_reason = coalesce(s.status_reason, EXCLUDED.status_reason),
                changed_at = now();
         n := n + 1;
     END LOOP;
-    -- the list is the issuer's whole set: keys it no longer lists are no longer trusted
+    -- the list is the whole set of every issuer it names: their imported
+    -- keys it no longer lists are no longer trusted
     DELETE FROM signing_key s
-     WHERE s.secret_box IS NULL AND s.issuer = iss AND s.public_key <> ALL (seen);
+     WHERE s.secret_box IS NULL AND s.issuer = ANY (issuers) AND s.public_key <> ALL (seen);
     RETURN n;
 END
 $$;
 COMMENT ON FUNCTION import_trust_list(jsonb) IS
-    'stores (replaces) another issuer''s public keys so that its tokens verify here';
+    'stores (replaces) other issuers'' public keys, each under its own issuer, so that their tokens verify here';
 
 -- ---------------------------------------------------------------------
 -- issuing and verifying

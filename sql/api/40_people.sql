@@ -68,8 +68,6 @@ CREATE OR REPLACE FUNCTION hp_person_document(kind text, number text) RETURNS te
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, pg_temp
 AS $$
-DECLARE
-    n text;
 BEGIN
     IF kind IS NULL OR NOT kind = ANY (hp_person_kinds()) THEN
         RAISE EXCEPTION 'document kind "%" does not identify a person', hp_quote(kind)

@@ -4,7 +4,7 @@
 -- from the standards' verification formulas, independent of the C code.
 BEGIN;
 SET search_path = public, healthpass;
-SELECT plan(561);
+SELECT plan(624);
 
 -- ---------------------------------------------------------------------
 -- reference check formulas (from the standards, not from src/)
@@ -157,6 +157,19 @@ INSERT INTO valid_cases VALUES
   ('cn_passport', 'EH 123 4567', 'EH1234567'),
   ('cn_passport', 'g-12345678', 'G12345678'),
   ('cn_passport', 'EJ7654321', 'EJ7654321'),
+  -- passport (any other country's): 5 to 20 letters and digits
+  ('passport', 'GB－12345679', 'GB12345679'),
+  ('passport', 'ｇｂ 1234-5678', 'GB12345678'),
+  ('passport', 'X1234567', 'X1234567'),
+  ('passport', '123456789', '123456789'),
+  ('passport', 'c01x00t47', 'C01X00T47'),
+  ('passport', 'L898902C3', 'L898902C3'),
+  ('passport', '12345', '12345'),
+  ('passport', 'ABCDEFGHIJ0123456789', 'ABCDEFGHIJ0123456789'),
+  ('passport', 'P–1234567', 'P1234567'),
+  ('passport', 'Ｋ１２３４５６７８', 'K12345678'),
+  ('passport', 'ab.123.456', 'AB123456'),
+  ('passport', E'\tAB　123456\n', 'AB123456'),
   -- uscc: GB 32100-2015's example and codes checked with python
   ('uscc', '91350100M000100Y43', '91350100M000100Y43'),
   ('uscc', '91350100m000100y43', '91350100M000100Y43'),
@@ -296,6 +309,17 @@ INSERT INTO invalid_cases VALUES
   ('cn_passport', 'E1234567#', 'The character "#" is not allowed.'),
   ('cn_passport', '', 'The number is empty.'),
   ('cn_passport', 'EA123456', 'A passport number is E or G and 8 digits, or E, a letter and 7 digits.'),
+  ('passport', 'AB#1', 'The character "#" is not allowed.'),
+  ('passport', '1234', 'A passport number has 5 to 20 letters and digits, not 4.'),
+  ('passport', 'A1', 'A passport number has 5 to 20 letters and digits, not 2.'),
+  ('passport', 'ABCDEFGHIJ01234567890', 'A passport number has 5 to 20 letters and digits, not 21.'),
+  ('passport', '', 'The number is empty.'),
+  ('passport', '- －', 'The number is empty.'),
+  ('passport', 'GB12345(6)', 'The character "(" is not allowed.'),
+  ('passport', 'GB/12345678', 'The character "/" is not allowed.'),
+  ('passport', 'É1234567', 'The character "É" is not allowed.'),
+  ('passport', 'GB1234567_', 'The character "_" is not allowed.'),
+  ('passport', '护照12345', 'The character "护" is not allowed.'),
   ('uscc', '91350100M000100Y44', 'The check character should be "3".'),
   ('uscc', '91350100M000100O43', 'The letter "O" is not used in unified social credit codes (no I, O, S, V or Z).'),
   ('uscc', '91350100M000100I43', 'The letter "I" is not used in unified social credit codes (no I, O, S, V or Z).'),
@@ -340,7 +364,7 @@ SELECT is(pg_temp.detail_of(kind, typed), detail,
   FROM invalid_cases ORDER BY kind, typed;
 SELECT ok(NOT healthpass.is_valid_document(kind, typed),
           format('is_valid_document(%s, %s) is false', kind, typed))
-  FROM invalid_cases WHERE kind IN ('hkid', 'plate') ORDER BY kind, typed;
+  FROM invalid_cases WHERE kind IN ('hkid', 'plate', 'passport') ORDER BY kind, typed;
 SELECT ok(count(*) >= 10, format('at least 10 invalid %s numbers', kind))
   FROM invalid_cases GROUP BY kind ORDER BY kind;
 
@@ -471,7 +495,7 @@ BEGIN
 END
 $$;
 SELECT is(pg_temp.fuzz(ARRAY(SELECT healthpass.document_kinds()), 3000), '',
-          'fuzz: 3000 random strings x 9 kinds and mask_name');
+          'fuzz: 3000 random strings x 10 kinds and mask_name');
 
 -- ---------------------------------------------------------------------
 -- the cn_resident_id type
@@ -560,6 +584,8 @@ SELECT is(healthpass.mask_document(kind, typed), masked, format('mask_document(%
     ('home_return_permit', 'H1234567801', 'H1*****78'),
     ('hk_macau_permit', 'C12345678', 'C1*****78'),
     ('cn_passport', 'EA1234567', 'EA*****67'),
+    ('passport', 'GB－12345679', 'GB******79'),
+    ('passport', '12345', '12*45'),
     ('uscc', '91350100M000100Y43', '9135**********0Y43'),
     ('org_code', 'D2143569X', 'D2******-X'),
     ('plate', '粤B12345', '粤B***45'),
@@ -568,6 +594,8 @@ SELECT is(healthpass.mask_document(kind, typed), masked, format('mask_document(%
   ) v(kind, typed, masked);
 SELECT throws_ok($$SELECT healthpass.mask_document('hkid', 'A123456(4)')$$,
                  '22P02', 'invalid hkid number: "A123456(4)"', 'mask_document validates first');
+SELECT throws_ok($$SELECT healthpass.mask_document('passport', 'GB#12345678')$$,
+                 '22P02', 'invalid passport number: "GB#12345678"', 'mask_document validates passports too');
 
 SELECT is(healthpass.mask_name(name), masked, format('mask_name(%s)', name))
   FROM (VALUES
@@ -591,11 +619,13 @@ SELECT throws_ok($$SELECT healthpass.mask_name('·')$$, '22P02', 'invalid name: 
 -- ---------------------------------------------------------------------
 -- kinds
 SELECT is(array_agg(k), ARRAY['cn_resident_id', 'hkid', 'macau_id', 'home_return_permit',
-                              'hk_macau_permit', 'cn_passport', 'uscc', 'org_code', 'plate'],
+                              'hk_macau_permit', 'cn_passport', 'passport', 'uscc', 'org_code', 'plate'],
           'document_kinds lists the kinds in order')
   FROM healthpass.document_kinds() k;
-SELECT throws_ok($$SELECT healthpass.normalize_document('passport', 'E12345678')$$,
-                 '22023', 'unknown document kind: "passport"', 'unknown kind');
+SELECT throws_ok($$SELECT healthpass.normalize_document('id_card', 'E12345678')$$,
+                 '22023', 'unknown document kind: "id_card"', 'unknown kind');
+SELECT throws_ok($$SELECT healthpass.is_valid_document('passports', 'GB12345678')$$,
+                 '22023', 'unknown document kind: "passports"', 'is_valid_document: unknown kind, however close');
 SELECT throws_ok($$SELECT healthpass.normalize_document('HKID', 'A123456(3)')$$,
                  '22023', 'unknown document kind: "HKID"', 'kinds are lower case');
 SELECT throws_ok($$SELECT healthpass.is_valid_document('vin', 'x')$$,

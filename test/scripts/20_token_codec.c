@@ -2,7 +2,7 @@
  * 20_token_codec.c: unit test of the PostgreSQL-free HP1 codecs
  * (src/hp1_base45.c, src/hp1_cbor.c, src/hp1_cose.c), printing TAP.
  * RFC 9285 base45 vectors, RFC 8032 Ed25519 vectors, RFC 8949 CBOR
- * examples, the deterministic HP1 vector and the verdicts of the twelve HP1
+ * examples, the deterministic HP1 vector and the verdicts of the thirteen HP1
  * vector tokens (read from standard input, see 20_token_codec.sh), and a
  * single-character change at every position of the valid vector tokens.
  */
@@ -240,6 +240,7 @@ typedef struct VKey
 {
 	uint8_t		kid[8];
 	uint8_t		pk[32];
+	char		iss[65];		/* the issuer the key was published under */
 }			VKey;
 
 static VKey keys[8];
@@ -272,6 +273,8 @@ Verdict(const char *text, size_t n)
 		return "key_expired";
 	if (!hp1_verify(&t, &scratch, keys[i].pk))
 		return "bad_signature";
+	if (t.iss_len != strlen(keys[i].iss) || memcmp(t.iss, keys[i].iss, t.iss_len) != 0)
+		return "issuer_mismatch";
 	if (verify_at >= t.exp + skew)
 		return "expired";
 	if (t.iat > verify_at + skew)
@@ -436,6 +439,7 @@ main(void)
 		{
 			unhex(strtok(NULL, "\t\n"), keys[nkeys].kid);
 			unhex(strtok(NULL, "\t\n"), keys[nkeys].pk);
+			snprintf(keys[nkeys].iss, sizeof(keys[nkeys].iss), "%s", strtok(NULL, "\t\n"));
 			nkeys++;
 		}
 		else if (strcmp(tag, "det") == 0)

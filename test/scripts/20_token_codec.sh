@@ -13,7 +13,7 @@ import base64, json, sys
 d = json.load(open(sys.argv[1]))
 b64 = lambda s: base64.urlsafe_b64decode(s + "=" * (-len(s) % 4)).hex()
 for k in d["trust_list"]["keys"]:
-    print("key", b64(k["kid"]), b64(k["x"]), sep="\t")
+    print("key", b64(k["kid"]), b64(k["x"]), k.get("iss", d["trust_list"]["issuer"]), sep="\t")
 v = d["deterministic"]
 print("det", v["protected_hex"], v["payload_hex"], v["signature_hex"], v["cose_hex"], sep="\t")
 for c in d["cases"]:
