@@ -9,6 +9,25 @@
 -- bind_companion under row locks on both person rows, taken in person_id
 -- order (no deadlock between two binders); see
 -- test/isolation/specs/42_companion_binding.spec.
+--
+-- The tables also defend themselves, so that a direct INSERT (a DBA's
+-- repair, a data load) cannot make a group bind_companion would refuse.
+-- Row triggers may only read and lock the rows of the person the row
+-- belongs to (a distributed table keeps a person's rows together; see
+-- README, "Companions"), and they read only the two companion tables: a
+-- restore loads the tables in name order (companion, companion_of, ...,
+-- entry_registration, person), so a check against another table would
+-- refuse good rows. Each side checks what its own person's rows can tell:
+--   companion (registrant's side): not oneself; the registrant accompanies
+--     no group; each companion once; at most companion_limit() companions;
+--     positions unique, and pos left out gets the next one (binding order)
+--   companion_of (companion's side): not oneself; one group at a time; the
+--     companion leads no group of their own.
+-- Both lock their person's row when it exists, so two inserts for one
+-- person are checked one after the other; neither changes a binding's keys.
+-- Only bind_companion checks what spans the two people or other tables
+-- (documents, entry registrations, both halves of a binding written) and
+-- takes both locks in order.
 -- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- Largest number of companions one registrant may bind.
@@ -16,6 +35,117 @@ CREATE OR REPLACE FUNCTION companion_limit() RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN 9;
 COMMENT ON FUNCTION companion_limit() IS 'at most 9 companions: a group is at most 10 travellers';
+
+-- Row trigger on companion (the registrant's rows): what can be checked on
+-- the registrant's own rows. Keys of a binding are not changed in place.
+CREATE OR REPLACE FUNCTION hp_companion_guard() RETURNS trigger
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.person_id IS DISTINCT FROM OLD.person_id OR NEW.companion_id IS DISTINCT FROM OLD.companion_id THEN
+            RAISE EXCEPTION 'the companion binding of person % to the group of person % cannot be moved',
+                    OLD.companion_id, OLD.person_id
+                USING ERRCODE = '55000',
+                      DETAIL = 'A binding is removed and made again: unbind_companion, then bind_companion.';
+        END IF;
+        IF NEW.pos IS DISTINCT FROM OLD.pos
+           AND EXISTS (SELECT 1 FROM companion c WHERE c.person_id = NEW.person_id AND c.pos = NEW.pos) THEN
+            RAISE EXCEPTION 'position % in the group of person % is taken', NEW.pos, NEW.person_id
+                USING ERRCODE = '23505', DETAIL = 'Each companion of a group has a position of their own.';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NEW.person_id IS NULL OR NEW.companion_id IS NULL THEN
+        RETURN NEW;  -- refused by NOT NULL
+    END IF;
+    IF NEW.companion_id = NEW.person_id THEN
+        RAISE EXCEPTION 'person % cannot accompany themselves', NEW.person_id
+            USING ERRCODE = '23514', DETAIL = 'A registrant binds other people as companions.';
+    END IF;
+    -- the person's row, when there is one (a restore loads people later)
+    PERFORM FROM person x WHERE x.person_id = NEW.person_id FOR UPDATE;
+    IF EXISTS (SELECT 1 FROM companion_of c WHERE c.person_id = NEW.person_id) THEN
+        RAISE EXCEPTION 'person % accompanies another group and cannot bind companions', NEW.person_id
+            USING ERRCODE = '23514', DETAIL = 'Groups do not nest: a companion cannot have companions of their own.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM companion c WHERE c.person_id = NEW.person_id AND c.companion_id = NEW.companion_id) THEN
+        RAISE EXCEPTION 'person % is already bound to the group of person %', NEW.companion_id, NEW.person_id
+            USING ERRCODE = '23505', DETAIL = 'A companion is bound to a group once.';
+    END IF;
+    SELECT count(*) INTO n FROM companion c WHERE c.person_id = NEW.person_id;
+    IF n >= companion_limit() THEN
+        RAISE EXCEPTION 'the group of person % already has % companions', NEW.person_id, n
+            USING ERRCODE = '54000', DETAIL = format('A registrant binds at most %s companions.', companion_limit());
+    END IF;
+    IF NEW.pos IS NULL THEN
+        -- binding order: after every companion of the group
+        SELECT coalesce(max(c.pos), 0) + 1 INTO NEW.pos FROM companion c WHERE c.person_id = NEW.person_id;
+    ELSIF EXISTS (SELECT 1 FROM companion c WHERE c.person_id = NEW.person_id AND c.pos = NEW.pos) THEN
+        RAISE EXCEPTION 'position % in the group of person % is taken', NEW.pos, NEW.person_id
+            USING ERRCODE = '23505', DETAIL = 'Each companion of a group has a position of their own; leave pos out to bind them last.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION hp_companion_guard() IS
+    'row trigger on companion: the registrant''s side of the binding rules (not oneself, no nesting, once, limit, positions)';
+
+CREATE OR REPLACE TRIGGER companion_guard
+    BEFORE INSERT OR UPDATE ON companion
+    FOR EACH ROW EXECUTE FUNCTION hp_companion_guard();
+
+-- Row trigger on companion_of (the companion's rows): what can be checked on
+-- the companion's own rows.
+CREATE OR REPLACE FUNCTION hp_companion_of_guard() RETURNS trigger
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    other bigint;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.person_id IS DISTINCT FROM OLD.person_id OR NEW.registrant_id IS DISTINCT FROM OLD.registrant_id THEN
+            RAISE EXCEPTION 'the companion binding of person % to the group of person % cannot be moved',
+                    OLD.person_id, OLD.registrant_id
+                USING ERRCODE = '55000',
+                      DETAIL = 'A binding is removed and made again: unbind_companion, then bind_companion.';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NEW.person_id IS NULL OR NEW.registrant_id IS NULL THEN
+        RETURN NEW;  -- refused by NOT NULL
+    END IF;
+    IF NEW.registrant_id = NEW.person_id THEN
+        RAISE EXCEPTION 'person % cannot accompany themselves', NEW.person_id
+            USING ERRCODE = '23514', DETAIL = 'A companion accompanies another person''s group.';
+    END IF;
+    -- the person's row, when there is one (a restore loads people later)
+    PERFORM FROM person x WHERE x.person_id = NEW.person_id FOR UPDATE;
+    SELECT c.registrant_id INTO other FROM companion_of c WHERE c.person_id = NEW.person_id;
+    IF other = NEW.registrant_id THEN
+        RAISE EXCEPTION 'person % is already bound to the group of person %', NEW.person_id, other
+            USING ERRCODE = '23505', DETAIL = 'A companion is bound to a group once.';
+    ELSIF other IS NOT NULL THEN
+        RAISE EXCEPTION 'person % already accompanies the group of person %', NEW.person_id, other
+            USING ERRCODE = '23514', DETAIL = 'A person accompanies one group at a time.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM companion c WHERE c.person_id = NEW.person_id) THEN
+        RAISE EXCEPTION 'person % leads a group of their own', NEW.person_id
+            USING ERRCODE = '23514', DETAIL = 'Groups do not nest: a registrant with companions cannot join another group.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION hp_companion_of_guard() IS
+    'row trigger on companion_of: the companion''s side of the binding rules (not oneself, one group at a time, no nesting)';
+
+CREATE OR REPLACE TRIGGER companion_of_guard
+    BEFORE INSERT OR UPDATE ON companion_of
+    FOR EACH ROW EXECUTE FUNCTION hp_companion_of_guard();
 
 CREATE OR REPLACE FUNCTION bind_companion(person_id bigint, doc_kind text, doc_number text) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
@@ -28,7 +158,6 @@ DECLARE
     cid bigint;
     locked integer;
     other bigint;
-    next_pos integer;
 BEGIN
     PERFORM hp_get_person(registrant);
     SELECT d.person_id INTO cid FROM document_index d
@@ -78,15 +207,22 @@ BEGIN
             USING ERRCODE = '23514', DETAIL = 'Groups do not nest: a companion cannot have companions of their own.';
     END IF;
 
-    SELECT count(*), coalesce(max(c.pos), 0) + 1 INTO locked, next_pos
-      FROM companion c WHERE c.person_id = registrant;
+    SELECT count(*) INTO locked FROM companion c WHERE c.person_id = registrant;
     IF locked >= companion_limit() THEN
         RAISE EXCEPTION 'the group of person % already has % companions', registrant, locked
             USING ERRCODE = '54000', DETAIL = format('A registrant binds at most %s companions.', companion_limit());
     END IF;
 
-    INSERT INTO companion (person_id, companion_id, pos) VALUES (registrant, cid, next_pos);
-    INSERT INTO companion_of (person_id, registrant_id) VALUES (cid, registrant);
+    -- pos left out: the row trigger gives the next position (binding order)
+    BEGIN
+        INSERT INTO companion (person_id, companion_id) VALUES (registrant, cid);
+        INSERT INTO companion_of (person_id, registrant_id) VALUES (cid, registrant);
+    EXCEPTION WHEN unique_violation THEN
+        -- cannot happen under the two person locks; a row written around
+        -- this function is reported in the project's words all the same
+        RAISE EXCEPTION 'companion % "%" is already bound to a group', doc_kind, shown
+            USING ERRCODE = '23505', DETAIL = 'A person accompanies one group at a time.';
+    END;
     -- the new companion is last: after the registrant and the others
     RETURN locked + 2;
 END

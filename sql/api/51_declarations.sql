@@ -11,26 +11,27 @@
 -- colour at any past instant can be recomputed from what was known then.
 -- (replayed by every upgrade: CREATE OR REPLACE only)
 
--- A place as typed: trimmed, inner runs of spaces collapsed, full-width
--- spaces as spaces; at most 100 characters, no control characters.
+-- A place as typed, checked and in its one stored form: free text of at most
+-- 100 characters without control or bidi characters (hp_text: 54000 when too
+-- long, 22023 for a bad character), then hp_place_form (sql/schema/
+-- 51_declarations.sql): NFC, full-width ASCII folded, spaces collapsed and
+-- removed between CJK characters. Every place a function takes (travel
+-- places, destination city, risk areas) goes through here, so declarations
+-- and risk areas are compared in one form.
 CREATE OR REPLACE FUNCTION hp_clean_place(field text, place text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
-    p text := btrim(regexp_replace(place, '[\s　]+', ' ', 'g'));
+    p text := hp_place_form(hp_text(field, place, 100));
 BEGIN
     IF p IS NULL OR p = '' THEN
-        RAISE EXCEPTION '% "%" is empty', field, coalesce(place, '')
+        RAISE EXCEPTION '% "%" is empty', field, hp_quote(coalesce(place, ''))
             USING ERRCODE = '22023', DETAIL = 'A place names a country, province, city or district.';
-    END IF;
-    IF length(p) > 100 OR p ~ '[[:cntrl:]]' THEN
-        RAISE EXCEPTION '% "%" is not valid', field, place
-            USING ERRCODE = '22023', DETAIL = 'A place has at most 100 characters and no control characters.';
     END IF;
     RETURN p;
 END
 $$;
-COMMENT ON FUNCTION hp_clean_place(text, text) IS 'trimmed place name, or 22023 naming the field (internal)';
+COMMENT ON FUNCTION hp_clean_place(text, text) IS 'checked place in its stored form (hp_place_form), or 22023/54000 naming the field (internal)';
 
 CREATE OR REPLACE FUNCTION declare_health(
     person_id bigint,
@@ -68,15 +69,16 @@ BEGIN
         city := hp_clean_place('destination city', declare_health.destination_city);
     END IF;
     IF declare_health.destination_address IS NOT NULL THEN
-        address := btrim(regexp_replace(declare_health.destination_address, '[\s　]+', ' ', 'g'));
-        IF address = '' OR length(address) > 200 OR address ~ '[[:cntrl:]]' THEN
-            RAISE EXCEPTION 'destination address "%" is not valid', declare_health.destination_address
-                USING ERRCODE = '22023', DETAIL = 'An address has 1 to 200 characters and no control characters.';
+        address := regexp_replace(hp_text('destination address', declare_health.destination_address, 200),
+                                  '[\s　]+', ' ', 'g');
+        IF address IS NULL THEN
+            RAISE EXCEPTION 'destination address "%" is empty', hp_quote(declare_health.destination_address)
+                USING ERRCODE = '22023', DETAIL = 'Leave the address out, or give the street and number.';
         END IF;
     END IF;
     IF declare_health.temperature IS NOT NULL
        AND NOT declare_health.temperature BETWEEN 34.0 AND 43.0 THEN
-        RAISE EXCEPTION 'temperature % is out of range', declare_health.temperature
+        RAISE EXCEPTION 'temperature % is out of range', hp_quote(declare_health.temperature::text)
             USING ERRCODE = '22023', DETAIL = 'A body temperature is given in degrees Celsius between 34.0 and 43.0.';
     END IF;
     INSERT INTO health_declaration AS d

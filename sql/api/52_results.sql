@@ -15,27 +15,6 @@ CREATE OR REPLACE FUNCTION result_window() RETURNS interval
     RETURN interval '14 days';
 COMMENT ON FUNCTION result_window() IS 'results count for 14 days after sampling (seed 004)';
 
--- Trimmed short text of a result field, or 22023 naming the field.
-CREATE OR REPLACE FUNCTION hp_result_text(field text, value text, maxlen integer) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-AS $$
-DECLARE
-    v text := btrim(value);
-BEGIN
-    IF v IS NULL OR v = '' THEN
-        RAISE EXCEPTION '% is missing', field
-            USING ERRCODE = '22023', DETAIL = format('Every test result names its %s.', field);
-    END IF;
-    IF length(v) > maxlen OR v ~ '[[:cntrl:]]' THEN
-        RAISE EXCEPTION '% "%" is not valid', field, value
-            USING ERRCODE = '22023',
-                  DETAIL = format('The %s has at most %s characters and no control characters.', field, maxlen);
-    END IF;
-    RETURN v;
-END
-$$;
-COMMENT ON FUNCTION hp_result_text(text, text, integer) IS 'checked short text of a test result (internal)';
-
 CREATE OR REPLACE FUNCTION record_test_result(
     person_id bigint, institution text, sample_ref text, sampled_at timestamptz,
     result text, reported_at timestamptz DEFAULT NULL) RETURNS bigint
@@ -43,24 +22,21 @@ CREATE OR REPLACE FUNCTION record_test_result(
     SET search_path = healthpass, pg_temp
 AS $$
 DECLARE
-    p person := hp_get_person(record_test_result.person_id);
-    inst text := hp_result_text('institution', record_test_result.institution, 100);
-    ref text := hp_result_text('sample reference', record_test_result.sample_ref, 64);
+    p person;
+    inst text := hp_text('institution', record_test_result.institution, 100, true);
+    ref text := hp_text('sample reference', record_test_result.sample_ref, 64, true);
+    sampled timestamptz := hp_instant('sampled_at', record_test_result.sampled_at, true);
+    reported timestamptz := hp_instant('reported_at', record_test_result.reported_at, false);
     res text := lower(btrim(record_test_result.result));
-    reported timestamptz := record_test_result.reported_at;
     prev test_result;
     id bigint;
 BEGIN
     IF res IS NULL OR res NOT IN ('negative', 'positive', 'pending') THEN
-        RAISE EXCEPTION 'test result "%" is not valid', record_test_result.result
+        RAISE EXCEPTION 'test result "%" is not valid', hp_quote(record_test_result.result)
             USING ERRCODE = '22023', DETAIL = 'A nucleic-acid result is negative, positive or pending.';
     END IF;
-    IF record_test_result.sampled_at IS NULL THEN
-        RAISE EXCEPTION 'sampled_at is missing'
-            USING ERRCODE = '22023', DETAIL = 'Every test result says when the sample was taken.';
-    END IF;
-    IF record_test_result.sampled_at > now() THEN
-        RAISE EXCEPTION 'sampling time "%" is in the future', record_test_result.sampled_at
+    IF sampled > now() THEN
+        RAISE EXCEPTION 'sampling time "%" is in the future', sampled
             USING ERRCODE = '22008', DETAIL = 'A sample is recorded after it was taken.';
     END IF;
     IF res = 'pending' THEN
@@ -70,36 +46,46 @@ BEGIN
         END IF;
     ELSE
         reported := coalesce(reported, now());
-        IF reported < record_test_result.sampled_at OR reported > now() THEN
+        IF reported < sampled OR reported > now() THEN
             RAISE EXCEPTION 'report time "%" is out of range', reported
                 USING ERRCODE = '22008',
-                      DETAIL = format('A result is reported between sampling (%s) and now.', record_test_result.sampled_at);
+                      DETAIL = format('A result is reported between sampling (%s) and now.', sampled);
         END IF;
     END IF;
+
+    -- the person is locked: two reports of one sample wait for each other,
+    -- and the second sees the first (test/isolation/specs/52_sample_race.spec)
+    p := hp_lock_person(record_test_result.person_id);
 
     -- the records of one sample: same sampling time; a final result is final
     SELECT * INTO prev FROM test_result t
      WHERE t.person_id = p.person_id AND t.institution = inst AND t.sample_ref = ref
-     ORDER BY t.recorded_at DESC, t.result_id DESC LIMIT 1
-       FOR UPDATE;
+     ORDER BY t.recorded_at DESC, t.result_id DESC LIMIT 1;
     IF FOUND THEN
-        IF prev.sampled_at <> record_test_result.sampled_at THEN
-            RAISE EXCEPTION 'sample "%" of "%" was taken at %, not %', ref, inst, prev.sampled_at, record_test_result.sampled_at
+        IF prev.sampled_at <> sampled THEN
+            RAISE EXCEPTION 'sample "%" of "%" was taken at %, not %', hp_quote(ref), hp_quote(inst), prev.sampled_at, sampled
                 USING ERRCODE = '23514', DETAIL = 'All records of one sample have the same sampling time.';
         END IF;
         IF prev.result = res THEN
-            RAISE EXCEPTION 'sample "%" of "%" is already recorded as %', ref, inst, res
+            RAISE EXCEPTION 'sample "%" of "%" is already recorded as %', hp_quote(ref), hp_quote(inst), res
                 USING ERRCODE = '23505', DETAIL = 'A record is added only when the result changes.';
         END IF;
         IF prev.result <> 'pending' AND res = 'pending' THEN
-            RAISE EXCEPTION 'sample "%" of "%" already has the final result %', ref, inst, prev.result
+            RAISE EXCEPTION 'sample "%" of "%" already has the final result %', hp_quote(ref), hp_quote(inst), prev.result
                 USING ERRCODE = '55000', DETAIL = 'A reported result does not go back to pending; record the corrected result instead.';
         END IF;
     END IF;
 
-    INSERT INTO test_result AS t (person_id, institution, sample_ref, sampled_at, result, reported_at)
-    VALUES (p.person_id, inst, ref, record_test_result.sampled_at, res, reported)
-    RETURNING t.result_id INTO id;
+    BEGIN
+        INSERT INTO test_result AS t (person_id, institution, sample_ref, sampled_at, result, reported_at)
+        VALUES (p.person_id, inst, ref, sampled, res, reported)
+        RETURNING t.result_id INTO id;
+    EXCEPTION WHEN unique_violation THEN
+        -- test_result_pending_once: only a row written around this function
+        -- can collide (the person lock serialises the function's own calls)
+        RAISE EXCEPTION 'sample "%" of "%" is already recorded as %', hp_quote(ref), hp_quote(inst), res
+            USING ERRCODE = '23505', DETAIL = 'A sample is pending once: one pending record per sample.';
+    END;
     RETURN id;
 END
 $$;
@@ -131,7 +117,7 @@ AS $$
 DECLARE
     p person := hp_get_person(latest_test_result.person_id);
 BEGIN
-    IF at IS NULL OR at > now() THEN
+    IF hp_instant('instant', at) > now() THEN
         RAISE EXCEPTION 'instant "%" is not valid', at
             USING ERRCODE = '22008', DETAIL = 'Results are looked up at an instant that is not in the future.';
     END IF;
@@ -157,7 +143,7 @@ AS $$
 DECLARE
     g person := hp_get_person(family_test_results.guardian_id);
 BEGIN
-    IF at IS NULL OR at > now() THEN
+    IF hp_instant('instant', at) > now() THEN
         RAISE EXCEPTION 'instant "%" is not valid', at
             USING ERRCODE = '22008', DETAIL = 'Results are looked up at an instant that is not in the future.';
     END IF;

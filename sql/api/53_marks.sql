@@ -9,29 +9,16 @@
 -- A risk area is a place (a country, province, city or district name, as
 -- declarations write them). A declared travel place matches an area when
 -- the place starts with the area's name: the area "深圳市南山区" matches
--- "深圳市南山区粤海街道". Declaring or lifting an area re-colours, at once,
--- everyone whose declaration in force lists a matching place.
+-- "深圳市南山区粤海街道". Both sides are stored in one form (hp_place_form:
+-- NFC, full-width ASCII folded, no space between CJK characters), so the
+-- place "广东省 珠海市 香洲区" matches the area "广东省珠海市". Declaring or
+-- lifting an area re-colours, at once, everyone whose declaration in force
+-- lists a matching place.
 -- (replayed by every upgrade: CREATE OR REPLACE only)
 
--- A note or reason: trimmed, at most 500 characters (NULL stays NULL).
-CREATE OR REPLACE FUNCTION hp_note(field text, value text, required boolean) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-AS $$
-DECLARE
-    v text := nullif(btrim(value), '');
-BEGIN
-    IF v IS NULL AND required THEN
-        RAISE EXCEPTION '% is missing', field
-            USING ERRCODE = '22023', DETAIL = format('Give the %s in a few words.', field);
-    END IF;
-    IF length(v) > 500 THEN
-        RAISE EXCEPTION '% is % characters long', field, length(v)
-            USING ERRCODE = '54000', DETAIL = format('The %s has at most 500 characters.', field);
-    END IF;
-    RETURN v;
-END
-$$;
-COMMENT ON FUNCTION hp_note(text, text, boolean) IS 'checked note text (internal)';
+-- Notes and reasons are free text checked by hp_text (05_checks.sql): at
+-- most 500 characters (54000), no control or bidi characters (22023); a note
+-- may span lines, a reason is one line.
 
 CREATE OR REPLACE FUNCTION set_risk_mark(
     person_id bigint, kind text,
@@ -43,29 +30,27 @@ AS $$
 DECLARE
     p person := hp_get_person(set_risk_mark.person_id);
     k risk_mark_kind;
+    v_from timestamptz := hp_instant('valid_from', set_risk_mark.valid_from, true);
+    v_until timestamptz := hp_instant('valid_until', set_risk_mark.valid_until, false);
+    why text := hp_text('note', set_risk_mark.note, 500, false, true);
     id bigint;
 BEGIN
     IF kind IS NULL OR NOT kind = ANY (enum_range(NULL::risk_mark_kind)::text[]) THEN
-        RAISE EXCEPTION 'risk mark kind "%" is not valid', kind
+        RAISE EXCEPTION 'risk mark kind "%" is not valid', hp_quote(kind)
             USING ERRCODE = '22023',
                   DETAIL = format('A risk mark is one of: %s.', array_to_string(enum_range(NULL::risk_mark_kind), ', '));
     END IF;
     k := kind::risk_mark_kind;
-    IF set_risk_mark.valid_from IS NULL THEN
-        RAISE EXCEPTION 'valid_from is missing'
-            USING ERRCODE = '22023', DETAIL = 'A risk mark starts at a given instant.';
-    END IF;
-    IF set_risk_mark.valid_until IS NOT NULL AND set_risk_mark.valid_until <= set_risk_mark.valid_from THEN
-        RAISE EXCEPTION 'validity window "%" to "%" is empty', set_risk_mark.valid_from, set_risk_mark.valid_until
+    IF v_until IS NOT NULL AND v_until <= v_from THEN
+        RAISE EXCEPTION 'validity window "%" to "%" is empty', v_from, v_until
             USING ERRCODE = '22008', DETAIL = 'A risk mark ends after it starts.';
     END IF;
-    IF set_risk_mark.valid_until IS NOT NULL AND set_risk_mark.valid_until <= now() THEN
-        RAISE EXCEPTION 'validity window ends in the past at "%"', set_risk_mark.valid_until
+    IF v_until IS NOT NULL AND v_until <= now() THEN
+        RAISE EXCEPTION 'validity window ends in the past at "%"', v_until
             USING ERRCODE = '22008', DETAIL = 'A risk mark is recorded before it ends.';
     END IF;
     INSERT INTO risk_mark AS m (person_id, kind, valid_from, valid_until, note)
-    VALUES (p.person_id, k, set_risk_mark.valid_from, set_risk_mark.valid_until,
-            hp_note('note', set_risk_mark.note, false))
+    VALUES (p.person_id, k, v_from, v_until, why)
     RETURNING m.mark_id INTO id;
     RETURN id;
 END
@@ -79,7 +64,7 @@ CREATE OR REPLACE FUNCTION lift_risk_mark(person_id bigint, mark_id bigint, reas
 AS $$
 DECLARE
     m risk_mark;
-    why text := hp_note('reason', lift_risk_mark.reason, true);
+    why text := hp_text('reason', lift_risk_mark.reason, 500, true);
 BEGIN
     SELECT * INTO m FROM risk_mark r
      WHERE r.person_id = lift_risk_mark.person_id AND r.mark_id = lift_risk_mark.mark_id
@@ -131,16 +116,26 @@ CREATE OR REPLACE FUNCTION declare_risk_area(place text, note text DEFAULT NULL)
 AS $$
 DECLARE
     pl text := hp_clean_place('risk area', place);
+    why text := hp_text('note', declare_risk_area.note, 500, false, true);
     id bigint;
 BEGIN
     -- no declaration may slip in between the area and the re-colouring
     LOCK TABLE health_declaration IN SHARE MODE;
     IF EXISTS (SELECT 1 FROM risk_area a WHERE a.place = pl AND a.lifted_at IS NULL) THEN
-        RAISE EXCEPTION 'risk area "%" is already declared', pl
+        RAISE EXCEPTION 'risk area "%" is already declared', hp_quote(pl)
             USING ERRCODE = '23505', DETAIL = 'An area is declared once until it is lifted.';
     END IF;
-    INSERT INTO risk_area AS a (place, note) VALUES (pl, hp_note('note', declare_risk_area.note, false))
-    RETURNING a.area_id INTO id;
+    BEGIN
+        INSERT INTO risk_area AS a (place, note) VALUES (pl, why)
+        RETURNING a.area_id INTO id;
+    EXCEPTION WHEN unique_violation THEN
+        -- another session declared the same place at the same time (both
+        -- passed the check above; the unique index risk_area_active made
+        -- this one wait for the other to commit)
+        RAISE EXCEPTION 'risk area "%" is already declared', hp_quote(pl)
+            USING ERRCODE = '23505',
+                  DETAIL = 'Another session declared the area at the same time; an area is declared once until it is lifted.';
+    END;
     PERFORM hp_recolour_place(pl);
     RETURN id;
 END
@@ -162,7 +157,7 @@ BEGIN
             USING ERRCODE = 'P0002', DETAIL = 'Areas are named by the id declare_risk_area returned.';
     END IF;
     IF a.lifted_at IS NOT NULL THEN
-        RAISE EXCEPTION 'risk area "%" was already lifted at %', a.place, a.lifted_at
+        RAISE EXCEPTION 'risk area "%" was already lifted at %', hp_quote(a.place), a.lifted_at
             USING ERRCODE = '55000', DETAIL = 'An area is lifted once.';
     END IF;
     UPDATE risk_area r SET lifted_at = now() WHERE r.area_id = a.area_id;

@@ -214,7 +214,7 @@ BEGIN
         RETURN;
     END IF;
     IF jsonb_typeof(cond) <> 'object' THEN
-        RAISE EXCEPTION 'condition % at % is not an object', cond, path
+        RAISE EXCEPTION 'condition % at % is not an object', hp_quote(cond::text), path
             USING ERRCODE = '22023', DETAIL = 'A condition is true, false or a JSON object.';
     END IF;
     SELECT array_agg(k ORDER BY k) INTO keys FROM jsonb_object_keys(cond) k;
@@ -242,14 +242,14 @@ BEGIN
         RETURN;
     END IF;
     IF NOT ('fact' = ANY (keys)) OR NOT keys <@ ARRAY['fact', 'op', 'value'] THEN
-        RAISE EXCEPTION 'condition % at % is not understood', cond, path
+        RAISE EXCEPTION 'condition % at % is not understood', hp_quote(cond::text), path
             USING ERRCODE = '22023',
                   DETAIL = 'A condition is {"fact": name, "op": operator, "value": value}, {"all": [...]}, {"any": [...]}, {"not": condition}, true or false.';
     END IF;
 
     SELECT * INTO fact FROM colour_fact c WHERE c.name = cond->>'fact';
     IF NOT FOUND OR jsonb_typeof(cond->'fact') <> 'string' THEN
-        RAISE EXCEPTION 'unknown fact "%" at %', cond->>'fact', path
+        RAISE EXCEPTION 'unknown fact "%" at %', hp_quote(cond->>'fact'), path
             USING ERRCODE = '22023',
                   DETAIL = format('The facts are: %s.', (SELECT string_agg(c.name, ', ' ORDER BY c.name) FROM colour_fact c));
     END IF;
@@ -266,14 +266,14 @@ BEGIN
     END IF;
     IF op IN ('is_missing', 'is_present') THEN
         IF cond ? 'value' THEN
-            RAISE EXCEPTION 'operator "%" at % takes no value', op, path
+            RAISE EXCEPTION 'operator "%" at % takes no value', hp_quote(op), path
                 USING ERRCODE = '22023', DETAIL = 'Write {"fact": name, "op": "is_missing"} or "is_present".';
         END IF;
         sql := format('(%s IS %sNULL)', col, CASE op WHEN 'is_present' THEN 'NOT ' ELSE '' END);
         RETURN;
     END IF;
     IF NOT cond ? 'value' THEN
-        RAISE EXCEPTION 'operator "%" at % needs a value', op, path
+        RAISE EXCEPTION 'operator "%" at % needs a value', hp_quote(op), path
             USING ERRCODE = '22023', DETAIL = 'Write {"fact": name, "op": operator, "value": value}.';
     END IF;
 
@@ -281,13 +281,13 @@ BEGIN
     WHEN 'boolean' THEN
         IF op NOT IN ('=', '<>') OR jsonb_typeof(val) <> 'boolean' THEN
             RAISE EXCEPTION 'fact "%" at % is compared with = or <> to true or false', fact.name, path
-                USING ERRCODE = '22023', DETAIL = format('Got operator "%s" and value %s.', op, val);
+                USING ERRCODE = '22023', DETAIL = format('Got operator "%s" and value %s.', hp_quote(op), hp_quote(val::text));
         END IF;
         sql := format('coalesce(%s %s %s, false)', col, op, val::text);
     WHEN 'numeric' THEN
         IF op NOT IN ('=', '<>', '<', '<=', '>', '>=') OR jsonb_typeof(val) <> 'number' THEN
             RAISE EXCEPTION 'fact "%" at % is compared with =, <>, <, <=, > or >= to a number', fact.name, path
-                USING ERRCODE = '22023', DETAIL = format('Got operator "%s" and value %s.', op, val);
+                USING ERRCODE = '22023', DETAIL = format('Got operator "%s" and value %s.', hp_quote(op), hp_quote(val::text));
         END IF;
         sql := format('coalesce(%s %s %L::numeric, false)', col, op, (val #>> '{}')::numeric);
     WHEN 'text' THEN
@@ -296,6 +296,7 @@ BEGIN
                 RAISE EXCEPTION 'value at % is too long', path
                     USING ERRCODE = '54000', DETAIL = 'A text value has at most 200 characters.';
             END IF;
+            PERFORM hp_text(format('value at %s', path), val #>> '{}', 200);
             sql := format('coalesce(%s %s %L::text, false)', col, op, val #>> '{}');
         ELSIF op IN ('in', 'not_in') AND jsonb_typeof(val) = 'array' AND jsonb_array_length(val) > 0
               AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(val) e WHERE jsonb_typeof(e) <> 'string') THEN
@@ -303,27 +304,29 @@ BEGIN
                 RAISE EXCEPTION 'value list at % has % entries', path, jsonb_array_length(val)
                     USING ERRCODE = '54000', DETAIL = 'A value list has at most 50 entries.';
             END IF;
+            PERFORM hp_text(format('value at %s[%s]', path, o - 1), e, 200)
+               FROM jsonb_array_elements_text(val) WITH ORDINALITY AS x(e, o);
             SELECT string_agg(quote_literal(e), ', ' ORDER BY o) INTO lit
               FROM jsonb_array_elements_text(val) WITH ORDINALITY AS x(e, o);
             sql := format('%scoalesce(%s = ANY (ARRAY[%s]::text[]), false)',
                           CASE op WHEN 'not_in' THEN 'NOT ' ELSE '' END, col, lit);
         ELSE
             RAISE EXCEPTION 'fact "%" at % is compared with = or <> to a string, or with in or not_in to a list of strings', fact.name, path
-                USING ERRCODE = '22023', DETAIL = format('Got operator "%s" and value %s.', op, val);
+                USING ERRCODE = '22023', DETAIL = format('Got operator "%s" and value %s.', hp_quote(op), hp_quote(val::text));
         END IF;
     WHEN 'timestamptz' THEN
         IF op NOT IN ('within', 'not_within') OR jsonb_typeof(val) <> 'string' THEN
             RAISE EXCEPTION 'fact "%" at % is tested with within or not_within and an interval such as "3 days"', fact.name, path
-                USING ERRCODE = '22023', DETAIL = format('Got operator "%s" and value %s.', op, val);
+                USING ERRCODE = '22023', DETAIL = format('Got operator "%s" and value %s.', hp_quote(op), hp_quote(val::text));
         END IF;
         BEGIN
             iv := (val #>> '{}')::interval;
         EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
-            RAISE EXCEPTION 'interval "%" at % is not valid', val #>> '{}', path
+            RAISE EXCEPTION 'interval "%" at % is not valid', hp_quote(val #>> '{}'), path
                 USING ERRCODE = '22007', DETAIL = 'Write an interval such as "72 hours" or "7 days".';
         END;
         IF iv <= interval '0' OR iv > interval '366 days' THEN
-            RAISE EXCEPTION 'interval "%" at % is out of range', val #>> '{}', path
+            RAISE EXCEPTION 'interval "%" at % is out of range', hp_quote(val #>> '{}'), path
                 USING ERRCODE = '22023', DETAIL = 'A time window is longer than zero and at most 366 days.';
         END IF;
         sql := format('%scoalesce(%s > f.at - %L::interval, false)',
@@ -358,9 +361,16 @@ DECLARE
     ids integer[] := ARRAY(SELECT DISTINCT x FROM unnest(rule_ids) x WHERE x IS NOT NULL ORDER BY x);
 BEGIN
     SELECT coalesce(max(s.version), 0) + 1 INTO v FROM colour_ruleset s;
-    INSERT INTO colour_ruleset (version, activated_at, rule_ids, compiled, note)
-    VALUES (v, greatest(now(), coalesce((SELECT max(s.activated_at) FROM colour_ruleset s), now())),
-            ids, hp_compile_ruleset(ids), note);
+    BEGIN
+        INSERT INTO colour_ruleset (version, activated_at, rule_ids, compiled, note)
+        VALUES (v, greatest(now(), coalesce((SELECT max(s.activated_at) FROM colour_ruleset s), now())),
+                ids, hp_compile_ruleset(ids), note);
+    EXCEPTION WHEN unique_violation THEN
+        -- the callers hold hp_current_ruleset(true)'s lock; only a version
+        -- written directly, around that lock, can collide
+        RAISE EXCEPTION 'rule set version % was made by another session at the same time', v
+            USING ERRCODE = '23505', DETAIL = 'Rule set versions are made one at a time; run the change again.';
+    END;
     PERFORM hp_recolour_job_for(v);
     RETURN v;
 END
@@ -391,14 +401,17 @@ CREATE OR REPLACE FUNCTION hp_check_rule(colour health_colour, reason text, cond
     SET search_path = healthpass, pg_temp
 AS $$
 DECLARE
-    why text := btrim(reason);
+    why text;
 BEGIN
     IF colour IS NULL THEN
         RAISE EXCEPTION 'rule colour is missing'
             USING ERRCODE = '22023', DETAIL = 'A rule gives green, light_green, yellow or red.';
     END IF;
-    IF why IS NULL OR why = '' OR length(why) > 200 OR why ~ '[[:cntrl:]]' THEN
-        RAISE EXCEPTION 'rule reason "%" is not valid', coalesce(reason, '')
+    -- people read the reason: one line of at most 200 characters (hp_text:
+    -- 54000 when longer, 22023 for control or bidi characters)
+    why := hp_text('rule reason', reason, 200);
+    IF why IS NULL THEN
+        RAISE EXCEPTION 'rule reason "%" is not valid', hp_quote(coalesce(reason, ''))
             USING ERRCODE = '22023', DETAIL = 'A reason is 1 to 200 characters without control characters; people read it.';
     END IF;
     IF priority IS NULL OR priority NOT BETWEEN 0 AND 100000 THEN
@@ -411,6 +424,32 @@ END
 $$;
 COMMENT ON FUNCTION hp_check_rule(health_colour, text, jsonb, integer) IS 'checks a rule (internal)';
 
+-- Stores a checked rule and returns its id. The id comes from the sequence;
+-- a rule written directly with an id the sequence has not reached yet makes
+-- the insert collide: 23505 in the project's words, not a bare duplicate key.
+CREATE OR REPLACE FUNCTION hp_insert_rule(colour health_colour, reason text, priority integer, condition jsonb)
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, pg_temp
+AS $$
+DECLARE
+    id integer;
+BEGIN
+    INSERT INTO colour_rule AS r (colour, reason, priority, condition)
+    VALUES (hp_insert_rule.colour, hp_insert_rule.reason, hp_insert_rule.priority, hp_insert_rule.condition)
+    RETURNING r.rule_id INTO id;
+    RETURN id;
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'colour rule id % is taken by a rule written directly',
+            currval(pg_get_serial_sequence('healthpass.colour_rule', 'rule_id'))
+        USING ERRCODE = '23505',
+              DETAIL = format('The rule ids run up to %s; rules are added with add_colour_rule.',
+                              (SELECT max(r.rule_id) FROM colour_rule r)),
+              HINT = 'Move the sequence past them: SELECT setval(pg_get_serial_sequence(''healthpass.colour_rule'', ''rule_id''), max(rule_id)) FROM healthpass.colour_rule;';
+END
+$$;
+COMMENT ON FUNCTION hp_insert_rule(health_colour, text, integer, jsonb) IS 'stores a checked rule; 23505 when its id is taken (internal)';
+
 CREATE OR REPLACE FUNCTION add_colour_rule(colour health_colour, reason text, condition jsonb,
                                 priority integer DEFAULT 1000) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
@@ -421,9 +460,7 @@ DECLARE
     why text := hp_check_rule(colour, reason, condition, priority);
     id integer;
 BEGIN
-    INSERT INTO colour_rule AS r (colour, reason, priority, condition)
-    VALUES (add_colour_rule.colour, why, add_colour_rule.priority, add_colour_rule.condition)
-    RETURNING r.rule_id INTO id;
+    id := hp_insert_rule(add_colour_rule.colour, why, add_colour_rule.priority, add_colour_rule.condition);
     PERFORM hp_activate_ruleset(cur.rule_ids || id, format('add rule %s', id));
     RETURN id;
 END
@@ -445,9 +482,7 @@ BEGIN
         RAISE EXCEPTION 'colour rule % is not in force', replace_colour_rule.rule_id
             USING ERRCODE = 'P0002', DETAIL = format('The rules in force are %s.', array_to_string(cur.rule_ids, ', '));
     END IF;
-    INSERT INTO colour_rule AS r (colour, reason, priority, condition)
-    VALUES (replace_colour_rule.colour, why, replace_colour_rule.priority, replace_colour_rule.condition)
-    RETURNING r.rule_id INTO id;
+    id := hp_insert_rule(replace_colour_rule.colour, why, replace_colour_rule.priority, replace_colour_rule.condition);
     PERFORM hp_activate_ruleset(array_remove(cur.rule_ids, replace_colour_rule.rule_id) || id,
                                 format('replace rule %s by %s', replace_colour_rule.rule_id, id));
     RETURN id;

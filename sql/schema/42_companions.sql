@@ -8,7 +8,9 @@
 -- (companion's rows). The rules span two people, so they are checked in
 -- bind_companion under row locks on both person rows, taken in person_id
 -- order (no deadlock between two binders); see
--- test/isolation/specs/42_companion_binding.spec.
+-- test/isolation/specs/42_companion_binding.spec. Row triggers on both
+-- tables (sql/api/42_companions.sql) check what each person's own rows can
+-- tell, so a direct INSERT cannot make a group bind_companion would refuse.
 -- (created once: later changes go to sql/updates/)
 
 CREATE TABLE companion (

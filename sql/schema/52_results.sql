@@ -25,4 +25,10 @@ CREATE TABLE test_result (
 COMMENT ON TABLE test_result IS
     'nucleic-acid test records: sample (institution + reference), sampled at, result, reported at; never updated';
 CREATE INDEX test_result_sampled ON test_result (person_id, sampled_at);
+-- A sample is recorded as pending once (a record is added only when the
+-- result changes, and a final result never goes back to pending): a second
+-- pending record of it is a duplicate, refused with 23505. person_id first,
+-- as in every unique key of a personal table.
+CREATE UNIQUE INDEX test_result_pending_once ON test_result (person_id, institution, sample_ref, sampled_at)
+    WHERE result = 'pending';
 SELECT pg_catalog.pg_extension_config_dump('test_result', '');

@@ -9,8 +9,11 @@
 -- A risk area is a place (a country, province, city or district name, as
 -- declarations write them). A declared travel place matches an area when
 -- the place starts with the area's name: the area "深圳市南山区" matches
--- "深圳市南山区粤海街道". Declaring or lifting an area re-colours, at once,
--- everyone whose declaration in force lists a matching place.
+-- "深圳市南山区粤海街道". Both sides are stored in one form (hp_place_form:
+-- NFC, full-width ASCII folded, no space between CJK characters), so the
+-- place "广东省 珠海市 香洲区" matches the area "广东省珠海市". Declaring or
+-- lifting an area re-colours, at once, everyone whose declaration in force
+-- lists a matching place.
 -- (created once: later changes go to sql/updates/)
 
 CREATE TYPE risk_mark_kind AS ENUM
@@ -40,7 +43,11 @@ CREATE TABLE risk_area (
     place       text NOT NULL,
     note        text,
     declared_at timestamptz NOT NULL DEFAULT now(),
-    lifted_at   timestamptz
+    lifted_at   timestamptz,
+    -- places are stored in the form they are compared in (hp_place_form,
+    -- 51_declarations.sql), so one place cannot be in force twice under two
+    -- spellings
+    CONSTRAINT risk_area_place_form CHECK (place <> '' AND place = hp_place_form(place))
 );
 COMMENT ON TABLE risk_area IS 'risk areas: a declared travel place starting with the area name matches';
 CREATE UNIQUE INDEX risk_area_active ON risk_area (place) WHERE lifted_at IS NULL;

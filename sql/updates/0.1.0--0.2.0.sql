@@ -30,3 +30,80 @@ INSERT INTO code_issued (person_id, token_id, kid, kind, expires_at)
 SELECT person_id, token_id, kid, 'entry', expires_at FROM entry_code_issued WHERE expires_at > now();
 DROP TABLE entry_code_issued;
 DROP FUNCTION hp_revoke_entry_codes(bigint, text);
+
+-- issue 9: tokens -----------------------------------------------------------
+-- _add_signing_key takes the end of the key's validity instead of an
+-- interval (checked by _signing_key_until)
+DROP FUNCTION IF EXISTS _add_signing_key(record, timestamptz, interval);
+
+-- issue 9: companions and health --------------------------------------------
+-- Places have one stored form, hp_place_form (as in sql/schema/
+-- 51_declarations.sql); declarations and risk areas stored before are
+-- brought into it, so "广东省 珠海市 香洲区" matches the area "广东省珠海市".
+CREATE FUNCTION hp_place_form(place text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN regexp_replace(
+         btrim(regexp_replace(
+           translate(CASE WHEN current_setting('server_encoding') = 'UTF8' THEN normalize(place, NFC) ELSE place END,
+                     '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～',
+                     E'!"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~'),
+           '[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+', ' ', 'g'), ' '),
+         '(?<=[\u2e80-\u2fff\u3001-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]) (?=[\u2e80-\u2fff\u3001-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff])',
+         '', 'g');
+COMMENT ON FUNCTION hp_place_form(text) IS
+    'the stored and compared form of a place: NFC, full-width ASCII folded, spaces collapsed and removed between CJK characters (internal)';
+-- two areas in force that are one place in two spellings: the later ones
+-- are lifted now (the earliest stays in force and covers the same people);
+-- an area whose name is only spaces of another width names no place (it
+-- would match every place): it is lifted and kept under the name "?"
+UPDATE risk_area a SET lifted_at = now()
+ WHERE a.lifted_at IS NULL
+   AND (hp_place_form(a.place) = ''
+        OR EXISTS (SELECT 1 FROM risk_area b
+                    WHERE b.lifted_at IS NULL AND b.area_id < a.area_id
+                      AND hp_place_form(b.place) = hp_place_form(a.place)));
+UPDATE risk_area SET place = hp_place_form(place)
+ WHERE place IS DISTINCT FROM hp_place_form(place) AND hp_place_form(place) <> '';
+UPDATE risk_area SET place = '?' WHERE place = '' OR hp_place_form(place) = '';
+ALTER TABLE risk_area ADD CONSTRAINT risk_area_place_form CHECK (place <> '' AND place = hp_place_form(place));
+UPDATE health_declaration d
+   SET travel_places = coalesce((SELECT array_agg(DISTINCT hp_place_form(pl) ORDER BY hp_place_form(pl))
+                                   FROM unnest(d.travel_places) pl WHERE hp_place_form(pl) <> ''), '{}')
+ WHERE EXISTS (SELECT 1 FROM unnest(d.travel_places) pl WHERE pl IS DISTINCT FROM hp_place_form(pl));
+UPDATE health_declaration d SET destination_city = hp_place_form(d.destination_city)
+ WHERE d.destination_city IS DISTINCT FROM hp_place_form(d.destination_city);
+-- whoever has places in a declaration in force may now match an area:
+-- their colour is computed again at the next read or colour_tick()
+UPDATE colour_current c SET recheck_at = now()
+ WHERE c.person_id IN (SELECT d.person_id FROM health_declaration d
+                        WHERE d.valid_until > now() AND cardinality(d.travel_places) > 0);
+-- A sample is recorded pending once (test_result_pending_once). Two calls
+-- racing in 0.1.0 could store the same pending record twice: the copies
+-- (same sample, sampling time and result) go, the first record stays.
+DELETE FROM test_result t
+ WHERE t.result = 'pending'
+   AND EXISTS (SELECT 1 FROM test_result u
+                WHERE u.person_id = t.person_id AND u.institution = t.institution
+                  AND u.sample_ref = t.sample_ref AND u.sampled_at = t.sampled_at
+                  AND u.result = 'pending' AND u.result_id < t.result_id);
+CREATE UNIQUE INDEX test_result_pending_once ON test_result (person_id, institution, sample_ref, sampled_at)
+    WHERE result = 'pending';
+-- one checker for free text (hp_text, 05_checks.sql) replaces these
+DROP FUNCTION IF EXISTS hp_note(text, text, boolean);
+DROP FUNCTION IF EXISTS hp_result_text(text, text, integer);
+
+-- issue 9: the manual check takes the phone -------------------------------
+DROP FUNCTION manual_health_check(text, text, text);
+
+-- issue 9: entry_lookup says whether the person may apply for an e-pass ----
+DROP FUNCTION entry_lookup(text, text);
+
+-- issue 9: 0.1.0 granted and commented PostgreSQL's own version() -----------
+-- (an unqualified name in its GRANT and COMMENT); put both back
+REVOKE EXECUTE ON FUNCTION pg_catalog.version()
+    FROM healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
+COMMENT ON FUNCTION pg_catalog.version() IS 'PostgreSQL version string';
+
+-- issue 9: scanners look colours up from what a person shows, not by id ----
+REVOKE EXECUTE ON FUNCTION colour_status(bigint, timestamptz), colour_at(bigint, timestamptz)
+    FROM healthpass_scanner;

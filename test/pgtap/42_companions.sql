@@ -5,7 +5,7 @@
 \pset tuples_only true
 \pset pager off
 SET client_min_messages = warning;
-SELECT plan(34);
+SELECT plan(58);
 
 SELECT healthpass.publish_notice('registration_notice', 'Notice', 'Read me.') AS nv \gset
 -- a person with a complete entry registration
@@ -98,7 +98,8 @@ SELECT is((SELECT code_status || ' ' || coalesce(entry_code, '-') FROM healthpas
           'realname_rejected -', 'a rejected companion keeps their page but gets no code');
 
 -- the group limit ---------------------------------------------------------------------
-SELECT count(pg_temp.traveller(n, '同行' || i)) AS eight FROM (VALUES
+-- names are letters only (no digits): 同行甲 … 同行壬
+SELECT count(pg_temp.traveller(n, '同行' || substr('甲乙丙丁戊己庚辛壬', i, 1))) AS eight FROM (VALUES
     (1, '440606195508084416'), (2, '440606195802025521'), (3, '440606201505056637'),
     (4, '440104200002297717'), (5, '440104199511118937'), (6, '440606198808089044'),
     (7, '440606198808089159'), (8, '440104197001010273'), (9, '440606199202020311')) v(i, n) \gset
@@ -109,5 +110,61 @@ SELECT is((SELECT max(healthpass.bind_companion(:a, 'cn_resident_id', n)) FROM (
 SELECT is(healthpass.companion_limit(), 9, 'the limit is 9 companions');
 SELECT throws_ok(format($$SELECT healthpass.bind_companion(%s, 'cn_resident_id', '440606199202020311')$$, :a),
     '54000', format('the group of person %s already has 9 companions', :a), 'a tenth companion is refused');
+
+-- the tables defend themselves: direct INSERTs (as a DBA would write them) ---------
+-- state here: a leads c and 8 more (9 companions), d leads b, e and f are free
+SELECT healthpass.find_person('cn_resident_id', '440606199202020311') AS e \gset
+SELECT pg_temp.traveller('440104198001010120', '孙八') AS f \gset
+SELECT throws_ok(format('INSERT INTO healthpass.companion (person_id, companion_id, pos) VALUES (%s, %s, 1)', :e, :e),
+    '23514', format('person %s cannot accompany themselves', :e), 'companion: no binding yourself');
+SELECT throws_ok(format('INSERT INTO healthpass.companion_of (person_id, registrant_id) VALUES (%s, %s)', :e, :e),
+    '23514', format('person %s cannot accompany themselves', :e), 'companion_of: no accompanying yourself');
+SELECT throws_ok(format('INSERT INTO healthpass.companion (person_id, companion_id) VALUES (%s, %s)', :b, :e),
+    '23514', format('person %s accompanies another group and cannot bind companions', :b), 'companion: a companion does not bind (no nesting)');
+SELECT throws_ok(format('INSERT INTO healthpass.companion_of (person_id, registrant_id) VALUES (%s, %s)', :a, :d),
+    '23514', format('person %s leads a group of their own', :a), 'companion_of: a registrant with companions does not join (no nesting)');
+SELECT throws_ok(format('INSERT INTO healthpass.companion_of (person_id, registrant_id) VALUES (%s, %s)', :b, :e),
+    '23514', format('person %s already accompanies the group of person %s', :b, :d), 'companion_of: one group at a time');
+SELECT throws_ok(format('INSERT INTO healthpass.companion_of (person_id, registrant_id) VALUES (%s, %s)', :b, :d),
+    '23505', format('person %s is already bound to the group of person %s', :b, :d), 'companion_of: bound once');
+SELECT throws_ok(format('INSERT INTO healthpass.companion (person_id, companion_id) VALUES (%s, %s)', :d, :b),
+    '23505', format('person %s is already bound to the group of person %s', :b, :d), 'companion: bound once');
+SELECT throws_ok(format('INSERT INTO healthpass.companion (person_id, companion_id) VALUES (%s, %s)', :a, :e),
+    '54000', format('the group of person %s already has 9 companions', :a), 'companion: the limit holds for direct inserts');
+SELECT throws_ok(format('INSERT INTO healthpass.companion (person_id, companion_id, pos) VALUES (%s, %s, 1)', :d, :e),
+    '23505', format('position 1 in the group of person %s is taken', :d), 'companion: positions are unique in a group');
+SELECT throws_ok(format('INSERT INTO healthpass.companion (person_id, companion_id, pos) VALUES (%s, %s, 0)', :d, :e),
+    '23514', NULL, 'companion: positions are positive');
+SELECT throws_ok(format('UPDATE healthpass.companion SET companion_id = %s WHERE person_id = %s', :e, :d),
+    '55000', format('the companion binding of person %s to the group of person %s cannot be moved', :b, :d),
+    'companion: a binding is not moved to another companion');
+SELECT throws_ok(format('UPDATE healthpass.companion_of SET registrant_id = %s WHERE person_id = %s', :a, :b),
+    '55000', format('the companion binding of person %s to the group of person %s cannot be moved', :b, :d),
+    'companion_of: a binding is not moved to another group');
+SELECT is((SELECT count(*)::integer FROM healthpass.companion WHERE person_id = :d), 1, 'the refused inserts left the group as it was');
+
+-- what bind_companion would do is accepted
+SELECT lives_ok(format('INSERT INTO healthpass.companion (person_id, companion_id) VALUES (%s, %s)', :d, :e),
+    'companion: a direct insert of a valid binding');
+SELECT lives_ok(format('INSERT INTO healthpass.companion_of (person_id, registrant_id) VALUES (%s, %s)', :e, :d),
+    'companion_of: its other half');
+SELECT is((SELECT pos FROM healthpass.companion WHERE person_id = :d AND companion_id = :e), 2,
+    'pos left out: the next position is given');
+SELECT lives_ok(format('INSERT INTO healthpass.companion (person_id, companion_id, pos) VALUES (%s, %s, 7)', :d, :f),
+    'companion: an explicit position after the last one');
+SELECT lives_ok(format('INSERT INTO healthpass.companion_of (person_id, registrant_id) VALUES (%s, %s)', :f, :d),
+    'companion_of: its other half');
+SELECT lives_ok(format($$UPDATE healthpass.companion SET bound_at = now() - interval '1 hour' WHERE person_id = %s$$, :d),
+    'companion: other columns may be corrected');
+SELECT throws_ok(format('UPDATE healthpass.companion SET pos = 7 WHERE person_id = %s AND companion_id = %s', :d, :b),
+    '23505', format('position 7 in the group of person %s is taken', :d), 'companion: a position is not moved onto another');
+SELECT is((SELECT array_agg(name_masked ORDER BY pos) FROM healthpass.group_codes(:d)),
+          ARRAY[healthpass.mask_name('赵六'), healthpass.mask_name('李红'), healthpass.mask_name('同行壬'), healthpass.mask_name('孙八')],
+          'the group lists them in binding order');
+SELECT lives_ok(format($$SELECT healthpass.unbind_companion(%s, 'cn_resident_id', '440606199202020311')$$, :d),
+    'a directly inserted companion is unbound by the function');
+SELECT is(healthpass.bind_companion(:d, 'cn_resident_id', '440606199202020311'), 4, 'and bound again: last, page 4');
+SELECT is((SELECT pos FROM healthpass.companion WHERE person_id = :d AND companion_id = :e), 8,
+    'bind_companion gives the position after the last one');
 
 SELECT * FROM finish();

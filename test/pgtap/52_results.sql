@@ -6,7 +6,7 @@
 \pset pager off
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
-SELECT plan(27);
+SELECT plan(46);
 
 SELECT healthpass.register_person('cn_resident_id', '440104199003071239', '王小明') AS g \gset
 SELECT healthpass.add_family_member(:g, 'cn_resident_id', '440606195508084416', '王大爷', 'parent') AS m1 \gset
@@ -60,7 +60,52 @@ SELECT throws_ok(format($$SELECT healthpass.record_test_result(%s, 'Lab A', 'A-3
 SELECT throws_ok(format($$SELECT healthpass.record_test_result(%s, '', 'A-3', %L, 'negative')$$, :g, :'t2'),
     '22023', 'institution is missing', 'the institution is named');
 SELECT throws_ok(format($$SELECT healthpass.record_test_result(%s, 'Lab A', repeat('9', 65), %L, 'negative')$$, :g, :'t2'),
-    '22023', format('sample reference "%s" is not valid', repeat('9', 65)), 'sample references are short');
+    '54000', format('sample reference "9999%s9999…" is 65 characters long', repeat('*', 32)), 'sample references are short');
+
+-- free text: length limits (54000), no control or bidi characters (22023)
+SELECT throws_ok(format($$SELECT healthpass.record_test_result(%s, repeat('院', 101), 'A-3', %L, 'negative')$$, :g, :'t2'),
+    '54000', format('institution "%s…" is 101 characters long', repeat('院', 40)), 'institution names are short');
+SELECT throws_ok(format($$SELECT healthpass.record_test_result(%s, E'Lab\tA', 'A-3', %L, 'negative')$$, :g, :'t2'),
+    '22023', 'institution "Lab?A" holds a control character', 'no tab in an institution name');
+SELECT throws_ok(format($$SELECT healthpass.record_test_result(%s, U&'Lab \202EA', 'A-3', %L, 'negative')$$, :g, :'t2'),
+    '22023', 'institution "Lab ?A" holds a control character', 'no bidi override in an institution name');
+SELECT throws_ok(format($$SELECT healthpass.record_test_result(%s, 'Lab A', U&'A-\2067 3', %L, 'negative')$$, :g, :'t2'),
+    '22023', 'sample reference "A-? 3" holds a control character', 'no bidi isolate in a sample reference');
+SELECT throws_ok(format($$SELECT healthpass.record_test_result(%s, 'Lab A', NULL, %L, 'negative')$$, :g, :'t2'),
+    '22023', 'sample reference is missing', 'a sample reference is given');
+SELECT throws_ok(format($$SELECT healthpass.record_test_result(%s, 'Lab A', 'A-3', %L, repeat('x', 5000))$$, :g, :'t2'),
+    '22023', format('test result "%s…" is not valid', repeat('x', 40)), 'a bad result is quoted cut');
+
+-- instants: finite (22008), present when required (22004)
+SELECT throws_ok(format($$SELECT healthpass.record_test_result(%s, 'Lab A', 'A-3', '-infinity', 'negative')$$, :g),
+    '22008', 'sampled_at "-infinity" is not a point in time', 'no sample at -infinity');
+SELECT throws_ok(format($$SELECT healthpass.record_test_result(%s, 'Lab A', 'A-3', 'infinity', 'pending')$$, :g),
+    '22008', 'sampled_at "infinity" is not a point in time', 'no sample at infinity');
+SELECT throws_ok(format($$SELECT healthpass.record_test_result(%s, 'Lab A', 'A-3', NULL, 'pending')$$, :g),
+    '22004', 'sampled_at is missing', 'a sample has a sampling time');
+SELECT throws_ok(format($$SELECT healthpass.record_test_result(%s, 'Lab A', 'A-3', %L, 'negative', '-infinity')$$, :g, :'t2'),
+    '22008', 'reported_at "-infinity" is not a point in time', 'no report at -infinity');
+SELECT throws_ok(format($$SELECT healthpass.record_test_result(%s, 'Lab A', 'A-3', %L, 'negative', 'infinity')$$, :g, :'t2'),
+    '22008', 'reported_at "infinity" is not a point in time', 'no report at infinity');
+SELECT throws_ok(format($$SELECT * FROM healthpass.latest_test_result(%s, '-infinity')$$, :g),
+    '22008', 'instant "-infinity" is not a point in time', 'no look-up at -infinity');
+SELECT throws_ok(format($$SELECT * FROM healthpass.latest_test_result(%s, NULL)$$, :g),
+    '22004', 'instant is missing', 'a look-up names its instant');
+SELECT throws_ok(format($$SELECT * FROM healthpass.family_test_results(%s, '-infinity')$$, :g),
+    '22008', 'instant "-infinity" is not a point in time', 'no family look-up at -infinity');
+SELECT throws_ok(format($$SELECT * FROM healthpass.family_test_results(%s, 'infinity')$$, :g),
+    '22008', 'instant "infinity" is not a point in time', 'no family look-up at infinity');
+
+-- a sample is pending once, also for a row written around the function
+SELECT ok(healthpass.record_test_result(:g, 'Lab C', 'C-1', :'t2', 'pending') > 0, 'a pending sample');
+SELECT throws_ok(format($$SELECT healthpass.record_test_result(%s, 'Lab C', 'C-1', %L, 'pending')$$, :g, :'t2'),
+    '23505', 'sample "C-1" of "Lab C" is already recorded as pending', 'the same pending record twice is refused');
+SELECT throws_ok(format($$INSERT INTO healthpass.test_result (person_id, institution, sample_ref, sampled_at, result)
+                          VALUES (%s, 'Lab C', 'C-1', %L, 'pending')$$, :g, :'t2'),
+    '23505', NULL, 'a direct duplicate pending record is refused by test_result_pending_once');
+SELECT lives_ok(format($$INSERT INTO healthpass.test_result (person_id, institution, sample_ref, sampled_at, result)
+                         VALUES (%s, 'Lab C', 'C-2', %L, 'pending')$$, :g, :'t2'),
+    'another sample of the same time may be pending');
 SELECT throws_ok(format($$SELECT * FROM healthpass.latest_test_result(%s, '2999-01-01 00:00:00+00')$$, :g),
     '22008', 'instant "2999-01-01 00:00:00+00" is not valid', 'no look-ups in the future');
 
