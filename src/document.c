@@ -21,11 +21,10 @@
 #include "utils/datetime.h"
 
 #include "identity.h"
+#include "quote.h"
 
 /* bytes a cleaned number may grow to before it is called too long */
 #define HP_CLEAN_MAX 64
-/* characters of an offending value quoted in a message */
-#define HP_QUOTE_CHARS 40
 
 static const char *const kind_names[HP_DOC_NKINDS] = {
 	"cn_resident_id",
@@ -138,17 +137,6 @@ hp_doc_kind_lookup(const char *name, int len)
 	return -1;
 }
 
-/* hp_quote_value: the value for a message, cut after 40 characters */
-char *
-hp_quote_value(const char *s, int len)
-{
-	int			clip = pg_mbcharcliplen(s, len, HP_QUOTE_CHARS);
-
-	if (clip >= len)
-		return pnstrdup(s, len);
-	return psprintf("%s...", pnstrdup(s, clip));
-}
-
 /* hp_detail_to_server: a UTF-8 detail sentence in the database encoding */
 char *
 hp_detail_to_server(const char *detail)
@@ -160,7 +148,7 @@ hp_detail_to_server(const char *detail)
 static char *
 CharAt(const char *s)
 {
-	return pnstrdup(s, pg_utf_mblen((const unsigned char *) s));
+	return hp_quote_char(s);
 }
 
 /* NotAllowed: the detail for a character that has no place in a number */
@@ -816,14 +804,18 @@ NormalizeArgs(FunctionCallInfo fcinfo, char *out, char **detail)
 	return kind;
 }
 
-/* RaiseInvalid: error 22P02 for a bad number of a kind */
+/*
+ * RaiseInvalid: error 22P02 for a bad number of a kind. normalize_document,
+ * the validator a person calls on their own input, quotes the number as
+ * given (keep_numbers); everything else quotes it masked.
+ */
 static void
-RaiseInvalid(int kind, text *num, const char *detail)
+RaiseInvalid(int kind, text *num, const char *detail, bool keep_numbers)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 			 errmsg("invalid %s number: \"%s\"", kind_names[kind],
-					hp_quote_value(VARDATA_ANY(num), VARSIZE_ANY_EXHDR(num))),
+					hp_quote(VARDATA_ANY(num), VARSIZE_ANY_EXHDR(num), HP_QUOTE_CHARS, keep_numbers)),
 			 errdetail("%s", hp_detail_to_server(detail))));
 }
 
@@ -844,7 +836,7 @@ normalize_document(PG_FUNCTION_ARGS)
 	int			kind = NormalizeArgs(fcinfo, out, &detail);
 
 	if (detail != NULL)
-		RaiseInvalid(kind, PG_GETARG_TEXT_PP(1), detail);
+		RaiseInvalid(kind, PG_GETARG_TEXT_PP(1), detail, true);
 	PG_RETURN_TEXT_P(ToText(out));
 }
 
@@ -913,7 +905,7 @@ mask_document(PG_FUNCTION_ARGS)
 	int			kind = NormalizeArgs(fcinfo, out, &detail);
 
 	if (detail != NULL)
-		RaiseInvalid(kind, PG_GETARG_TEXT_PP(1), detail);
+		RaiseInvalid(kind, PG_GETARG_TEXT_PP(1), detail, false);
 	PG_RETURN_TEXT_P(ToText(MaskCanonical(out, mask_keep[kind][0],
 										  mask_keep[kind][1])));
 }

@@ -51,7 +51,7 @@ cn_resident_id_in(PG_FUNCTION_ARGS)
 		HP_INPUT_ERROR(fcinfo,
 					   errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					   errmsg("invalid cn_resident_id number: \"%s\"",
-							  hp_quote_value(str, len)),
+							  hp_quote(str, len, HP_QUOTE_CHARS, true)),
 					   errdetail("%s", hp_detail_to_server(detail)));
 	PG_RETURN_INT64(value);
 }

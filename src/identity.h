@@ -12,6 +12,8 @@
 
 #include "postgres.h"
 
+#include "quote.h"
+
 /* longest canonical form of any kind, in bytes, without the NUL */
 #define HP_DOC_MAXLEN 32
 
@@ -59,9 +61,6 @@ extern void hp_resident_id_format(int64 value, char *out);
 
 /* the masked form 4401**********123X of a stored value */
 extern char *hp_mask_resident_id(int64 value);
-
-/* the value as it may appear in a message: cut after 40 characters */
-extern char *hp_quote_value(const char *s, int len);
 
 /* a UTF-8 detail converted to the database encoding for ereport */
 extern char *hp_detail_to_server(const char *detail);

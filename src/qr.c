@@ -23,6 +23,8 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+
+#include "quote.h"
 #if PG_VERSION_NUM >= 160000
 #include "varatt.h"
 #endif
@@ -98,7 +100,7 @@ HpQrParseLevel(text *level)
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid value for option \"level\": \"%s\"", s),
+			 errmsg("invalid value for option \"level\": \"%s\"", hp_quote_value(s, strlen(s))),
 			 errdetail("The error-correction level must be L, M, Q or H.")));
 	return QR_ECLEVEL_M;		/* not reached */
 }
@@ -153,7 +155,7 @@ HpQrParseColour(text *value, const char *opt)
 			return hp_qr_colour_names[i].colour;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid value for option \"%s\": \"%s\"", opt, s),
+			 errmsg("invalid value for option \"%s\": \"%s\"", opt, hp_quote_value(s, strlen(s))),
 			 errdetail("A colour is #RRGGBB, #RGB or one of black, white, green, yellow, red and light_green.")));
 	return c;					/* not reached */
 }

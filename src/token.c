@@ -49,13 +49,13 @@
 #define VALID_FOR_YEARS_AHEAD 8000
 #define VALID_FOR_YEARS_BACK 2000
 
-/* hp_quote_token: a token for an error message, cut at 60 characters */
+/* hp_quote_token: a token for an error message, cut at 60 characters (hp_quote) */
 char *
 hp_quote_token(const char *s, size_t len)
 {
-	if (len <= 60)
-		return pnstrdup(s, len);
-	return psprintf("%.*s...", 57, s);
+	int			n = (int) Min(len, (size_t) PG_INT32_MAX);
+
+	return hp_quote(s, n, n <= 60 ? 60 : 57, false);
 }
 
 /* hp_unix_to_timestamptz: seconds since 1970 as timestamptz */
@@ -311,7 +311,7 @@ CheckKind(const char *kind, size_t len)
 	if (!good)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid token kind \"%s\"", pnstrdup(kind, len)),
+				 errmsg("invalid token kind \"%s\"", hp_quote_value(kind, (int) Min(len, (size_t) PG_INT32_MAX))),
 				 errdetail("A kind is 1 to 32 lower-case letters, digits or underscores, starting with a letter.")));
 }
 

@@ -6,16 +6,38 @@
 --               characters (22023); newlines and tabs only where allowed
 --   hp_name     a person's name: letters, marks, spaces, middle dot,
 --               hyphen, apostrophe; NFC; at most 100 characters (22023)
---   hp_instant  a timestamp: not NULL when required, finite (22008)
+--   hp_instant  a timestamp: not NULL when required (22004), finite and
+--               between the years 1900 and 9999 (22008)
 -- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- A value as an error message may quote it: at most 40 characters (cut at a
--- character, never inside one), control characters shown as "?".
+-- character, never inside one), control, zero-width and text-direction
+-- characters shown as "?", and every run of 15 or more digits (an identity
+-- number, whole or with a wrong check digit) masked to its first and last
+-- four characters, so no log collects one. The C core quotes by the same
+-- rules (src/quote.c).
 CREATE OR REPLACE FUNCTION hp_quote(value text, keep integer DEFAULT 40) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE WHEN value IS NULL THEN 'NULL'
-            ELSE regexp_replace(left(value, keep), '[\x01-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]', '?', 'g')
-                 || CASE WHEN length(value) > keep THEN '…' ELSE '' END END;
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    v text;
+    run text;
+    at integer;
+BEGIN
+    IF value IS NULL THEN
+        RETURN 'NULL';
+    END IF;
+    v := regexp_replace(left(value, keep), '[\x01-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]', '?', 'g');
+    LOOP
+        at := regexp_instr(v, '[0-9]{15,}[Xx]?');
+        EXIT WHEN at = 0;
+        run := regexp_substr(v, '[0-9]{15,}[Xx]?');
+        v := overlay(v PLACING left(run, 4) || repeat('*', length(run) - 8) || right(run, 4)
+                     FROM at FOR length(run));
+    END LOOP;
+    RETURN v || CASE WHEN length(value) > keep THEN '…' ELSE '' END;
+END
+$$;
 COMMENT ON FUNCTION hp_quote(text, integer) IS 'a value cut to quote in an error message (internal)';
 
 -- Characters no text a person reads may hold: C0 and C1 controls, zero-width
@@ -110,6 +132,10 @@ BEGIN
     IF NOT isfinite(value) THEN
         RAISE EXCEPTION '% "%" is not a point in time', field, value
             USING ERRCODE = '22008', DETAIL = format('The %s must be a real date and time, not infinity.', field);
+    END IF;
+    IF value < timestamptz '1900-01-01 00:00:00+00' OR value >= timestamptz '10000-01-01 00:00:00+00' THEN
+        RAISE EXCEPTION '% "%" is out of range', field, value
+            USING ERRCODE = '22008', DETAIL = format('The %s lies between the years 1900 and 9999.', field);
     END IF;
     RETURN value;
 END

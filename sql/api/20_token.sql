@@ -112,7 +112,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION rotate_signing_key(valid_for interval DEFAULT interval '1 year')
     RETURNS bytea
-    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+    LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = healthpass, pg_temp
 AS $$
 DECLARE
@@ -178,12 +178,9 @@ AS $$
 DECLARE
     n integer;
 BEGIN
-    IF btrim(reason) = '' THEN
-        RAISE EXCEPTION 'revocation reason "%" is empty', reason
-            USING ERRCODE = '22023', DETAIL = 'A revocation says why.';
-    END IF;
+    PERFORM hp_text('revocation reason', reason, 500, required => true);
     IF NOT EXISTS (SELECT 1 FROM signing_key k WHERE k.kid = revoke_signing_key.kid) THEN
-        RAISE EXCEPTION 'no signing key with kid %', encode(kid, 'hex')
+        RAISE EXCEPTION 'no signing key with kid %', hp_quote(encode(kid, 'hex'))
             USING ERRCODE = 'P0002', DETAIL = 'Neither a local nor an imported key has this kid.';
     END IF;
     UPDATE signing_key k SET status = 'revoked', status_reason = reason, changed_at = now()
@@ -313,7 +310,7 @@ $$;
 -- list's "issuer"; neither may be this server's issuer, and a kid already
 -- stored for one issuer never moves to another.
 CREATE OR REPLACE FUNCTION import_trust_list(doc jsonb) RETURNS integer
-    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+    LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = healthpass, pg_temp
 AS $$
 DECLARE
@@ -332,7 +329,7 @@ DECLARE
     seen bytea[] := '{}';
     n integer := 0;
 BEGIN
-    IF jsonb_typeof(doc) <> 'object' THEN
+    IF jsonb_typeof(doc) IS DISTINCT FROM 'object' THEN
         RAISE EXCEPTION 'trust list is not a JSON object: %', hp_quote(doc::text)
             USING ERRCODE = '22023',
                   DETAIL = 'A trust list is an object with "issuer", "generated_at" and "keys".';
@@ -486,15 +483,12 @@ DECLARE
     at timestamptz;
 BEGIN
     IF token_id IS NULL OR length(token_id) <> 16 THEN
-        RAISE EXCEPTION 'invalid token id "%"', coalesce(encode(token_id, 'hex'), 'NULL')
+        RAISE EXCEPTION 'invalid token id "%"', hp_quote(encode(token_id, 'hex'))
             USING ERRCODE = '22023', DETAIL = 'A token id (cti) has 16 bytes.';
     END IF;
-    IF reason IS NULL OR btrim(reason) = '' THEN
-        RAISE EXCEPTION 'revocation reason "%" is empty', coalesce(reason, 'NULL')
-            USING ERRCODE = '22023', DETAIL = 'A revocation says why.';
-    END IF;
+    PERFORM hp_text('revocation reason', reason, 500, required => true);
     IF kid IS NOT NULL AND length(kid) <> 8 THEN
-        RAISE EXCEPTION 'invalid kid "%"', encode(kid, 'hex')
+        RAISE EXCEPTION 'invalid kid "%"', hp_quote(encode(kid, 'hex'))
             USING ERRCODE = '22023', DETAIL = 'A kid has 8 bytes.';
     END IF;
     INSERT INTO revoked_token (token_id, kid, reason) VALUES (token_id, kid, reason)

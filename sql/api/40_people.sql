@@ -409,7 +409,7 @@ BEGIN
         BEGIN
             birth := (changes->>'birth_date')::date;
         EXCEPTION WHEN others THEN
-            RAISE EXCEPTION 'birth date "%" is not a date', changes->>'birth_date'
+            RAISE EXCEPTION 'birth date "%" is not a date', hp_quote(changes->>'birth_date')
                 USING ERRCODE = '22007', DETAIL = 'Dates are written YYYY-MM-DD.';
         END;
     ELSIF new_kind = 'cn_resident_id' THEN

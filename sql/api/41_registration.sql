@@ -134,7 +134,7 @@ DECLARE
     t text;
 BEGIN
     IF form ? field AND jsonb_typeof(form->field) NOT IN ('string', 'null') THEN
-        RAISE EXCEPTION 'field "%" must be a string, not %', field, form->field
+        RAISE EXCEPTION 'field "%" must be a string, not %', field, hp_quote((form->field)::text)
             USING ERRCODE = '22023', DETAIL = 'Form fields are JSON strings.';
     END IF;
     t := nullif(btrim(regexp_replace(form->>field, '[\s　]+', ' ', 'g')), '');
@@ -155,7 +155,7 @@ DECLARE
     k text;
 BEGIN
     IF form IS NULL OR jsonb_typeof(form) <> 'object' THEN
-        RAISE EXCEPTION '% "%" is not a JSON object', what, form
+        RAISE EXCEPTION '% "%" is not a JSON object', what, hp_quote(form::text)
             USING ERRCODE = '22023', DETAIL = 'Forms are given as {"field": value, ...}.';
     END IF;
     FOR k IN SELECT jsonb_object_keys(form) LOOP

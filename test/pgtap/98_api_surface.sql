@@ -1,0 +1,331 @@
+-- The API surface, pinned: for every function, aggregate and procedure of
+-- schema healthpass, its identity signature, result type, volatility,
+-- SECURITY DEFINER or INVOKER with its search_path, and who may EXECUTE it
+-- (PUBLIC and the five purpose roles). A signature, volatility or grant that
+-- changes fails here until the pinned list below is regenerated on purpose:
+--
+--     flock /tmp/healthpass-build.lock make -s install && test/hostile/pin-api.sh
+--
+-- (pin-api.sh creates the installed extension in a throwaway cluster, runs
+-- the surface query block below and rewrites the rows of the pinned block;
+-- review the diff before committing it.)
+--
+-- Then the rules every routine must keep, whatever the list says:
+--   * every SECURITY DEFINER routine sets search_path;
+--   * no routine of the schema is executable by PUBLIC (procedures included);
+--   * no table, view or sequence of the schema (nor a column) is granted to
+--     a purpose role or to PUBLIC;
+--   * PostgreSQL's own pg_catalog.version() carries no grant to a
+--     healthpass role and keeps its own comment.
+\set ON_ERROR_STOP 1
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+SET client_min_messages = warning;
+
+-- BEGIN SURFACE QUERY (pin-api.sh runs this block too)
+SET search_path = public, pg_catalog;
+CREATE TEMP VIEW api_now AS
+SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS sig,
+       CASE p.prokind WHEN 'f' THEN 'function' WHEN 'p' THEN 'procedure'
+                      WHEN 'a' THEN 'aggregate' ELSE 'window' END AS kind,
+       coalesce(pg_get_function_result(p.oid), '-') AS result,
+       CASE p.provolatile WHEN 'i' THEN 'immutable' WHEN 's' THEN 'stable' ELSE 'volatile' END AS volatility,
+       CASE WHEN p.prosecdef THEN 'definer' ELSE 'invoker' END AS security,
+       coalesce((SELECT substr(c, length('search_path=') + 1) FROM unnest(p.proconfig) c
+                  WHERE c LIKE 'search_path=%'), '-') AS search_path,
+       coalesce(nullif(concat_ws(',',
+           CASE WHEN has_function_privilege('public', p.oid, 'EXECUTE') THEN 'PUBLIC' END,
+           CASE WHEN has_function_privilege('healthpass_admin', p.oid, 'EXECUTE') THEN 'admin' END,
+           CASE WHEN has_function_privilege('healthpass_app', p.oid, 'EXECUTE') THEN 'app' END,
+           CASE WHEN has_function_privilege('healthpass_scanner', p.oid, 'EXECUTE') THEN 'scanner' END,
+           CASE WHEN has_function_privilege('healthpass_health', p.oid, 'EXECUTE') THEN 'health' END,
+           CASE WHEN has_function_privilege('healthpass_report', p.oid, 'EXECUTE') THEN 'report' END), ''),
+           'none') AS executors
+  FROM pg_proc p
+ WHERE p.pronamespace = 'healthpass'::regnamespace;
+-- END SURFACE QUERY
+
+CREATE TEMP TABLE api_pinned (
+    sig text PRIMARY KEY, kind text, result text, volatility text, security text,
+    search_path text, executors text);
+INSERT INTO api_pinned (sig, kind, result, volatility, security, search_path, executors) VALUES
+-- BEGIN PINNED (written by test/hostile/pin-api.sh)
+    ('_add_signing_key(m record, not_before timestamp with time zone, not_after timestamp with time zone)', 'function', 'bytea', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('_b64url_decode(field text, data text)', 'function', 'bytea', 'immutable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('_b64url_encode(data bytea)', 'function', 'text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('_ensure_signing_key(at timestamp with time zone)', 'function', 'bytea', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('_key_cache_invalidate()', 'function', 'trigger', 'volatile', 'invoker', '-', 'none'),
+    ('_signing_key_material(OUT kid bytea, OUT public_key bytea, OUT secret_box bytea)', 'function', 'record', 'volatile', 'invoker', '-', 'none'),
+    ('_signing_key_material_from_file(seed_file text, OUT kid bytea, OUT public_key bytea, OUT secret_box bytea)', 'function', 'record', 'volatile', 'invoker', '-', 'none'),
+    ('_signing_key_until(valid_from timestamp with time zone, valid_for interval)', 'function', 'timestamp with time zone', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('_trust_issuer(field text, value text)', 'function', 'text', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('_trust_string(obj jsonb, member text, field text, required boolean)', 'function', 'text', 'immutable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('_trust_time(field text, value text)', 'function', 'timestamp with time zone', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('_utc(t timestamp with time zone)', 'function', 'text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('add_colour_rule(colour healthpass.health_colour, reason text, condition jsonb, priority integer)', 'function', 'integer', 'volatile', 'definer', 'healthpass, pg_temp', 'admin'),
+    ('add_family_member(guardian_id bigint, doc_kind text, doc_number text, name text, relation text, birth_date date, sex text, nationality text, phone text)', 'function', 'bigint', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('age(healthpass.cn_resident_id, at date)', 'function', 'integer', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('apply_epass(person_id bigint, letter_version integer, info jsonb)', 'function', 'jsonb', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('base45_decode(data text)', 'function', 'bytea', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('base45_encode(data bytea)', 'function', 'text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('bind_companion(person_id bigint, doc_kind text, doc_number text)', 'function', 'integer', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('birth_date(healthpass.cn_resident_id)', 'function', 'date', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('certified_photo(person_id bigint)', 'function', 'TABLE(media_type text, photo bytea, bound_at timestamp with time zone, provider text, checked_at timestamp with time zone)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('cn_resident_id_cmp(healthpass.cn_resident_id, healthpass.cn_resident_id)', 'function', 'integer', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('cn_resident_id_eq(healthpass.cn_resident_id, healthpass.cn_resident_id)', 'function', 'boolean', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('cn_resident_id_ge(healthpass.cn_resident_id, healthpass.cn_resident_id)', 'function', 'boolean', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('cn_resident_id_gt(healthpass.cn_resident_id, healthpass.cn_resident_id)', 'function', 'boolean', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('cn_resident_id_hash(healthpass.cn_resident_id)', 'function', 'integer', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('cn_resident_id_hash_extended(healthpass.cn_resident_id, bigint)', 'function', 'bigint', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('cn_resident_id_in(cstring)', 'function', 'healthpass.cn_resident_id', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('cn_resident_id_le(healthpass.cn_resident_id, healthpass.cn_resident_id)', 'function', 'boolean', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('cn_resident_id_lt(healthpass.cn_resident_id, healthpass.cn_resident_id)', 'function', 'boolean', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('cn_resident_id_ne(healthpass.cn_resident_id, healthpass.cn_resident_id)', 'function', 'boolean', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('cn_resident_id_out(healthpass.cn_resident_id)', 'function', 'cstring', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('cn_resident_id_recv(internal)', 'function', 'healthpass.cn_resident_id', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('cn_resident_id_send(healthpass.cn_resident_id)', 'function', 'bytea', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('cn_resident_id_sortsupport(internal)', 'function', 'void', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('colour_at(person_id bigint, at timestamp with time zone)', 'function', 'healthpass.health_colour', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app,health,report'),
+    ('colour_condition_sql(condition jsonb)', 'function', 'text', 'stable', 'definer', 'healthpass, pg_temp', 'admin,health,report'),
+    ('colour_facts(lo bigint, hi bigint, ids bigint[], ats timestamp with time zone[])', 'function', 'TABLE(person_id bigint, at timestamp with time zone, has_declaration boolean, declaration_valid boolean, declaration_expired boolean, fever_today boolean, contact_history boolean, travel_history boolean, travel_risk_area boolean, temperature numeric, destination_city text, latest_result text, last_negative_at timestamp with time zone, mark_confirmed boolean, mark_suspected boolean, mark_close_contact boolean, mark_secondary_contact boolean, mark_risk_area_arrival boolean, next_change timestamp with time zone)', 'stable', 'invoker', '-', 'none'),
+    ('colour_facts_catalogue()', 'function', 'TABLE(name text, type text, description text)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,health,report'),
+    ('colour_history(person_id bigint, from_at timestamp with time zone, to_at timestamp with time zone)', 'function', 'TABLE(since timestamp with time zone, until timestamp with time zone, colour healthpass.health_colour, reasons text[], rule_ids integer[], ruleset integer)', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app,health'),
+    ('colour_meaning(colour healthpass.health_colour)', 'function', 'text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('colour_rules(version integer)', 'function', 'TABLE(rule_id integer, priority integer, colour healthpass.health_colour, reason text, condition jsonb, created_at timestamp with time zone, created_by name)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,health,report'),
+    ('colour_rulesets()', 'function', 'TABLE(version integer, activated_at timestamp with time zone, rule_ids integer[], note text, created_by name)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,health,report'),
+    ('colour_status(person_id bigint, at timestamp with time zone)', 'function', 'TABLE(colour healthpass.health_colour, reasons text[], rule_ids integer[], since timestamp with time zone, until timestamp with time zone, source text)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app,health,report'),
+    ('colour_tick(max_people integer)', 'function', 'bigint', 'volatile', 'definer', 'healthpass, pg_temp', 'admin'),
+    ('companion_limit()', 'function', 'integer', 'immutable', 'invoker', '-', 'admin,app'),
+    ('configure_health(code_valid_for interval, declaration_valid_for interval)', 'function', 'void', 'volatile', 'definer', 'healthpass, pg_temp', 'admin'),
+    ('current_notice(kind text)', 'function', 'TABLE(version integer, title text, body text, published_at timestamp with time zone)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('declare_health(person_id bigint, fever_today boolean, contact_14d boolean, travel_places text[], destination_city text, destination_address text, temperature numeric, OUT declaration_id bigint, OUT declared_at timestamp with time zone, OUT valid_until timestamp with time zone)', 'function', 'record', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('declare_risk_area(place text, note text)', 'function', 'bigint', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,health'),
+    ('document_kinds()', 'function', 'SETOF text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('edit_family_member(guardian_id bigint, member_id bigint, changes jsonb)', 'function', 'integer', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('edit_person(person_id bigint, changes jsonb)', 'function', 'integer', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('entry_code(person_id bigint)', 'function', 'text', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('entry_fields()', 'function', 'text[]', 'immutable', 'invoker', '-', 'admin,app'),
+    ('entry_history(person_id bigint)', 'function', 'TABLE(version integer, valid_from timestamp with time zone, valid_to timestamp with time zone, data jsonb)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('entry_lookup(doc_kind text, doc_number text)', 'function', 'TABLE(state text, person_id bigint, entry_code text, notice_version integer, may_apply_epass boolean)', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('entry_registration(person_id bigint)', 'function', 'jsonb', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('epass_fields()', 'function', 'text[]', 'immutable', 'invoker', '-', 'admin,app'),
+    ('epass_health_section(person_id bigint)', 'function', 'jsonb', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('epass_history(person_id bigint)', 'function', 'TABLE(version integer, valid_from timestamp with time zone, valid_to timestamp with time zone, data jsonb)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('epass_page(person_id bigint)', 'function', 'jsonb', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('face_checks(person_id bigint)', 'function', 'TABLE(check_id bigint, provider text, provider_ref text, outcome text, checked_at timestamp with time zone, photo_bound boolean)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('family_limit()', 'function', 'integer', 'immutable', 'invoker', '-', 'admin,app'),
+    ('family_member_code(guardian_id bigint, member_id bigint, valid_for interval)', 'function', 'text', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('family_member_history(guardian_id bigint, member_id bigint)', 'function', 'TABLE(version integer, valid_from timestamp with time zone, valid_to timestamp with time zone, relation text)', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('family_member_qr_png(guardian_id bigint, member_id bigint, valid_for interval, module_px integer)', 'function', 'bytea', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('family_members(guardian_id bigint)', 'function', 'TABLE(member_id bigint, person_ref uuid, name text, doc_kind text, doc_masked text, birth_date date, relation text, realname_status text, added_at timestamp with time zone)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('family_test_results(guardian_id bigint, at timestamp with time zone)', 'function', 'TABLE(member_id bigint, name_masked text, relation text, sampled_at timestamp with time zone, result text, reported_at timestamp with time zone, institution text)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app,health'),
+    ('find_person(doc_kind text, doc_number text)', 'function', 'bigint', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('group_codes(person_id bigint)', 'function', 'TABLE(pos integer, person_ref uuid, is_registrant boolean, name_masked text, doc_masked text, prev_ref uuid, next_ref uuid, code_status text, entry_code text)', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('health_code(person_id bigint)', 'function', 'TABLE(token text, colour healthpass.health_colour, reasons text[], since timestamp with time zone, last_negative_at timestamp with time zone, expires_at timestamp with time zone)', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('health_code_png(person_id bigint, module_px integer)', 'function', 'TABLE(token text, colour healthpass.health_colour, expires_at timestamp with time zone, png bytea)', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('health_declarations(person_id bigint, max_rows integer)', 'function', 'TABLE(declaration_id bigint, declared_at timestamp with time zone, valid_until timestamp with time zone, in_force boolean, fever_today boolean, contact_14d boolean, travel_places text[], destination_city text, destination_address text, temperature numeric)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app,health'),
+    ('health_settings(OUT code_valid_for interval, OUT declaration_valid_for interval, OUT updated_at timestamp with time zone)', 'function', 'record', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app,health,report'),
+    ('health_status(person_id bigint)', 'function', 'TABLE(colour healthpass.health_colour, meaning text, reasons text[], since timestamp with time zone, declaration_valid_until timestamp with time zone, latest_result text, latest_sampled_at timestamp with time zone, last_negative_at timestamp with time zone)', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app,health'),
+    ('hp_accept_notice(pid bigint, kind text, accepted integer)', 'function', 'timestamp with time zone', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_activate_ruleset(rule_ids integer[], note text)', 'function', 'integer', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_bad_chars(multiline boolean)', 'function', 'text', 'immutable', 'invoker', '-', 'none'),
+    ('hp_check_entry(form jsonb)', 'function', 'jsonb', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_check_epass(form jsonb)', 'function', 'jsonb', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_check_instant(at timestamp with time zone)', 'function', 'timestamp with time zone', 'stable', 'invoker', '-', 'none'),
+    ('hp_check_notice_kind(kind text)', 'function', 'void', 'immutable', 'invoker', '-', 'none'),
+    ('hp_check_person(kind text, number text, name text, birth date, sex text, nationality text, phone text, OUT doc_kind text, OUT doc_number text, OUT person_name text, OUT birth_date date, OUT person_sex text, OUT person_nationality text, OUT person_phone text)', 'function', 'record', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_check_relation(relation text)', 'function', 'text', 'immutable', 'invoker', '-', 'none'),
+    ('hp_check_rule(colour healthpass.health_colour, reason text, condition jsonb, priority integer)', 'function', 'text', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_clean_place(field text, place text)', 'function', 'text', 'immutable', 'invoker', '-', 'none'),
+    ('hp_colour_advance(lo bigint, hi bigint, ids bigint[], upto timestamp with time zone)', 'function', 'bigint', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_colour_apply(v integer, lo bigint, hi bigint, ids bigint[], ats timestamp with time zone[], lock_first boolean)', 'function', 'bigint', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_colour_compute(pid bigint, at timestamp with time zone, OUT colour healthpass.health_colour, OUT rule_ids integer[], OUT recheck_at timestamp with time zone)', 'function', 'record', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_colour_refresh(ids bigint[], force boolean)', 'function', 'bigint', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_companion_guard()', 'function', 'trigger', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_companion_of_guard()', 'function', 'trigger', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_compile_condition(cond jsonb, path text, depth integer, INOUT nodes integer, INOUT boundaries text[], OUT sql text)', 'function', 'record', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_compile_ruleset(rule_ids integer[])', 'function', 'text', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_current_notice_version(kind text)', 'function', 'integer', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_current_ruleset(lock boolean)', 'function', 'healthpass.colour_ruleset', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_edit_person(p healthpass.person, changes jsonb)', 'function', 'integer', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_entry_code(p healthpass.person)', 'function', 'text', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_epass_blocks(p healthpass.person)', 'function', 'text[]', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_family_member(guardian bigint, member bigint, for_update boolean)', 'function', 'healthpass.person', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_family_member_history()', 'function', 'trigger', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_form_keys(form jsonb, allowed text[], what text)', 'function', 'void', 'immutable', 'invoker', '-', 'none'),
+    ('hp_form_text(form jsonb, field text, required boolean, maxlen integer)', 'function', 'text', 'immutable', 'invoker', '-', 'none'),
+    ('hp_get_person(pid bigint)', 'function', 'healthpass.person', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_health_code(p healthpass.person, OUT token text, OUT colour healthpass.health_colour, OUT reasons text[], OUT since timestamp with time zone, OUT last_negative_at timestamp with time zone, OUT expires_at timestamp with time zone)', 'function', 'record', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_health_config()', 'function', 'healthpass.health_config', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_insert_person(doc_kind text, doc_number text, name text, birth_date date, sex text, nationality text, phone text, guardian bigint)', 'function', 'bigint', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_insert_rule(colour healthpass.health_colour, reason text, priority integer, condition jsonb)', 'function', 'integer', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_instant(field text, value timestamp with time zone, required boolean)', 'function', 'timestamp with time zone', 'immutable', 'invoker', '-', 'none'),
+    ('hp_issue_code(p healthpass.person, kind text, body jsonb, valid_for interval)', 'function', 'text', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_job_progress(id bigint, OUT done bigint, OUT total bigint, OUT changed bigint, OUT started_at timestamp with time zone, OUT last_done_at timestamp with time zone)', 'function', 'record', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_keep_history()', 'function', 'trigger', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_lock_person(pid bigint)', 'function', 'healthpass.person', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_mask_document(kind text, number text)', 'function', 'text', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_mask_value(value text)', 'function', 'text', 'immutable', 'invoker', '-', 'none'),
+    ('hp_module_px(module_px integer)', 'function', 'integer', 'immutable', 'invoker', '-', 'none'),
+    ('hp_name(field text, value text)', 'function', 'text', 'immutable', 'invoker', '-', 'none'),
+    ('hp_person_document(kind text, number text)', 'function', 'text', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_person_kinds()', 'function', 'text[]', 'immutable', 'invoker', '-', 'none'),
+    ('hp_phone(field text, phone text)', 'function', 'text', 'immutable', 'invoker', '-', 'none'),
+    ('hp_place_form(place text)', 'function', 'text', 'immutable', 'invoker', '-', 'none'),
+    ('hp_quote(value text, keep integer)', 'function', 'text', 'immutable', 'invoker', '-', 'none'),
+    ('hp_reasons(rule_ids integer[])', 'function', 'text[]', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_recent_samples(pid bigint, at timestamp with time zone)', 'function', 'TABLE(sampled_at timestamp with time zone, result text, reported_at timestamp with time zone, institution text, sample_ref text)', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_recolour_job_for(v integer, chunk integer)', 'function', 'bigint', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_recolour_place(area text)', 'function', 'bigint', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_recolour_trigger()', 'function', 'trigger', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_require_not_rejected(p healthpass.person)', 'function', 'void', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_revoke_codes(pid bigint, reason text, kinds text[])', 'function', 'integer', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_row_history(tbl text, pid bigint)', 'function', 'TABLE(version integer, valid_from timestamp with time zone, valid_to timestamp with time zone, data jsonb)', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_ruleset_at(at timestamp with time zone)', 'function', 'integer', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_same_name(a text, b text)', 'function', 'boolean', 'immutable', 'invoker', '-', 'none'),
+    ('hp_same_phone(a text, b text)', 'function', 'boolean', 'immutable', 'invoker', '-', 'none'),
+    ('hp_scan(token text, kinds text[])', 'function', 'TABLE(valid boolean, reason text, kind text, issuer text, person_ref uuid, name_masked text, doc_kind text, id_masked text, code_colour healthpass.health_colour, negative_test date, issued_at timestamp with time zone, expires_at timestamp with time zone, colour healthpass.health_colour, reasons text[], since timestamp with time zone, latest_result text, latest_sampled_at timestamp with time zone)', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('hp_stored_form(stored jsonb, fields text[])', 'function', 'jsonb', 'immutable', 'invoker', '-', 'none'),
+    ('hp_text(field text, value text, maxlen integer, required boolean, multiline boolean)', 'function', 'text', 'immutable', 'invoker', '-', 'none'),
+    ('import_signing_key(seed_file text, not_before timestamp with time zone, not_after timestamp with time zone)', 'function', 'bytea', 'volatile', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('import_trust_list(doc jsonb)', 'function', 'integer', 'volatile', 'definer', 'healthpass, pg_temp', 'admin'),
+    ('is_valid_document(kind text, number text)', 'function', 'boolean', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('issue_token(kind text, body jsonb, valid_for interval)', 'function', 'text', 'volatile', 'invoker', '-', 'admin'),
+    ('issue_token_at(kind text, body jsonb, issued_at timestamp with time zone, expires_at timestamp with time zone, token_id bytea, kid bytea)', 'function', 'text', 'volatile', 'invoker', '-', 'none'),
+    ('latest_test_result(person_id bigint, at timestamp with time zone)', 'function', 'TABLE(sampled_at timestamp with time zone, result text, reported_at timestamp with time zone, institution text, sample_ref text, last_negative_at timestamp with time zone)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app,health'),
+    ('lift_risk_area(area_id bigint)', 'function', 'timestamp with time zone', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,health'),
+    ('lift_risk_mark(person_id bigint, mark_id bigint, reason text)', 'function', 'timestamp with time zone', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,health'),
+    ('manual_health_check(doc_kind text, doc_number text, name text, phone text)', 'function', 'TABLE(name_masked text, id_masked text, colour healthpass.health_colour, meaning text, reasons text[], since timestamp with time zone, latest_result text, latest_sampled_at timestamp with time zone)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,scanner'),
+    ('mask(healthpass.cn_resident_id)', 'function', 'text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('mask_document(kind text, number text)', 'function', 'text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('mask_name(name text)', 'function', 'text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('modify_entry(person_id bigint, changes jsonb)', 'function', 'text', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('modify_epass(person_id bigint, changes jsonb)', 'function', 'jsonb', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('normalize_document(kind text, number text)', 'function', 'text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('notice_acceptances(person_id bigint)', 'function', 'TABLE(kind text, version integer, accepted_at timestamp with time zone)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('pass_body(healthpass.pass)', 'function', 'jsonb', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('pass_cose(healthpass.pass)', 'function', 'bytea', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('pass_expires_at(healthpass.pass)', 'function', 'timestamp with time zone', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('pass_in(cstring)', 'function', 'healthpass.pass', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('pass_issued_at(healthpass.pass)', 'function', 'timestamp with time zone', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('pass_issuer(healthpass.pass)', 'function', 'text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('pass_kid(healthpass.pass)', 'function', 'bytea', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('pass_kind(healthpass.pass)', 'function', 'text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('pass_out(healthpass.pass)', 'function', 'cstring', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('pass_recv(internal)', 'function', 'healthpass.pass', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('pass_send(healthpass.pass)', 'function', 'bytea', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('pass_token_id(healthpass.pass)', 'function', 'bytea', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('period_box(person_id bigint, since timestamp with time zone, until timestamp with time zone)', 'function', 'box', 'immutable', 'invoker', '-', 'none'),
+    ('person_by_ref(ref uuid)', 'function', 'bigint', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app,scanner,health'),
+    ('person_claims(pid bigint)', 'function', 'jsonb', 'stable', 'invoker', 'healthpass, pg_temp', 'none'),
+    ('person_history(person_id bigint)', 'function', 'TABLE(version integer, valid_from timestamp with time zone, valid_to timestamp with time zone, data jsonb)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('person_info(person_id bigint)', 'function', 'jsonb', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('personal_code(person_id bigint, valid_for interval)', 'function', 'text', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('photo_limit()', 'function', 'integer', 'immutable', 'invoker', '-', 'admin,app'),
+    ('publish_notice(kind text, title text, body text)', 'function', 'integer', 'volatile', 'definer', 'healthpass, pg_temp', 'admin'),
+    ('qr_png(data text, level text, module_px integer, margin integer, fg text, bg text)', 'function', 'bytea', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('qr_svg(data text, level text, module_px integer, margin integer, fg text, bg text)', 'function', 'text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('qr_text(data text, level text, margin integer, invert boolean)', 'function', 'text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('realname_queue(max_rows integer)', 'function', 'TABLE(person_id bigint, version integer, doc_kind text, doc_number text, name text, birth_date date, submitted_at timestamp with time zone)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('recolour_all()', 'function', 'bigint', 'volatile', 'definer', 'healthpass, pg_temp', 'admin'),
+    ('recolour_chunk_size()', 'function', 'integer', 'immutable', 'invoker', '-', 'admin,report'),
+    ('recolour_progress(job bigint)', 'function', 'TABLE(job_id bigint, version integer, note text, state text, done bigint, total bigint, percent numeric, changed bigint, created_at timestamp with time zone, started_at timestamp with time zone, finished_at timestamp with time zone, people_per_second numeric)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,report'),
+    ('recolour_run(IN job bigint)', 'procedure', '-', 'volatile', 'invoker', '-', 'admin'),
+    ('recolour_start(chunk_size integer)', 'function', 'bigint', 'volatile', 'definer', 'healthpass, pg_temp', 'admin'),
+    ('recolour_step(job bigint)', 'function', 'TABLE(job_id bigint, state text, done bigint, total bigint, changed bigint, finished boolean)', 'volatile', 'definer', 'healthpass, pg_temp', 'admin'),
+    ('record_face_check(person_id bigint, provider text, outcome text, photo bytea, provider_ref text, checked_at timestamp with time zone)', 'function', 'bigint', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('record_realname_result(person_id bigint, result text, reason text, checked_version integer)', 'function', 'text', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('record_test_result(person_id bigint, institution text, sample_ref text, sampled_at timestamp with time zone, result text, reported_at timestamp with time zone)', 'function', 'bigint', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,health'),
+    ('region_code(healthpass.cn_resident_id)', 'function', 'text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('register_person(doc_kind text, doc_number text, name text, birth_date date, sex text, nationality text, phone text)', 'function', 'bigint', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('replace_colour_rule(rule_id integer, colour healthpass.health_colour, reason text, condition jsonb, priority integer)', 'function', 'integer', 'volatile', 'definer', 'healthpass, pg_temp', 'admin'),
+    ('result_window()', 'function', 'interval', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('retire_colour_rule(rule_id integer)', 'function', 'integer', 'volatile', 'definer', 'healthpass, pg_temp', 'admin'),
+    ('revocation_list()', 'function', 'jsonb', 'stable', 'definer', 'healthpass, pg_temp', 'admin,scanner,report'),
+    ('revoke_pass(token healthpass.pass, reason text)', 'function', 'timestamp with time zone', 'volatile', 'definer', 'healthpass, pg_temp', 'admin'),
+    ('revoke_signing_key(kid bytea, reason text)', 'function', 'integer', 'volatile', 'definer', 'healthpass, pg_temp', 'admin'),
+    ('revoke_token(token_id bytea, reason text, kid bytea)', 'function', 'timestamp with time zone', 'volatile', 'definer', 'healthpass, pg_temp', 'admin'),
+    ('risk_areas(include_lifted boolean)', 'function', 'TABLE(area_id bigint, place text, note text, declared_at timestamp with time zone, lifted_at timestamp with time zone)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app,scanner,health,report'),
+    ('risk_marks(person_id bigint)', 'function', 'TABLE(mark_id bigint, kind healthpass.risk_mark_kind, valid_from timestamp with time zone, valid_until timestamp with time zone, active boolean, note text, recorded_at timestamp with time zone, lifted_at timestamp with time zone, lift_reason text)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,health'),
+    ('rotate_signing_key(valid_for interval)', 'function', 'bytea', 'volatile', 'definer', 'healthpass, pg_temp', 'admin'),
+    ('scan_personal_code(token text)', 'function', 'TABLE(valid boolean, reason text, kind text, issuer text, person_ref uuid, name_masked text, doc_kind text, id_masked text, expires_at timestamp with time zone, colour healthpass.health_colour, meaning text, reasons text[], since timestamp with time zone, latest_result text, latest_sampled_at timestamp with time zone)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app,scanner,health'),
+    ('set_risk_mark(person_id bigint, kind text, valid_from timestamp with time zone, valid_until timestamp with time zone, note text)', 'function', 'bigint', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,health'),
+    ('sex(healthpass.cn_resident_id)', 'function', 'text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('signing_keys(OUT kid bytea, OUT issuer text, OUT local boolean, OUT status text, OUT not_before timestamp with time zone, OUT not_after timestamp with time zone, OUT status_reason text, OUT created_at timestamp with time zone)', 'function', 'SETOF record', 'stable', 'definer', 'healthpass, pg_temp', 'admin,report'),
+    ('submit_entry(person_id bigint, notice_version integer, entry jsonb)', 'function', 'text', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('test_results(person_id bigint)', 'function', 'TABLE(result_id bigint, institution text, sample_ref text, sampled_at timestamp with time zone, result text, reported_at timestamp with time zone, recorded_at timestamp with time zone)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,health'),
+    ('token_issuer()', 'function', 'text', 'stable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('trust_list()', 'function', 'jsonb', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app,scanner,health,report'),
+    ('unbind_certified_photo(person_id bigint)', 'function', 'text', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('unbind_companion(person_id bigint, doc_kind text, doc_number text)', 'function', 'void', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('verify_health_code(token text)', 'function', 'TABLE(valid boolean, reason text, person_ref uuid, name_masked text, doc_kind text, id_masked text, issuer text, colour healthpass.health_colour, negative_test date, issued_at timestamp with time zone, expires_at timestamp with time zone, current_colour healthpass.health_colour, current_reasons text[], current_since timestamp with time zone)', 'stable', 'definer', 'healthpass, pg_temp', 'admin,app,scanner,health'),
+    ('verify_token(token healthpass.pass, at timestamp with time zone)', 'function', 'healthpass.verification', 'stable', 'invoker', '-', 'admin,app,scanner,health'),
+    ('verify_token(token text, at timestamp with time zone)', 'function', 'healthpass.verification', 'stable', 'invoker', '-', 'admin,app,scanner,health'),
+    ('version()', 'function', 'text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('worse(a healthpass.health_colour, b healthpass.health_colour)', 'function', 'healthpass.health_colour', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
+    ('worst(healthpass.health_colour)', 'aggregate', 'healthpass.health_colour', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report')
+-- END PINNED
+;
+
+CREATE TEMP VIEW api_diff AS
+SELECT coalesce(n.sig, p.sig) AS sig,
+       concat_ws(' | ', n.kind, n.result, n.volatility, n.security, 'search_path=' || n.search_path,
+                 'executable by ' || n.executors) AS have,
+       concat_ws(' | ', p.kind, p.result, p.volatility, p.security, 'search_path=' || p.search_path,
+                 'executable by ' || p.executors) AS want
+  FROM api_now n FULL JOIN api_pinned p ON p.sig = n.sig;
+
+SELECT plan((SELECT count(*)::integer FROM api_diff) + 7);
+
+-- every routine as pinned (a routine that appeared or vanished shows an empty side)
+SELECT is(have, want, 'healthpass.' || sig) FROM api_diff ORDER BY sig;
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+     WHERE p.pronamespace = 'healthpass'::regnamespace AND p.prosecdef
+       AND NOT EXISTS (SELECT FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')
+     ORDER BY 1 $$,
+    'every SECURITY DEFINER routine sets search_path');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text || ' (' || p.prokind::text || ')' FROM pg_proc p
+     WHERE p.pronamespace = 'healthpass'::regnamespace
+       AND has_function_privilege('public', p.oid, 'EXECUTE')
+     ORDER BY 1 $$,
+    'no function, aggregate or procedure of the schema is executable by PUBLIC');
+
+SELECT is_empty($$
+    SELECT c.oid::regclass::text || ' (' || c.relkind::text || ') to ' || coalesce(a.grantee::regrole::text, 'PUBLIC')
+           || ': ' || a.privilege_type
+      FROM pg_class c, aclexplode(c.relacl) a
+     WHERE c.relnamespace = 'healthpass'::regnamespace
+       AND (a.grantee = 0 OR a.grantee IN (SELECT oid FROM pg_roles WHERE rolname IN
+               ('healthpass_admin', 'healthpass_app', 'healthpass_scanner', 'healthpass_health', 'healthpass_report')))
+     ORDER BY 1 $$,
+    'no table, view or sequence of the schema is granted to a purpose role or PUBLIC');
+
+SELECT is_empty($$
+    SELECT c.oid::regclass::text || '.' || t.attname || ' to ' || coalesce(a.grantee::regrole::text, 'PUBLIC')
+      FROM pg_class c JOIN pg_attribute t ON t.attrelid = c.oid, aclexplode(t.attacl) a
+     WHERE c.relnamespace = 'healthpass'::regnamespace
+       AND (a.grantee = 0 OR a.grantee IN (SELECT oid FROM pg_roles WHERE rolname LIKE 'healthpass\_%'))
+     ORDER BY 1 $$,
+    'no column of the schema is granted to a purpose role or PUBLIC');
+
+SELECT is_empty($$
+    SELECT a.grantee::regrole::text || ': ' || a.privilege_type
+      FROM pg_proc p, aclexplode(p.proacl) a
+     WHERE p.oid = 'pg_catalog.version()'::regprocedure
+       AND a.grantee IN (SELECT oid FROM pg_roles WHERE rolname LIKE 'healthpass\_%') $$,
+    'pg_catalog.version() carries no grant to a healthpass role');
+
+SELECT is(obj_description('pg_catalog.version()'::regprocedure, 'pg_proc'), 'PostgreSQL version string',
+          'pg_catalog.version() keeps its own comment');
+
+SELECT is((SELECT string_agg(DISTINCT executors, ';') FROM api_now WHERE sig = 'version()'),
+          'admin,app,scanner,health,report',
+          'healthpass.version() is executable by the five purpose roles');
+
+SELECT * FROM finish();
