@@ -38,7 +38,7 @@ BEGIN
     RETURN v || CASE WHEN length(value) > keep THEN '…' ELSE '' END;
 END
 $$;
-COMMENT ON FUNCTION hp_quote(text, integer) IS 'a value cut to quote in an error message (internal)';
+COMMENT ON FUNCTION healthpass.hp_quote(text, integer) IS 'a value cut to quote in an error message (internal)';
 
 -- Characters no text a person reads may hold: C0 and C1 controls, zero-width
 -- characters, and bidirectional overrides and isolates (which make a text
@@ -47,7 +47,7 @@ CREATE OR REPLACE FUNCTION hp_bad_chars(multiline boolean) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN multiline THEN '[\x01-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]'
             ELSE '[\x01-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]' END;
-COMMENT ON FUNCTION hp_bad_chars(boolean) IS 'regular expression of the characters free text may not hold (internal)';
+COMMENT ON FUNCTION healthpass.hp_bad_chars(boolean) IS 'regular expression of the characters free text may not hold (internal)';
 
 -- Free text a caller gives: trimmed (NULL when empty), at most maxlen
 -- characters, no control or bidi characters (newline and tab only when
@@ -80,7 +80,7 @@ BEGIN
     RETURN v;
 END
 $$;
-COMMENT ON FUNCTION hp_text(text, text, integer, boolean, boolean) IS 'checked free text: trimmed, length-limited, no control characters (internal)';
+COMMENT ON FUNCTION healthpass.hp_text(text, text, integer, boolean, boolean) IS 'checked free text: trimmed, length-limited, no control characters (internal)';
 
 -- A person's name: spaces (also ideographic ones) collapsed, NFC, 1 to 100
 -- characters of letters and combining marks with spaces, middle dots (·, ・),
@@ -114,7 +114,7 @@ BEGIN
     RETURN v;
 END
 $$;
-COMMENT ON FUNCTION hp_name(text, text) IS 'checked and normalised person name (internal)';
+COMMENT ON FUNCTION healthpass.hp_name(text, text) IS 'checked and normalised person name (internal)';
 
 -- A point in time a caller gives: finite, and present when required.
 CREATE OR REPLACE FUNCTION hp_instant(field text, value timestamptz, required boolean DEFAULT true)
@@ -140,7 +140,7 @@ BEGIN
     RETURN value;
 END
 $$;
-COMMENT ON FUNCTION hp_instant(text, timestamptz, boolean) IS 'checked instant: finite, present when required (internal)';
+COMMENT ON FUNCTION healthpass.hp_instant(text, timestamptz, boolean) IS 'checked instant: finite, present when required (internal)';
 
 -- A document number a personal flow could not read, as a message may quote
 -- it: the first and last characters only (four each from 12 characters
@@ -152,4 +152,4 @@ RETURN CASE WHEN value IS NULL THEN 'NULL'
             WHEN length(value) <= 4 THEN repeat('*', length(value))
             WHEN length(value) < 12 THEN hp_quote(left(value, 1) || repeat('*', length(value) - 2) || right(value, 1))
             ELSE hp_quote(left(value, 4) || repeat('*', least(length(value), 40) - 8) || right(value, 4)) END;
-COMMENT ON FUNCTION hp_mask_value(text) IS 'an unreadable document number masked for a message (internal)';
+COMMENT ON FUNCTION healthpass.hp_mask_value(text) IS 'an unreadable document number masked for a message (internal)';

@@ -19,76 +19,76 @@
 CREATE OR REPLACE FUNCTION birth_date(cn_resident_id) RETURNS date
     AS 'MODULE_PATHNAME', 'cn_resident_id_birth_date'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION birth_date(cn_resident_id) IS 'birth date in a resident ID number';
+COMMENT ON FUNCTION healthpass.birth_date(cn_resident_id) IS 'birth date in a resident ID number';
 
 CREATE OR REPLACE FUNCTION sex(cn_resident_id) RETURNS text
     AS 'MODULE_PATHNAME', 'cn_resident_id_sex'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION sex(cn_resident_id) IS
+COMMENT ON FUNCTION healthpass.sex(cn_resident_id) IS
     'male (odd sequence number) or female (even) from a resident ID number';
 
 CREATE OR REPLACE FUNCTION region_code(cn_resident_id) RETURNS text
     AS 'MODULE_PATHNAME', 'cn_resident_id_region_code'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION region_code(cn_resident_id) IS
+COMMENT ON FUNCTION healthpass.region_code(cn_resident_id) IS
     '6-digit region code (GB/T 2260) of a resident ID number';
 
 CREATE OR REPLACE FUNCTION age(cn_resident_id, at date DEFAULT current_date) RETURNS integer
     AS 'MODULE_PATHNAME', 'cn_resident_id_age'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION age(cn_resident_id, date) IS
+COMMENT ON FUNCTION healthpass.age(cn_resident_id, date) IS
     'completed years of age at a date (default today)';
 
 CREATE OR REPLACE FUNCTION mask(cn_resident_id) RETURNS text
     AS 'MODULE_PATHNAME', 'cn_resident_id_mask'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION mask(cn_resident_id) IS
+COMMENT ON FUNCTION healthpass.mask(cn_resident_id) IS
     'masked display form: first 4 and last 4 characters kept';
 
 -- any document kind
 CREATE OR REPLACE FUNCTION normalize_document(kind text, number text) RETURNS text
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION normalize_document(text, text) IS
+COMMENT ON FUNCTION healthpass.normalize_document(text, text) IS
     'canonical form of a document number as typed by a person';
 
 CREATE OR REPLACE FUNCTION is_valid_document(kind text, number text) RETURNS boolean
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION is_valid_document(text, text) IS
+COMMENT ON FUNCTION healthpass.is_valid_document(text, text) IS
     'whether normalize_document accepts the number';
 
 CREATE OR REPLACE FUNCTION mask_document(kind text, number text) RETURNS text
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION mask_document(text, text) IS
+COMMENT ON FUNCTION healthpass.mask_document(text, text) IS
     'masked display form of a document number, normalised first';
 
 CREATE OR REPLACE FUNCTION mask_name(name text) RETURNS text
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION mask_name(text) IS
+COMMENT ON FUNCTION healthpass.mask_name(text) IS
     'masked display form of a person''s name (张*明, C*** T** M**)';
 
 CREATE OR REPLACE FUNCTION document_kinds() RETURNS SETOF text
     AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 10;
-COMMENT ON FUNCTION document_kinds() IS
+COMMENT ON FUNCTION healthpass.document_kinds() IS
     'document kinds known to normalize_document';
 
 -- all of these are pure functions: every purpose role may call them
 GRANT EXECUTE ON FUNCTION
-    cn_resident_id_in(cstring), cn_resident_id_out(cn_resident_id),
-    cn_resident_id_recv(internal), cn_resident_id_send(cn_resident_id),
-    cn_resident_id_eq(cn_resident_id, cn_resident_id),
-    cn_resident_id_ne(cn_resident_id, cn_resident_id),
-    cn_resident_id_lt(cn_resident_id, cn_resident_id),
-    cn_resident_id_le(cn_resident_id, cn_resident_id),
-    cn_resident_id_gt(cn_resident_id, cn_resident_id),
-    cn_resident_id_ge(cn_resident_id, cn_resident_id),
-    cn_resident_id_cmp(cn_resident_id, cn_resident_id),
-    cn_resident_id_sortsupport(internal),
-    cn_resident_id_hash(cn_resident_id),
-    cn_resident_id_hash_extended(cn_resident_id, bigint),
-    birth_date(cn_resident_id), sex(cn_resident_id),
-    region_code(cn_resident_id), age(cn_resident_id, date),
-    mask(cn_resident_id),
-    normalize_document(text, text), is_valid_document(text, text),
-    mask_document(text, text), mask_name(text), document_kinds()
+    healthpass.cn_resident_id_in(cstring), healthpass.cn_resident_id_out(cn_resident_id),
+    healthpass.cn_resident_id_recv(internal), healthpass.cn_resident_id_send(cn_resident_id),
+    healthpass.cn_resident_id_eq(cn_resident_id, cn_resident_id),
+    healthpass.cn_resident_id_ne(cn_resident_id, cn_resident_id),
+    healthpass.cn_resident_id_lt(cn_resident_id, cn_resident_id),
+    healthpass.cn_resident_id_le(cn_resident_id, cn_resident_id),
+    healthpass.cn_resident_id_gt(cn_resident_id, cn_resident_id),
+    healthpass.cn_resident_id_ge(cn_resident_id, cn_resident_id),
+    healthpass.cn_resident_id_cmp(cn_resident_id, cn_resident_id),
+    healthpass.cn_resident_id_sortsupport(internal),
+    healthpass.cn_resident_id_hash(cn_resident_id),
+    healthpass.cn_resident_id_hash_extended(cn_resident_id, bigint),
+    healthpass.birth_date(cn_resident_id), healthpass.sex(cn_resident_id),
+    healthpass.region_code(cn_resident_id), healthpass.age(cn_resident_id, date),
+    healthpass.mask(cn_resident_id),
+    healthpass.normalize_document(text, text), healthpass.is_valid_document(text, text),
+    healthpass.mask_document(text, text), healthpass.mask_name(text), healthpass.document_kinds()
     TO healthpass_admin, healthpass_app, healthpass_scanner,
        healthpass_health, healthpass_report;

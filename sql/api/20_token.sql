@@ -9,16 +9,16 @@
 CREATE OR REPLACE FUNCTION base45_encode(data bytea) RETURNS text
     AS 'MODULE_PATHNAME', 'base45_encode'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION base45_encode(bytea) IS 'base45 text (RFC 9285) of bytes';
+COMMENT ON FUNCTION healthpass.base45_encode(bytea) IS 'base45 text (RFC 9285) of bytes';
 CREATE OR REPLACE FUNCTION base45_decode(data text) RETURNS bytea
     AS 'MODULE_PATHNAME', 'base45_decode'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION base45_decode(text) IS 'bytes of a base45 text (RFC 9285)';
+COMMENT ON FUNCTION healthpass.base45_decode(text) IS 'bytes of a base45 text (RFC 9285)';
 
 CREATE OR REPLACE FUNCTION token_issuer() RETURNS text
     AS 'MODULE_PATHNAME', 'token_issuer'
     LANGUAGE C STABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION token_issuer() IS 'the iss claim this server writes (GUC healthpass.issuer)';
+COMMENT ON FUNCTION healthpass.token_issuer() IS 'the iss claim this server writes (GUC healthpass.issuer)';
 
 -- base64url without padding (RFC 4648 section 5), as JWK and the trust list use it
 CREATE OR REPLACE FUNCTION _b64url_encode(data bytea) RETURNS text
@@ -123,7 +123,7 @@ BEGIN
     RETURN _add_signing_key(_signing_key_material(), nb, na);
 END
 $$;
-COMMENT ON FUNCTION rotate_signing_key(interval) IS
+COMMENT ON FUNCTION healthpass.rotate_signing_key(interval) IS
     'new active signing key (returns its kid); the previous one is retired and keeps verifying';
 
 -- _ensure_signing_key: called by issue_token when no active key is usable at
@@ -168,7 +168,7 @@ BEGIN
     RETURN _add_signing_key(_signing_key_material_from_file(seed_file), not_before, not_after);
 END
 $$;
-COMMENT ON FUNCTION import_signing_key(text, timestamptz, timestamptz) IS
+COMMENT ON FUNCTION healthpass.import_signing_key(text, timestamptz, timestamptz) IS
     'superuser: makes the Ed25519 seed in a server-side file (64 hex digits, mode 0600) the active signing key';
 
 CREATE OR REPLACE FUNCTION revoke_signing_key(kid bytea, reason text) RETURNS integer
@@ -193,7 +193,7 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION revoke_signing_key(bytea, text) IS
+COMMENT ON FUNCTION healthpass.revoke_signing_key(bytea, text) IS
     'revokes every key with this kid; tokens they signed verify as key_revoked';
 
 CREATE OR REPLACE FUNCTION signing_keys(OUT kid bytea, OUT issuer text, OUT local boolean,
@@ -207,7 +207,7 @@ AS $$
            status_reason, created_at
       FROM signing_key ORDER BY created_at, key_id
 $$;
-COMMENT ON FUNCTION signing_keys() IS 'public facts about every stored key (never a secret)';
+COMMENT ON FUNCTION healthpass.signing_keys() IS 'public facts about every stored key (never a secret)';
 
 -- ---------------------------------------------------------------------
 -- trust lists
@@ -230,7 +230,7 @@ AS $$
             'status', status) ORDER BY not_before, key_id), '[]'::jsonb))
       FROM signing_key WHERE secret_box IS NOT NULL
 $$;
-COMMENT ON FUNCTION trust_list() IS
+COMMENT ON FUNCTION healthpass.trust_list() IS
     'this issuer''s public keys as the HP1 trust list (RFC 8037 OKP JWKs)';
 
 -- _trust_string: the string member "member" of a trust list object, named
@@ -423,7 +423,7 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION import_trust_list(jsonb) IS
+COMMENT ON FUNCTION healthpass.import_trust_list(jsonb) IS
     'stores (replaces) other issuers'' public keys, each under its own issuer, so that their tokens verify here';
 
 -- ---------------------------------------------------------------------
@@ -432,20 +432,20 @@ COMMENT ON FUNCTION import_trust_list(jsonb) IS
 CREATE OR REPLACE FUNCTION issue_token(kind text, body jsonb, valid_for interval) RETURNS text
     AS 'MODULE_PATHNAME', 'issue_token'
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-COMMENT ON FUNCTION issue_token(text, jsonb, interval) IS
+COMMENT ON FUNCTION healthpass.issue_token(text, jsonb, interval) IS
     'signs a new HP1 token of this kind and body, valid from now for valid_for';
 
 CREATE OR REPLACE FUNCTION issue_token_at(kind text, body jsonb, issued_at timestamptz,
         expires_at timestamptz, token_id bytea, kid bytea DEFAULT NULL) RETURNS text
     AS 'MODULE_PATHNAME', 'issue_token_at'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION issue_token_at(text, jsonb, timestamptz, timestamptz, bytea, bytea) IS
+COMMENT ON FUNCTION healthpass.issue_token_at(text, jsonb, timestamptz, timestamptz, bytea, bytea) IS
     'superuser: signs an HP1 token with given claims (reproducible vectors, migrations)';
 
 CREATE OR REPLACE FUNCTION verify_token(token text, at timestamptz DEFAULT now()) RETURNS verification
     AS 'MODULE_PATHNAME', 'verify_token'
     LANGUAGE C STABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION verify_token(text, timestamptz) IS
+COMMENT ON FUNCTION healthpass.verify_token(text, timestamptz) IS
     'verdict on an HP1 token at a time; never raises for a bad token';
 
 CREATE OR REPLACE FUNCTION pass_kind(pass) RETURNS text
@@ -464,12 +464,12 @@ CREATE OR REPLACE FUNCTION pass_body(pass) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'pass_body' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION pass_cose(pass) RETURNS bytea
     AS 'MODULE_PATHNAME', 'pass_cose' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION pass_body(pass) IS 'the body claim (unverified: use verify_token)';
+COMMENT ON FUNCTION healthpass.pass_body(pass) IS 'the body claim (unverified: use verify_token)';
 
 CREATE OR REPLACE FUNCTION verify_token(token pass, at timestamptz DEFAULT now()) RETURNS verification
     AS 'MODULE_PATHNAME', 'verify_pass'
     LANGUAGE C STABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION verify_token(pass, timestamptz) IS 'verdict on a stored pass at a time';
+COMMENT ON FUNCTION healthpass.verify_token(pass, timestamptz) IS 'verdict on a stored pass at a time';
 
 -- ---------------------------------------------------------------------
 -- revocation
@@ -501,14 +501,14 @@ BEGIN
     RETURN at;
 END
 $$;
-COMMENT ON FUNCTION revoke_token(bytea, text, bytea) IS
+COMMENT ON FUNCTION healthpass.revoke_token(bytea, text, bytea) IS
     'puts a token id on the revocation list; its token verifies as revoked';
 
 CREATE OR REPLACE FUNCTION revoke_pass(token pass, reason text) RETURNS timestamptz
     LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = healthpass, pg_temp
     RETURN revoke_token(pass_token_id(token), reason, pass_kid(token));
-COMMENT ON FUNCTION revoke_pass(pass, text) IS 'revokes the token of a pass, recording its kid';
+COMMENT ON FUNCTION healthpass.revoke_pass(pass, text) IS 'revokes the token of a pass, recording its kid';
 
 CREATE OR REPLACE FUNCTION revocation_list() RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
@@ -525,27 +525,27 @@ AS $$
                                      ORDER BY sha256(r.token_id)) AS hashes
                       FROM revoked_token r GROUP BY 1) g), '{}'::jsonb))
 $$;
-COMMENT ON FUNCTION revocation_list() IS
+COMMENT ON FUNCTION healthpass.revocation_list() IS
     'revoked token ids for offline verifiers: first 16 bytes of SHA-256(cti), base64url, per kid ("*": any key)';
 
 -- ---------------------------------------------------------------------
 -- privileges (99_privileges.sql revokes everything from PUBLIC first)
 -- ---------------------------------------------------------------------
-GRANT EXECUTE ON FUNCTION base45_encode(bytea), base45_decode(text)
+GRANT EXECUTE ON FUNCTION healthpass.base45_encode(bytea), healthpass.base45_decode(text)
     TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
-GRANT EXECUTE ON FUNCTION issue_token(text, jsonb, interval) TO healthpass_admin;
-GRANT EXECUTE ON FUNCTION verify_token(text, timestamptz), verify_token(pass, timestamptz)
+GRANT EXECUTE ON FUNCTION healthpass.issue_token(text, jsonb, interval) TO healthpass_admin;
+GRANT EXECUTE ON FUNCTION healthpass.verify_token(text, timestamptz), healthpass.verify_token(pass, timestamptz)
     TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health;
-GRANT EXECUTE ON FUNCTION pass_in(cstring), pass_out(pass), pass_recv(internal), pass_send(pass),
-    pass_kind(pass), pass_issuer(pass), pass_kid(pass), pass_issued_at(pass),
-    pass_expires_at(pass), pass_token_id(pass), pass_body(pass), pass_cose(pass)
+GRANT EXECUTE ON FUNCTION healthpass.pass_in(cstring), healthpass.pass_out(pass), healthpass.pass_recv(internal), healthpass.pass_send(pass),
+    healthpass.pass_kind(pass), healthpass.pass_issuer(pass), healthpass.pass_kid(pass), healthpass.pass_issued_at(pass),
+    healthpass.pass_expires_at(pass), healthpass.pass_token_id(pass), healthpass.pass_body(pass), healthpass.pass_cose(pass)
     TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
-GRANT EXECUTE ON FUNCTION rotate_signing_key(interval), revoke_signing_key(bytea, text),
-    import_trust_list(jsonb), revoke_token(bytea, text, bytea), revoke_pass(pass, text)
+GRANT EXECUTE ON FUNCTION healthpass.rotate_signing_key(interval), healthpass.revoke_signing_key(bytea, text),
+    healthpass.import_trust_list(jsonb), healthpass.revoke_token(bytea, text, bytea), healthpass.revoke_pass(pass, text)
     TO healthpass_admin;
-GRANT EXECUTE ON FUNCTION signing_keys() TO healthpass_admin, healthpass_report;
-GRANT EXECUTE ON FUNCTION trust_list()
+GRANT EXECUTE ON FUNCTION healthpass.signing_keys() TO healthpass_admin, healthpass_report;
+GRANT EXECUTE ON FUNCTION healthpass.trust_list()
     TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
-GRANT EXECUTE ON FUNCTION revocation_list() TO healthpass_admin, healthpass_scanner, healthpass_report;
-GRANT EXECUTE ON FUNCTION _b64url_encode(bytea), _utc(timestamptz), token_issuer()
+GRANT EXECUTE ON FUNCTION healthpass.revocation_list() TO healthpass_admin, healthpass_scanner, healthpass_report;
+GRANT EXECUTE ON FUNCTION healthpass._b64url_encode(bytea), healthpass._utc(timestamptz), healthpass.token_issuer()
     TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;

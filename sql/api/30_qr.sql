@@ -15,7 +15,7 @@ CREATE OR REPLACE FUNCTION qr_png(data text, level text DEFAULT 'M',
     RETURNS bytea
     AS 'MODULE_PATHNAME', 'qr_png'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
-COMMENT ON FUNCTION qr_png(text, text, integer, integer, text, text) IS
+COMMENT ON FUNCTION healthpass.qr_png(text, text, integer, integer, text, text) IS
     'QR code of data as a 1-bit PNG (grayscale, or a two-colour palette)';
 
 CREATE OR REPLACE FUNCTION qr_svg(data text, level text DEFAULT 'M',
@@ -24,7 +24,7 @@ CREATE OR REPLACE FUNCTION qr_svg(data text, level text DEFAULT 'M',
     RETURNS text
     AS 'MODULE_PATHNAME', 'qr_svg'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
-COMMENT ON FUNCTION qr_svg(text, text, integer, integer, text, text) IS
+COMMENT ON FUNCTION healthpass.qr_svg(text, text, integer, integer, text, text) IS
     'QR code of data as a scalable SVG document (one path)';
 
 CREATE OR REPLACE FUNCTION qr_text(data text, level text DEFAULT 'L',
@@ -32,13 +32,13 @@ CREATE OR REPLACE FUNCTION qr_text(data text, level text DEFAULT 'L',
     RETURNS text
     AS 'MODULE_PATHNAME', 'qr_text'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
-COMMENT ON FUNCTION qr_text(text, text, integer, boolean) IS
+COMMENT ON FUNCTION healthpass.qr_text(text, text, integer, boolean) IS
     'QR code of data in Unicode half blocks, two module rows a line';
 
 GRANT EXECUTE ON FUNCTION
-    qr_png(text, text, integer, integer, text, text),
-    qr_svg(text, text, integer, integer, text, text),
-    qr_text(text, text, integer, boolean)
+    healthpass.qr_png(text, text, integer, integer, text, text),
+    healthpass.qr_svg(text, text, integer, integer, text, text),
+    healthpass.qr_text(text, text, integer, boolean)
     TO healthpass_admin, healthpass_app, healthpass_scanner,
        healthpass_health, healthpass_report;
 
@@ -56,4 +56,4 @@ BEGIN
     RETURN module_px;
 END
 $$;
-COMMENT ON FUNCTION hp_module_px(integer) IS 'checked QR module size for domain functions (internal)';
+COMMENT ON FUNCTION healthpass.hp_module_px(integer) IS 'checked QR module size for domain functions (internal)';

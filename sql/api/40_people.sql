@@ -26,7 +26,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION hp_keep_history() IS 'row trigger: version bump and history row for the same person';
+COMMENT ON FUNCTION healthpass.hp_keep_history() IS 'row trigger: version bump and history row for the same person';
 
 -- Every version of a person's row in a table kept by hp_keep_history,
 -- oldest first: the rows of its history table (named tbl || '_history'),
@@ -48,7 +48,7 @@ BEGIN
         USING pid;
 END
 $$;
-COMMENT ON FUNCTION hp_row_history(text, bigint) IS 'history plus current row of a person in a table that keeps history (internal)';
+COMMENT ON FUNCTION healthpass.hp_row_history(text, bigint) IS 'history plus current row of a person in a table that keeps history (internal)';
 
 CREATE OR REPLACE TRIGGER person_keep_history
     BEFORE UPDATE ON person
@@ -61,7 +61,7 @@ CREATE OR REPLACE FUNCTION hp_person_kinds() RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN ARRAY['cn_resident_id', 'hkid', 'macau_id', 'home_return_permit',
                  'hk_macau_permit', 'cn_passport', 'passport'];
-COMMENT ON FUNCTION hp_person_kinds() IS 'document kinds that identify a person';
+COMMENT ON FUNCTION healthpass.hp_person_kinds() IS 'document kinds that identify a person';
 
 -- Validates a personal document and returns its canonical number.
 CREATE OR REPLACE FUNCTION hp_person_document(kind text, number text) RETURNS text
@@ -96,7 +96,7 @@ BEGIN
     END;
 END
 $$;
-COMMENT ON FUNCTION hp_person_document(text, text) IS 'canonical number of a personal document, or an error';
+COMMENT ON FUNCTION healthpass.hp_person_document(text, text) IS 'canonical number of a personal document, or an error';
 
 -- Masked document number for codes and messages.
 CREATE OR REPLACE FUNCTION hp_mask_document(kind text, number text) RETURNS text
@@ -107,7 +107,7 @@ BEGIN
     RETURN mask_document(kind, number);
 END
 $$;
-COMMENT ON FUNCTION hp_mask_document(text, text) IS 'masked document number (first and last characters only)';
+COMMENT ON FUNCTION healthpass.hp_mask_document(text, text) IS 'masked document number (first and last characters only)';
 
 -- Validates and normalises everything a person row holds; raises on the
 -- first bad field. Birth date and sex of a resident ID card come from the
@@ -181,7 +181,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION hp_check_person(text, text, text, date, text, text, text) IS 'validated, normalised person fields';
+COMMENT ON FUNCTION healthpass.hp_check_person(text, text, text, date, text, text, text) IS 'validated, normalised person fields';
 
 -- The person row, locked for update; P0002 when there is none.
 CREATE OR REPLACE FUNCTION hp_lock_person(pid bigint) RETURNS person
@@ -199,7 +199,7 @@ BEGIN
     RETURN p;
 END
 $$;
-COMMENT ON FUNCTION hp_lock_person(bigint) IS 'person row locked FOR UPDATE, or P0002';
+COMMENT ON FUNCTION healthpass.hp_lock_person(bigint) IS 'person row locked FOR UPDATE, or P0002';
 
 -- The person row without locking; P0002 when there is none.
 CREATE OR REPLACE FUNCTION hp_get_person(pid bigint) RETURNS person
@@ -217,7 +217,7 @@ BEGIN
     RETURN p;
 END
 $$;
-COMMENT ON FUNCTION hp_get_person(bigint) IS 'person row, or P0002';
+COMMENT ON FUNCTION healthpass.hp_get_person(bigint) IS 'person row, or P0002';
 
 -- Raises 55000 when a person's real-name check was rejected: no personal
 -- code of any kind until they edit their information and it is approved.
@@ -234,7 +234,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION hp_require_not_rejected(person) IS 'refuses personal codes for a rejected person';
+COMMENT ON FUNCTION healthpass.hp_require_not_rejected(person) IS 'refuses personal codes for a rejected person';
 
 -- Inserts a person and its index rows (used by register_person and by the
 -- family functions, which pass the guardian).
@@ -265,7 +265,7 @@ BEGIN
     RETURN pid;
 END
 $$;
-COMMENT ON FUNCTION hp_insert_person(text, text, text, date, text, text, text, bigint) IS 'insert a validated person with its index rows';
+COMMENT ON FUNCTION healthpass.hp_insert_person(text, text, text, date, text, text, text, bigint) IS 'insert a validated person with its index rows';
 
 -- Public API -------------------------------------------------------------
 
@@ -280,7 +280,7 @@ BEGIN
     RETURN hp_insert_person(doc_kind, doc_number, name, birth_date, sex, nationality, phone, NULL);
 END
 $$;
-COMMENT ON FUNCTION register_person(text, text, text, date, text, text, text) IS
+COMMENT ON FUNCTION healthpass.register_person(text, text, text, date, text, text, text) IS
     'register a person by document; returns person_id; real-name status starts pending';
 
 CREATE OR REPLACE FUNCTION find_person(doc_kind text, doc_number text) RETURNS bigint
@@ -301,7 +301,7 @@ BEGIN
     RETURN pid;
 END
 $$;
-COMMENT ON FUNCTION find_person(text, text) IS 'person_id of a document (normalised first), or P0002';
+COMMENT ON FUNCTION healthpass.find_person(text, text) IS 'person_id of a document (normalised first), or P0002';
 
 CREATE OR REPLACE FUNCTION person_by_ref(ref uuid) RETURNS bigint
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
@@ -318,7 +318,7 @@ BEGIN
     RETURN pid;
 END
 $$;
-COMMENT ON FUNCTION person_by_ref(uuid) IS 'person_id of an opaque public reference, or P0002';
+COMMENT ON FUNCTION healthpass.person_by_ref(uuid) IS 'person_id of an opaque public reference, or P0002';
 
 -- The claims every personal code carries: reference, masked name, document
 -- kind and masked number. Internal: called by the code-issuing functions.
@@ -336,7 +336,7 @@ BEGIN
         'id', hp_mask_document(p.doc_kind, p.doc_number));
 END
 $$;
-COMMENT ON FUNCTION person_claims(bigint) IS 'reference, masked name and masked document for code bodies (internal)';
+COMMENT ON FUNCTION healthpass.person_claims(bigint) IS 'reference, masked name and masked document for code bodies (internal)';
 
 CREATE OR REPLACE FUNCTION person_info(person_id bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
@@ -366,7 +366,7 @@ BEGIN
         'updated_at', p.updated_at);
 END
 $$;
-COMMENT ON FUNCTION person_info(bigint) IS 'a person''s own information ("my information"), for the person''s own flows';
+COMMENT ON FUNCTION healthpass.person_info(bigint) IS 'a person''s own information ("my information"), for the person''s own flows';
 
 -- Applies changes to a locked person row; identity changes (name, document,
 -- birth date, sex) reset the real-name status to pending and unbind the
@@ -452,7 +452,7 @@ BEGIN
     RETURN v;
 END
 $$;
-COMMENT ON FUNCTION hp_edit_person(person, jsonb) IS 'apply validated changes to a person (internal)';
+COMMENT ON FUNCTION healthpass.hp_edit_person(person, jsonb) IS 'apply validated changes to a person (internal)';
 
 CREATE OR REPLACE FUNCTION edit_person(person_id bigint, changes jsonb) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
@@ -462,7 +462,7 @@ BEGIN
     RETURN hp_edit_person(hp_lock_person(person_id), changes);
 END
 $$;
-COMMENT ON FUNCTION edit_person(bigint, jsonb) IS
+COMMENT ON FUNCTION healthpass.edit_person(bigint, jsonb) IS
     'edit "my information" (name, doc_kind, doc_number, birth_date, sex, nationality, phone); returns the new version; identity changes put real-name status back to pending and unbind the certified photo';
 
 CREATE OR REPLACE FUNCTION person_history(person_id bigint)
@@ -476,7 +476,7 @@ BEGIN
     RETURN QUERY SELECT * FROM hp_row_history('person', p.person_id);
 END
 $$;
-COMMENT ON FUNCTION person_history(bigint) IS 'every version of a person, oldest first; the current one has valid_to NULL';
+COMMENT ON FUNCTION healthpass.person_history(bigint) IS 'every version of a person, oldest first; the current one has valid_to NULL';
 
 -- Real-name verification ------------------------------------------------
 
@@ -498,11 +498,13 @@ BEGIN
          LIMIT max_rows;
 END
 $$;
-COMMENT ON FUNCTION realname_queue(integer) IS 'people waiting for the external real-name check, oldest first, with the version to quote back';
+COMMENT ON FUNCTION healthpass.realname_queue(integer) IS 'people waiting for the external real-name check, oldest first, with the version to quote back';
 
+-- checked_version is required and comes before the result: the external
+-- check answers for the version realname_queue handed out, and a result
+-- for data the person has edited since must not land (55000).
 CREATE OR REPLACE FUNCTION record_realname_result(
-    person_id bigint, result text, reason text DEFAULT NULL,
-    checked_version integer DEFAULT NULL) RETURNS text
+    person_id bigint, checked_version integer, result text, reason text DEFAULT NULL) RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, pg_temp
 AS $$
@@ -524,7 +526,12 @@ BEGIN
             USING ERRCODE = '55000',
                   DETAIL = 'Only a pending person can get a real-name result; an edit of their information makes them pending again.';
     END IF;
-    IF checked_version IS NOT NULL AND checked_version <> p.version THEN
+    IF checked_version IS NULL THEN
+        RAISE EXCEPTION 'real-name result for person % names no checked version', person_id
+            USING ERRCODE = '22004',
+                  DETAIL = 'Quote back the version realname_queue gave with the information that was checked.';
+    END IF;
+    IF checked_version <> p.version THEN
         RAISE EXCEPTION 'real-name result for version % of person % is stale', checked_version, person_id
             USING ERRCODE = '55000',
                   DETAIL = format('The person has been edited since; the current version is %s.', p.version),
@@ -541,7 +548,7 @@ BEGIN
     RETURN result;
 END
 $$;
-COMMENT ON FUNCTION record_realname_result(bigint, text, text, integer) IS
+COMMENT ON FUNCTION healthpass.record_realname_result(bigint, integer, text, text) IS
     'record the external real-name check: approved or rejected (with reason); checked_version guards against results for edited data';
 
 -- The ledger of live codes ----------------------------------------------------
@@ -572,7 +579,7 @@ BEGIN
     RETURN code;
 END
 $$;
-COMMENT ON FUNCTION hp_issue_code(person, text, jsonb, interval) IS
+COMMENT ON FUNCTION healthpass.hp_issue_code(person, text, jsonb, interval) IS
     'issue a personal code and record it in the ledger of live codes (internal)';
 
 -- Revokes a person's live codes (of the given kinds; all when NULL) and
@@ -594,7 +601,7 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION hp_revoke_codes(bigint, text, text[]) IS
+COMMENT ON FUNCTION healthpass.hp_revoke_codes(bigint, text, text[]) IS
     'revoke the live codes of a person, of some kinds or all (internal)';
 
 -- A person's own static personal code (HP1 kind "personal"): what venues
@@ -614,19 +621,19 @@ BEGIN
     RETURN hp_issue_code(p, 'personal', person_claims(p.person_id), valid_for);
 END
 $$;
-COMMENT ON FUNCTION personal_code(bigint, interval) IS 'HP1 personal code (kind "personal"): reference, masked name and ID';
+COMMENT ON FUNCTION healthpass.personal_code(bigint, interval) IS 'HP1 personal code (kind "personal"): reference, masked name and ID';
 
 GRANT EXECUTE ON FUNCTION
-    register_person(text, text, text, date, text, text, text),
-    find_person(text, text),
-    person_by_ref(uuid),
-    person_info(bigint),
-    edit_person(bigint, jsonb),
-    person_history(bigint),
-    personal_code(bigint, interval)
+    healthpass.register_person(text, text, text, date, text, text, text),
+    healthpass.find_person(text, text),
+    healthpass.person_by_ref(uuid),
+    healthpass.person_info(bigint),
+    healthpass.edit_person(bigint, jsonb),
+    healthpass.person_history(bigint),
+    healthpass.personal_code(bigint, interval)
   TO healthpass_app, healthpass_admin;
 GRANT EXECUTE ON FUNCTION
-    realname_queue(integer),
-    record_realname_result(bigint, text, text, integer)
+    healthpass.realname_queue(integer),
+    healthpass.record_realname_result(bigint, integer, text, text)
   TO healthpass_app, healthpass_admin;
-GRANT EXECUTE ON FUNCTION person_by_ref(uuid) TO healthpass_scanner, healthpass_health;
+GRANT EXECUTE ON FUNCTION healthpass.person_by_ref(uuid) TO healthpass_scanner, healthpass_health;

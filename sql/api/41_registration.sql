@@ -20,7 +20,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION hp_check_notice_kind(text) IS 'refuses unknown notice kinds';
+COMMENT ON FUNCTION healthpass.hp_check_notice_kind(text) IS 'refuses unknown notice kinds';
 
 -- The current version of a notice kind; P0002 when none was published.
 CREATE OR REPLACE FUNCTION hp_current_notice_version(kind text) RETURNS integer
@@ -40,7 +40,7 @@ BEGIN
     RETURN v;
 END
 $$;
-COMMENT ON FUNCTION hp_current_notice_version(text) IS 'current notice version, or P0002';
+COMMENT ON FUNCTION healthpass.hp_current_notice_version(text) IS 'current notice version, or P0002';
 
 -- Records that a person accepted the given version, which must be current.
 CREATE OR REPLACE FUNCTION hp_accept_notice(pid bigint, kind text, accepted integer) RETURNS timestamptz
@@ -69,7 +69,7 @@ BEGIN
     RETURN now();
 END
 $$;
-COMMENT ON FUNCTION hp_accept_notice(bigint, text, integer) IS 'record acceptance of the current notice version';
+COMMENT ON FUNCTION healthpass.hp_accept_notice(bigint, text, integer) IS 'record acceptance of the current notice version';
 
 CREATE OR REPLACE FUNCTION publish_notice(kind text, title text, body text) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
@@ -91,7 +91,7 @@ BEGIN
     RETURN v;
 END
 $$;
-COMMENT ON FUNCTION publish_notice(text, text, text) IS
+COMMENT ON FUNCTION healthpass.publish_notice(text, text, text) IS
     'publish a new version of the registration notice or the commitment letter; returns its version';
 
 CREATE OR REPLACE FUNCTION current_notice(kind text)
@@ -106,7 +106,7 @@ BEGIN
                    FROM notice n WHERE n.kind = current_notice.kind AND n.version = v;
 END
 $$;
-COMMENT ON FUNCTION current_notice(text) IS 'the current version of a notice, to show before asking for acceptance';
+COMMENT ON FUNCTION healthpass.current_notice(text) IS 'the current version of a notice, to show before asking for acceptance';
 
 CREATE OR REPLACE FUNCTION notice_acceptances(person_id bigint)
     RETURNS TABLE (kind text, version integer, accepted_at timestamptz)
@@ -121,7 +121,7 @@ BEGIN
                   ORDER BY a.accepted_at, a.kind, a.version;
 END
 $$;
-COMMENT ON FUNCTION notice_acceptances(bigint) IS 'the notice versions a person accepted, and when';
+COMMENT ON FUNCTION healthpass.notice_acceptances(bigint) IS 'the notice versions a person accepted, and when';
 
 -- Entry registration ------------------------------------------------------
 
@@ -145,7 +145,7 @@ BEGIN
     RETURN hp_text(format('field "%s"', field), t, maxlen);
 END
 $$;
-COMMENT ON FUNCTION hp_form_text(jsonb, text, boolean, integer) IS 'one validated text field of a JSON form';
+COMMENT ON FUNCTION healthpass.hp_form_text(jsonb, text, boolean, integer) IS 'one validated text field of a JSON form';
 
 -- Refuses keys a form does not have.
 CREATE OR REPLACE FUNCTION hp_form_keys(form jsonb, allowed text[], what text) RETURNS void
@@ -166,7 +166,7 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION hp_form_keys(jsonb, text[], text) IS 'refuses unknown form fields';
+COMMENT ON FUNCTION healthpass.hp_form_keys(jsonb, text[], text) IS 'refuses unknown form fields';
 
 -- The form fields of a stored row (given as JSON) that are not NULL: what a
 -- modification's changes are laid over before the whole form is checked.
@@ -174,7 +174,7 @@ CREATE OR REPLACE FUNCTION hp_stored_form(stored jsonb, fields text[]) RETURNS j
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN (SELECT jsonb_object_agg(k, v) FROM jsonb_each(stored) AS j(k, v)
              WHERE k = ANY (fields) AND jsonb_typeof(v) <> 'null');
-COMMENT ON FUNCTION hp_stored_form(jsonb, text[]) IS 'the non-NULL form fields of a stored row';
+COMMENT ON FUNCTION healthpass.hp_stored_form(jsonb, text[]) IS 'the non-NULL form fields of a stored row';
 
 -- A phone number as people type it, normalised; NULL stays NULL.
 CREATE OR REPLACE FUNCTION hp_phone(field text, phone text) RETURNS text
@@ -190,7 +190,7 @@ BEGIN
     RETURN p;
 END
 $$;
-COMMENT ON FUNCTION hp_phone(text, text) IS 'normalised phone number of a form field';
+COMMENT ON FUNCTION healthpass.hp_phone(text, text) IS 'normalised phone number of a form field';
 
 CREATE OR REPLACE FUNCTION entry_fields() RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -198,7 +198,7 @@ CREATE OR REPLACE FUNCTION entry_fields() RETURNS text[]
                  'seat_number', 'departure_country', 'departure_city', 'destination_district',
                  'destination_address', 'contact_phone', 'purpose', 'emergency_contact_name',
                  'emergency_contact_phone'];
-COMMENT ON FUNCTION entry_fields() IS 'the fields of the entry registration form';
+COMMENT ON FUNCTION healthpass.entry_fields() IS 'the fields of the entry registration form';
 
 -- Validates a whole entry form and returns it normalised (keys as the
 -- table's columns).
@@ -267,7 +267,7 @@ BEGIN
     RETURN r;
 END
 $$;
-COMMENT ON FUNCTION hp_check_entry(jsonb) IS 'validated, normalised entry form';
+COMMENT ON FUNCTION healthpass.hp_check_entry(jsonb) IS 'validated, normalised entry form';
 
 -- The entry code of a person (HP1 kind "entry"): the person's masked claims
 -- and the arrival. Valid 30 days from issue.
@@ -291,7 +291,7 @@ BEGIN
         interval '30 days');
 END
 $$;
-COMMENT ON FUNCTION hp_entry_code(person) IS 'HP1 entry code of a registered person (internal)';
+COMMENT ON FUNCTION healthpass.hp_entry_code(person) IS 'HP1 entry code of a registered person (internal)';
 
 CREATE OR REPLACE FUNCTION entry_lookup(doc_kind text, doc_number text)
     RETURNS TABLE (state text, person_id bigint, entry_code text, notice_version integer,
@@ -328,7 +328,7 @@ BEGIN
     RETURN NEXT;
 END
 $$;
-COMMENT ON FUNCTION entry_lookup(text, text) IS
+COMMENT ON FUNCTION healthpass.entry_lookup(text, text) IS
     'step 3 of seed 000: registered (with the entry code, and whether the person may apply for an e-pass), unregistered or unknown (with the current notice version), or realname_rejected';
 
 CREATE OR REPLACE FUNCTION submit_entry(person_id bigint, notice_version integer, entry jsonb) RETURNS text
@@ -357,7 +357,7 @@ BEGIN
     RETURN hp_entry_code(p);
 END
 $$;
-COMMENT ON FUNCTION submit_entry(bigint, integer, jsonb) IS
+COMMENT ON FUNCTION healthpass.submit_entry(bigint, integer, jsonb) IS
     'first-time entry registration: the accepted notice version and the entry form; returns the entry code';
 
 CREATE OR REPLACE FUNCTION modify_entry(person_id bigint, changes jsonb) RETURNS text
@@ -391,7 +391,7 @@ BEGIN
     RETURN hp_entry_code(p);
 END
 $$;
-COMMENT ON FUNCTION modify_entry(bigint, jsonb) IS
+COMMENT ON FUNCTION healthpass.modify_entry(bigint, jsonb) IS
     'change fields of the entry registration (history kept); revokes the earlier entry codes and returns a new one';
 
 CREATE OR REPLACE FUNCTION entry_code(person_id bigint) RETURNS text
@@ -402,7 +402,7 @@ BEGIN
     RETURN hp_entry_code(hp_get_person(person_id));
 END
 $$;
-COMMENT ON FUNCTION entry_code(bigint) IS 'a fresh HP1 entry code for a registered person';
+COMMENT ON FUNCTION healthpass.entry_code(bigint) IS 'a fresh HP1 entry code for a registered person';
 
 CREATE OR REPLACE FUNCTION entry_registration(person_id bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
@@ -420,7 +420,7 @@ BEGIN
     RETURN r;
 END
 $$;
-COMMENT ON FUNCTION entry_registration(bigint) IS 'the current entry registration of a person, as JSON';
+COMMENT ON FUNCTION healthpass.entry_registration(bigint) IS 'the current entry registration of a person, as JSON';
 
 CREATE OR REPLACE FUNCTION entry_history(person_id bigint)
     RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
@@ -433,17 +433,17 @@ BEGIN
     RETURN QUERY SELECT * FROM hp_row_history('entry_registration', p.person_id);
 END
 $$;
-COMMENT ON FUNCTION entry_history(bigint) IS 'every version of a person''s entry registration, oldest first';
+COMMENT ON FUNCTION healthpass.entry_history(bigint) IS 'every version of a person''s entry registration, oldest first';
 
-GRANT EXECUTE ON FUNCTION publish_notice(text, text, text) TO healthpass_admin;
+GRANT EXECUTE ON FUNCTION healthpass.publish_notice(text, text, text) TO healthpass_admin;
 GRANT EXECUTE ON FUNCTION
-    current_notice(text),
-    notice_acceptances(bigint),
-    entry_fields(),
-    entry_lookup(text, text),
-    submit_entry(bigint, integer, jsonb),
-    modify_entry(bigint, jsonb),
-    entry_code(bigint),
-    entry_registration(bigint),
-    entry_history(bigint)
+    healthpass.current_notice(text),
+    healthpass.notice_acceptances(bigint),
+    healthpass.entry_fields(),
+    healthpass.entry_lookup(text, text),
+    healthpass.submit_entry(bigint, integer, jsonb),
+    healthpass.modify_entry(bigint, jsonb),
+    healthpass.entry_code(bigint),
+    healthpass.entry_registration(bigint),
+    healthpass.entry_history(bigint)
   TO healthpass_app, healthpass_admin;

@@ -34,7 +34,7 @@
 CREATE OR REPLACE FUNCTION companion_limit() RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN 9;
-COMMENT ON FUNCTION companion_limit() IS 'at most 9 companions: a group is at most 10 travellers';
+COMMENT ON FUNCTION healthpass.companion_limit() IS 'at most 9 companions: a group is at most 10 travellers';
 
 -- Row trigger on companion (the registrant's rows): what can be checked on
 -- the registrant's own rows. Keys of a binding are not changed in place.
@@ -91,7 +91,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION hp_companion_guard() IS
+COMMENT ON FUNCTION healthpass.hp_companion_guard() IS
     'row trigger on companion: the registrant''s side of the binding rules (not oneself, no nesting, once, limit, positions)';
 
 CREATE OR REPLACE TRIGGER companion_guard
@@ -140,7 +140,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION hp_companion_of_guard() IS
+COMMENT ON FUNCTION healthpass.hp_companion_of_guard() IS
     'row trigger on companion_of: the companion''s side of the binding rules (not oneself, one group at a time, no nesting)';
 
 CREATE OR REPLACE TRIGGER companion_of_guard
@@ -227,7 +227,7 @@ BEGIN
     RETURN locked + 2;
 END
 $$;
-COMMENT ON FUNCTION bind_companion(bigint, text, text) IS
+COMMENT ON FUNCTION healthpass.bind_companion(bigint, text, text) IS
     'bind an accompanying traveller by document; returns their pos in group_codes (the registrant is 1)';
 
 CREATE OR REPLACE FUNCTION unbind_companion(person_id bigint, doc_kind text, doc_number text) RETURNS void
@@ -255,7 +255,7 @@ BEGIN
     DELETE FROM companion_of c WHERE c.person_id = cid;
 END
 $$;
-COMMENT ON FUNCTION unbind_companion(bigint, text, text) IS 'remove a companion from the registrant''s group';
+COMMENT ON FUNCTION healthpass.unbind_companion(bigint, text, text) IS 'remove a companion from the registrant''s group';
 
 CREATE OR REPLACE FUNCTION group_codes(person_id bigint)
     RETURNS TABLE (pos integer, person_ref uuid, is_registrant boolean,
@@ -306,12 +306,12 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION group_codes(bigint) IS
+COMMENT ON FUNCTION healthpass.group_codes(bigint) IS
     'the group of a registrant or companion in a stable order (registrant first, then binding order) with previous/next references and each entry code';
 
 GRANT EXECUTE ON FUNCTION
-    companion_limit(),
-    bind_companion(bigint, text, text),
-    unbind_companion(bigint, text, text),
-    group_codes(bigint)
+    healthpass.companion_limit(),
+    healthpass.bind_companion(bigint, text, text),
+    healthpass.unbind_companion(bigint, text, text),
+    healthpass.group_codes(bigint)
   TO healthpass_app, healthpass_admin;

@@ -15,7 +15,7 @@ BEGIN
         'message', 'the health code is not available');
 END
 $$;
-COMMENT ON FUNCTION epass_health_section(bigint) IS
+COMMENT ON FUNCTION healthpass.epass_health_section(bigint) IS
     'health-code part of the e-pass page: {"available": false, ...} until the health-code domain replaces it';
 
 CREATE OR REPLACE TRIGGER epass_keep_history
@@ -27,7 +27,7 @@ CREATE OR REPLACE TRIGGER epass_keep_history
 CREATE OR REPLACE FUNCTION photo_limit() RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN 1048576;
-COMMENT ON FUNCTION photo_limit() IS 'certified photos are at most 1 MiB';
+COMMENT ON FUNCTION healthpass.photo_limit() IS 'certified photos are at most 1 MiB';
 
 CREATE OR REPLACE FUNCTION record_face_check(
     person_id bigint, provider text, outcome text, photo bytea DEFAULT NULL,
@@ -88,7 +88,7 @@ BEGIN
     RETURN cid;
 END
 $$;
-COMMENT ON FUNCTION record_face_check(bigint, text, text, bytea, text, timestamptz) IS
+COMMENT ON FUNCTION healthpass.record_face_check(bigint, text, text, bytea, text, timestamptz) IS
     'record an external face check; a passed one binds its certified photo (face verified)';
 
 CREATE OR REPLACE FUNCTION face_checks(person_id bigint)
@@ -108,7 +108,7 @@ BEGIN
          ORDER BY f.check_id;
 END
 $$;
-COMMENT ON FUNCTION face_checks(bigint) IS 'a person''s face checks, oldest first, and which one''s photo is bound';
+COMMENT ON FUNCTION healthpass.face_checks(bigint) IS 'a person''s face checks, oldest first, and which one''s photo is bound';
 
 CREATE OR REPLACE FUNCTION certified_photo(person_id bigint)
     RETURNS TABLE (media_type text, photo bytea, bound_at timestamptz, provider text, checked_at timestamptz)
@@ -130,7 +130,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION certified_photo(bigint) IS 'the certified photo to show (person''s own flows only)';
+COMMENT ON FUNCTION healthpass.certified_photo(bigint) IS 'the certified photo to show (person''s own flows only)';
 
 CREATE OR REPLACE FUNCTION unbind_certified_photo(person_id bigint) RETURNS text
     LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
@@ -150,7 +150,7 @@ BEGIN
                 THEN 'suspended' ELSE 'none' END;
 END
 $$;
-COMMENT ON FUNCTION unbind_certified_photo(bigint) IS
+COMMENT ON FUNCTION healthpass.unbind_certified_photo(bigint) IS
     'delete the certified photo; the e-pass is suspended until a new passed face check ("suspended"), or "none" without an e-pass';
 
 -- Electronic pass ------------------------------------------------------------
@@ -159,7 +159,7 @@ CREATE OR REPLACE FUNCTION epass_fields() RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN ARRAY['residence_district', 'residence_address', 'workplace',
                  'emergency_contact_name', 'emergency_contact_phone'];
-COMMENT ON FUNCTION epass_fields() IS 'the e-pass fields of "my information" (person fields are edited alongside)';
+COMMENT ON FUNCTION healthpass.epass_fields() IS 'the e-pass fields of "my information" (person fields are edited alongside)';
 
 -- Validated, normalised e-pass form.
 CREATE OR REPLACE FUNCTION hp_check_epass(form jsonb) RETURNS jsonb
@@ -177,7 +177,7 @@ BEGIN
                                             hp_form_text(form, 'emergency_contact_phone', false, 30)));
 END
 $$;
-COMMENT ON FUNCTION hp_check_epass(jsonb) IS 'validated, normalised e-pass form';
+COMMENT ON FUNCTION healthpass.hp_check_epass(jsonb) IS 'validated, normalised e-pass form';
 
 -- Why an e-pass is not active right now (empty array: active).
 CREATE OR REPLACE FUNCTION hp_epass_blocks(p person) RETURNS text[]
@@ -196,7 +196,7 @@ BEGIN
     RETURN r;
 END
 $$;
-COMMENT ON FUNCTION hp_epass_blocks(person) IS 'reasons an e-pass is suspended';
+COMMENT ON FUNCTION healthpass.hp_epass_blocks(person) IS 'reasons an e-pass is suspended';
 
 CREATE OR REPLACE FUNCTION epass_page(person_id bigint) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
@@ -228,7 +228,7 @@ BEGIN
         'health', epass_health_section(p.person_id));
 END
 $$;
-COMMENT ON FUNCTION epass_page(bigint) IS
+COMMENT ON FUNCTION healthpass.epass_page(bigint) IS
     'the e-pass page: status and reasons, masked person, my information, photo state, an HP1 epass code when active, and the health-code section';
 
 CREATE OR REPLACE FUNCTION apply_epass(person_id bigint, letter_version integer, info jsonb) RETURNS jsonb
@@ -276,7 +276,7 @@ BEGIN
     RETURN epass_page(p.person_id);
 END
 $$;
-COMMENT ON FUNCTION apply_epass(bigint, integer, jsonb) IS
+COMMENT ON FUNCTION healthpass.apply_epass(bigint, integer, jsonb) IS
     'apply for the electronic pass: resident ID card, real-name approved, face verified, accepted commitment letter; returns the page';
 
 CREATE OR REPLACE FUNCTION modify_epass(person_id bigint, changes jsonb) RETURNS jsonb
@@ -315,7 +315,7 @@ BEGIN
     RETURN epass_page(p.person_id);
 END
 $$;
-COMMENT ON FUNCTION modify_epass(bigint, jsonb) IS
+COMMENT ON FUNCTION healthpass.modify_epass(bigint, jsonb) IS
     '"modify my information": e-pass fields, and name, doc_number and phone of the person (identity edits suspend the pass until approved again)';
 
 CREATE OR REPLACE FUNCTION epass_history(person_id bigint)
@@ -329,17 +329,17 @@ BEGIN
     RETURN QUERY SELECT * FROM hp_row_history('epass', p.person_id);
 END
 $$;
-COMMENT ON FUNCTION epass_history(bigint) IS 'every version of a person''s e-pass information, oldest first';
+COMMENT ON FUNCTION healthpass.epass_history(bigint) IS 'every version of a person''s e-pass information, oldest first';
 
 GRANT EXECUTE ON FUNCTION
-    photo_limit(),
-    record_face_check(bigint, text, text, bytea, text, timestamptz),
-    face_checks(bigint),
-    certified_photo(bigint),
-    unbind_certified_photo(bigint),
-    epass_fields(),
-    epass_page(bigint),
-    apply_epass(bigint, integer, jsonb),
-    modify_epass(bigint, jsonb),
-    epass_history(bigint)
+    healthpass.photo_limit(),
+    healthpass.record_face_check(bigint, text, text, bytea, text, timestamptz),
+    healthpass.face_checks(bigint),
+    healthpass.certified_photo(bigint),
+    healthpass.unbind_certified_photo(bigint),
+    healthpass.epass_fields(),
+    healthpass.epass_page(bigint),
+    healthpass.apply_epass(bigint, integer, jsonb),
+    healthpass.modify_epass(bigint, jsonb),
+    healthpass.epass_history(bigint)
   TO healthpass_app, healthpass_admin;

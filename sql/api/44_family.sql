@@ -20,7 +20,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION hp_family_member_history() IS 'row trigger: history of family links';
+COMMENT ON FUNCTION healthpass.hp_family_member_history() IS 'row trigger: history of family links';
 
 CREATE OR REPLACE TRIGGER family_member_keep_history
     BEFORE UPDATE ON family_member
@@ -31,7 +31,7 @@ CREATE OR REPLACE TRIGGER family_member_keep_history
 CREATE OR REPLACE FUNCTION family_limit() RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN 10;
-COMMENT ON FUNCTION family_limit() IS 'a guardian registers at most 10 family members';
+COMMENT ON FUNCTION healthpass.family_limit() IS 'a guardian registers at most 10 family members';
 
 -- Raises 22023 unless relation is one of the known ones.
 CREATE OR REPLACE FUNCTION hp_check_relation(relation text) RETURNS text
@@ -48,7 +48,7 @@ BEGIN
     RETURN r;
 END
 $$;
-COMMENT ON FUNCTION hp_check_relation(text) IS 'normalised family relation';
+COMMENT ON FUNCTION healthpass.hp_check_relation(text) IS 'normalised family relation';
 
 -- The member's person row if the guardian registered them; 42501 otherwise.
 CREATE OR REPLACE FUNCTION hp_family_member(guardian bigint, member bigint, for_update boolean) RETURNS person
@@ -71,7 +71,7 @@ BEGIN
     RETURN p;
 END
 $$;
-COMMENT ON FUNCTION hp_family_member(bigint, bigint, boolean) IS 'a guardian''s family member, or 42501';
+COMMENT ON FUNCTION healthpass.hp_family_member(bigint, bigint, boolean) IS 'a guardian''s family member, or 42501';
 
 CREATE OR REPLACE FUNCTION add_family_member(
     guardian_id bigint, doc_kind text, doc_number text, name text, relation text,
@@ -102,7 +102,7 @@ BEGIN
     RETURN mid;
 END
 $$;
-COMMENT ON FUNCTION add_family_member(bigint, text, text, text, text, date, text, text, text) IS
+COMMENT ON FUNCTION healthpass.add_family_member(bigint, text, text, text, text, date, text, text, text) IS
     'register a family member by proxy; returns the member''s person_id (real-name status pending)';
 
 CREATE OR REPLACE FUNCTION family_members(guardian_id bigint)
@@ -122,7 +122,7 @@ BEGIN
          ORDER BY f.added_at, f.member_id;
 END
 $$;
-COMMENT ON FUNCTION family_members(bigint) IS 'the family members a guardian registered, in the order added';
+COMMENT ON FUNCTION healthpass.family_members(bigint) IS 'the family members a guardian registered, in the order added';
 
 CREATE OR REPLACE FUNCTION edit_family_member(guardian_id bigint, member_id bigint, changes jsonb) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
@@ -141,7 +141,7 @@ BEGIN
     RETURN v;
 END
 $$;
-COMMENT ON FUNCTION edit_family_member(bigint, bigint, jsonb) IS
+COMMENT ON FUNCTION healthpass.edit_family_member(bigint, bigint, jsonb) IS
     'edit a family member (person fields as edit_person, plus relation); returns the member''s new version';
 
 CREATE OR REPLACE FUNCTION family_member_code(guardian_id bigint, member_id bigint,
@@ -155,7 +155,7 @@ BEGIN
     RETURN personal_code(m.person_id, valid_for);
 END
 $$;
-COMMENT ON FUNCTION family_member_code(bigint, bigint, interval) IS
+COMMENT ON FUNCTION healthpass.family_member_code(bigint, bigint, interval) IS
     'a family member''s personal code (HP1 kind "personal"), valid 90 days by default for printing';
 
 CREATE OR REPLACE FUNCTION family_member_qr_png(guardian_id bigint, member_id bigint,
@@ -169,7 +169,7 @@ BEGIN
     RETURN qr_png(family_member_code(guardian_id, member_id, valid_for), 'Q', hp_module_px(module_px));
 END
 $$;
-COMMENT ON FUNCTION family_member_qr_png(bigint, bigint, interval, integer) IS
+COMMENT ON FUNCTION healthpass.family_member_qr_png(bigint, bigint, interval, integer) IS
     'printable PNG of a family member''s personal code (error correction Q)';
 
 CREATE OR REPLACE FUNCTION family_member_history(guardian_id bigint, member_id bigint)
@@ -191,15 +191,15 @@ BEGIN
         ORDER BY 1;
 END
 $$;
-COMMENT ON FUNCTION family_member_history(bigint, bigint) IS
+COMMENT ON FUNCTION healthpass.family_member_history(bigint, bigint) IS
     'every version of the guardian''s relation to a member, oldest first (the member''s own data: person_history)';
 
 GRANT EXECUTE ON FUNCTION
-    family_member_history(bigint, bigint),
-    family_limit(),
-    add_family_member(bigint, text, text, text, text, date, text, text, text),
-    family_members(bigint),
-    edit_family_member(bigint, bigint, jsonb),
-    family_member_code(bigint, bigint, interval),
-    family_member_qr_png(bigint, bigint, interval, integer)
+    healthpass.family_member_history(bigint, bigint),
+    healthpass.family_limit(),
+    healthpass.add_family_member(bigint, text, text, text, text, date, text, text, text),
+    healthpass.family_members(bigint),
+    healthpass.edit_family_member(bigint, bigint, jsonb),
+    healthpass.family_member_code(bigint, bigint, interval),
+    healthpass.family_member_qr_png(bigint, bigint, interval, integer)
   TO healthpass_app, healthpass_admin;

@@ -28,7 +28,7 @@ CREATE OR REPLACE FUNCTION colour_meaning(colour health_colour) RETURNS text
         WHEN 'yellow' THEN 'yellow code (黄码): pass after more information or a check such as temperature; or the declaration has expired and must be renewed'
         WHEN 'red' THEN 'red code (红码): does not meet the conditions to travel; report to the community (village) or employer'
     END;
-COMMENT ON FUNCTION colour_meaning(health_colour) IS 'what a colour means (seed 004), English and Chinese';
+COMMENT ON FUNCTION healthpass.colour_meaning(health_colour) IS 'what a colour means (seed 004), English and Chinese';
 
 -- The settings in force: what an administrator changed, else the defaults
 -- (updated_at is NULL while nothing was changed).
@@ -38,7 +38,7 @@ CREATE OR REPLACE FUNCTION hp_health_config() RETURNS health_config
     RETURN (SELECT ROW(true, coalesce(c.code_valid_for, interval '3 minutes'),
                        coalesce(c.declaration_valid_for, interval '1 day'), c.updated_at)::health_config
               FROM (VALUES (true)) d(singleton) LEFT JOIN health_config c USING (singleton));
-COMMENT ON FUNCTION hp_health_config() IS 'the health settings in force, defaults filled in (internal)';
+COMMENT ON FUNCTION healthpass.hp_health_config() IS 'the health settings in force, defaults filled in (internal)';
 
 CREATE OR REPLACE FUNCTION health_settings(
     OUT code_valid_for interval, OUT declaration_valid_for interval, OUT updated_at timestamptz)
@@ -47,7 +47,7 @@ CREATE OR REPLACE FUNCTION health_settings(
 AS $$
     SELECT c.code_valid_for, c.declaration_valid_for, c.updated_at FROM hp_health_config() c
 $$;
-COMMENT ON FUNCTION health_settings() IS 'current health settings';
+COMMENT ON FUNCTION healthpass.health_settings() IS 'current health settings';
 
 -- Changes the settings; NULL keeps a value. Only new codes and new
 -- declarations are affected: issued ones keep the validity they were given.
@@ -77,14 +77,14 @@ BEGIN
            updated_at = now();
 END
 $$;
-COMMENT ON FUNCTION configure_health(interval, interval) IS
+COMMENT ON FUNCTION healthpass.configure_health(interval, interval) IS
     'set the health-code and declaration validity (NULL keeps a value); affects new codes and declarations only';
 
-GRANT EXECUTE ON FUNCTION worse(health_colour, health_colour),
-                          worst(health_colour),
-                          colour_meaning(health_colour)
+GRANT EXECUTE ON FUNCTION healthpass.worse(health_colour, health_colour),
+                          healthpass.worst(health_colour),
+                          healthpass.colour_meaning(health_colour)
     TO healthpass_admin, healthpass_app, healthpass_scanner,
        healthpass_health, healthpass_report;
-GRANT EXECUTE ON FUNCTION health_settings()
+GRANT EXECUTE ON FUNCTION healthpass.health_settings()
     TO healthpass_admin, healthpass_app, healthpass_health, healthpass_report;
-GRANT EXECUTE ON FUNCTION configure_health(interval, interval) TO healthpass_admin;
+GRANT EXECUTE ON FUNCTION healthpass.configure_health(interval, interval) TO healthpass_admin;

@@ -31,7 +31,7 @@ BEGIN
     RETURN p;
 END
 $$;
-COMMENT ON FUNCTION hp_clean_place(text, text) IS 'checked place in its stored form (hp_place_form), or 22023/54000 naming the field (internal)';
+COMMENT ON FUNCTION healthpass.hp_clean_place(text, text) IS 'checked place in its stored form (hp_place_form), or 22023/54000 naming the field (internal)';
 
 CREATE OR REPLACE FUNCTION declare_health(
     person_id bigint,
@@ -91,7 +91,7 @@ BEGIN
          INTO declare_health.declaration_id, declare_health.declared_at, declare_health.valid_until;
 END
 $$;
-COMMENT ON FUNCTION declare_health(bigint, boolean, boolean, text[], text, text, numeric) IS
+COMMENT ON FUNCTION healthpass.declare_health(bigint, boolean, boolean, text[], text, text, numeric) IS
     'record a health declaration (fever today, 14-day contact, 14-day travel places, destination, temperature); the colour is recomputed';
 
 -- A person's declarations, newest first, with whether each is the one in force.
@@ -121,11 +121,11 @@ BEGIN
          LIMIT max_rows;
 END
 $$;
-COMMENT ON FUNCTION health_declarations(bigint, integer) IS
+COMMENT ON FUNCTION healthpass.health_declarations(bigint, integer) IS
     'a person''s declarations, newest first; in_force marks the latest one while it is valid';
 
 GRANT EXECUTE ON FUNCTION
-    declare_health(bigint, boolean, boolean, text[], text, text, numeric),
-    health_declarations(bigint, integer)
+    healthpass.declare_health(bigint, boolean, boolean, text[], text, text, numeric),
+    healthpass.health_declarations(bigint, integer)
     TO healthpass_app, healthpass_admin;
-GRANT EXECUTE ON FUNCTION health_declarations(bigint, integer) TO healthpass_health;
+GRANT EXECUTE ON FUNCTION healthpass.health_declarations(bigint, integer) TO healthpass_health;

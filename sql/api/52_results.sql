@@ -13,7 +13,7 @@
 CREATE OR REPLACE FUNCTION result_window() RETURNS interval
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN interval '14 days';
-COMMENT ON FUNCTION result_window() IS 'results count for 14 days after sampling (seed 004)';
+COMMENT ON FUNCTION healthpass.result_window() IS 'results count for 14 days after sampling (seed 004)';
 
 CREATE OR REPLACE FUNCTION record_test_result(
     person_id bigint, institution text, sample_ref text, sampled_at timestamptz,
@@ -89,7 +89,7 @@ BEGIN
     RETURN id;
 END
 $$;
-COMMENT ON FUNCTION record_test_result(bigint, text, text, timestamptz, text, timestamptz) IS
+COMMENT ON FUNCTION healthpass.record_test_result(bigint, text, text, timestamptz, text, timestamptz) IS
     'record a nucleic-acid result (negative/positive/pending) for a sample; returns result_id; the colour is recomputed';
 
 -- The latest result of each sample of a person known at an instant, sampled
@@ -106,7 +106,7 @@ AS $$
        AND t.sampled_at <= at AND t.sampled_at > at - result_window()
      ORDER BY t.institution, t.sample_ref, t.recorded_at DESC, t.result_id DESC
 $$;
-COMMENT ON FUNCTION hp_recent_samples(bigint, timestamptz) IS 'samples of the last 14 days with their latest record (internal)';
+COMMENT ON FUNCTION healthpass.hp_recent_samples(bigint, timestamptz) IS 'samples of the last 14 days with their latest record (internal)';
 
 CREATE OR REPLACE FUNCTION latest_test_result(person_id bigint, at timestamptz DEFAULT now())
     RETURNS TABLE (sampled_at timestamptz, result text, reported_at timestamptz,
@@ -129,7 +129,7 @@ BEGIN
          LIMIT 1;
 END
 $$;
-COMMENT ON FUNCTION latest_test_result(bigint, timestamptz) IS
+COMMENT ON FUNCTION healthpass.latest_test_result(bigint, timestamptz) IS
     'the latest nucleic-acid result sampled in the 14 days before at (no row when there is none), with the last negative sampling time';
 
 -- Seed 004: a guardian looks up the latest result of every family member
@@ -161,7 +161,7 @@ BEGIN
          ORDER BY f.added_at, f.member_id;
 END
 $$;
-COMMENT ON FUNCTION family_test_results(bigint, timestamptz) IS
+COMMENT ON FUNCTION healthpass.family_test_results(bigint, timestamptz) IS
     'the latest result in 14 days of each family member a guardian registered (seed 004)';
 
 -- Every record of a person, newest first: for the health authority.
@@ -180,15 +180,15 @@ BEGIN
          ORDER BY t.recorded_at DESC, t.result_id DESC;
 END
 $$;
-COMMENT ON FUNCTION test_results(bigint) IS 'every test record of a person, newest first';
+COMMENT ON FUNCTION healthpass.test_results(bigint) IS 'every test record of a person, newest first';
 
-GRANT EXECUTE ON FUNCTION result_window()
+GRANT EXECUTE ON FUNCTION healthpass.result_window()
     TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
 GRANT EXECUTE ON FUNCTION
-    record_test_result(bigint, text, text, timestamptz, text, timestamptz),
-    test_results(bigint)
+    healthpass.record_test_result(bigint, text, text, timestamptz, text, timestamptz),
+    healthpass.test_results(bigint)
     TO healthpass_health, healthpass_admin;
 GRANT EXECUTE ON FUNCTION
-    latest_test_result(bigint, timestamptz),
-    family_test_results(bigint, timestamptz)
+    healthpass.latest_test_result(bigint, timestamptz),
+    healthpass.family_test_results(bigint, timestamptz)
     TO healthpass_app, healthpass_health, healthpass_admin;

@@ -55,7 +55,7 @@ BEGIN
     RETURN id;
 END
 $$;
-COMMENT ON FUNCTION set_risk_mark(bigint, text, timestamptz, timestamptz, text) IS
+COMMENT ON FUNCTION healthpass.set_risk_mark(bigint, text, timestamptz, timestamptz, text) IS
     'mark a person (confirmed, suspected, close_contact, secondary_contact, risk_area_arrival) for a window; returns mark_id; the colour is recomputed';
 
 CREATE OR REPLACE FUNCTION lift_risk_mark(person_id bigint, mark_id bigint, reason text) RETURNS timestamptz
@@ -86,7 +86,7 @@ BEGIN
     RETURN now();
 END
 $$;
-COMMENT ON FUNCTION lift_risk_mark(bigint, bigint, text) IS 'lift a risk mark early (with a reason); the colour is recomputed';
+COMMENT ON FUNCTION healthpass.lift_risk_mark(bigint, bigint, text) IS 'lift a risk mark early (with a reason); the colour is recomputed';
 
 CREATE OR REPLACE FUNCTION risk_marks(person_id bigint)
     RETURNS TABLE (mark_id bigint, kind risk_mark_kind, valid_from timestamptz, valid_until timestamptz,
@@ -106,7 +106,7 @@ BEGIN
          ORDER BY m.recorded_at DESC, m.mark_id DESC;
 END
 $$;
-COMMENT ON FUNCTION risk_marks(bigint) IS 'a person''s risk marks, newest first, with whether each is active now';
+COMMENT ON FUNCTION healthpass.risk_marks(bigint) IS 'a person''s risk marks, newest first, with whether each is active now';
 
 -- Risk areas ---------------------------------------------------------------
 
@@ -140,7 +140,7 @@ BEGIN
     RETURN id;
 END
 $$;
-COMMENT ON FUNCTION declare_risk_area(text, text) IS
+COMMENT ON FUNCTION healthpass.declare_risk_area(text, text) IS
     'declare a risk area; everyone whose declaration in force lists a matching place is re-coloured at once (progress as NOTICEs)';
 
 CREATE OR REPLACE FUNCTION lift_risk_area(area_id bigint) RETURNS timestamptz
@@ -165,7 +165,7 @@ BEGIN
     RETURN now();
 END
 $$;
-COMMENT ON FUNCTION lift_risk_area(bigint) IS 'lift a risk area; the people it affected are re-coloured at once';
+COMMENT ON FUNCTION healthpass.lift_risk_area(bigint) IS 'lift a risk area; the people it affected are re-coloured at once';
 
 CREATE OR REPLACE FUNCTION risk_areas(include_lifted boolean DEFAULT false)
     RETURNS TABLE (area_id bigint, place text, note text, declared_at timestamptz, lifted_at timestamptz)
@@ -177,14 +177,14 @@ AS $$
      WHERE include_lifted OR a.lifted_at IS NULL
      ORDER BY a.declared_at, a.area_id
 $$;
-COMMENT ON FUNCTION risk_areas(boolean) IS 'risk areas in force (and lifted ones when asked), oldest first';
+COMMENT ON FUNCTION healthpass.risk_areas(boolean) IS 'risk areas in force (and lifted ones when asked), oldest first';
 
 GRANT EXECUTE ON FUNCTION
-    set_risk_mark(bigint, text, timestamptz, timestamptz, text),
-    lift_risk_mark(bigint, bigint, text),
-    risk_marks(bigint),
-    declare_risk_area(text, text),
-    lift_risk_area(bigint)
+    healthpass.set_risk_mark(bigint, text, timestamptz, timestamptz, text),
+    healthpass.lift_risk_mark(bigint, bigint, text),
+    healthpass.risk_marks(bigint),
+    healthpass.declare_risk_area(text, text),
+    healthpass.lift_risk_area(bigint)
     TO healthpass_health, healthpass_admin;
-GRANT EXECUTE ON FUNCTION risk_areas(boolean)
+GRANT EXECUTE ON FUNCTION healthpass.risk_areas(boolean)
     TO healthpass_health, healthpass_admin, healthpass_app, healthpass_scanner, healthpass_report;

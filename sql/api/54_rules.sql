@@ -82,7 +82,7 @@ BEGIN
         lists);
 END
 $$;
-COMMENT ON FUNCTION hp_compile_ruleset(integer[]) IS 'compiles a list of rules into one set-wise query (internal)';
+COMMENT ON FUNCTION healthpass.hp_compile_ruleset(integer[]) IS 'compiles a list of rules into one set-wise query (internal)';
 
 
 -- The facts of people at instants, from what had been recorded by each
@@ -170,7 +170,7 @@ AS $$
       LEFT JOIN res ON res.person_id = r.person_id
       LEFT JOIN mark ON mark.person_id = r.person_id
 $$;
-COMMENT ON FUNCTION colour_facts(bigint, bigint, bigint[], timestamptz[]) IS
+COMMENT ON FUNCTION healthpass.colour_facts(bigint, bigint, bigint[], timestamptz[]) IS
     'facts of people at instants from what was recorded by then (internal; inlined into compiled rule sets)';
 
 -- Compiles one condition into a boolean SQL expression over the facts row
@@ -335,7 +335,7 @@ BEGIN
     END CASE;
 END
 $$;
-COMMENT ON FUNCTION hp_compile_condition(jsonb, text, integer, integer, text[]) IS
+COMMENT ON FUNCTION healthpass.hp_compile_condition(jsonb, text, integer, integer, text[]) IS
     'checks a rule condition and compiles it to SQL over the facts row f (internal)';
 
 -- The SQL a condition compiles to: for administrators who want to see it.
@@ -347,7 +347,7 @@ BEGIN
     RETURN (hp_compile_condition(condition, '$', 1, 0, '{}')).sql;
 END
 $$;
-COMMENT ON FUNCTION colour_condition_sql(jsonb) IS 'checks a rule condition and shows the SQL it compiles to';
+COMMENT ON FUNCTION healthpass.colour_condition_sql(jsonb) IS 'checks a rule condition and shows the SQL it compiles to';
 
 -- Makes a new rule set version from a list of rule ids, activates it now
 -- and queues the re-colouring of everyone under it (hp_recolour_job_for,
@@ -375,7 +375,7 @@ BEGIN
     RETURN v;
 END
 $$;
-COMMENT ON FUNCTION hp_activate_ruleset(integer[], text) IS 'new rule set version in force from now, re-colouring queued (internal)';
+COMMENT ON FUNCTION healthpass.hp_activate_ruleset(integer[], text) IS 'new rule set version in force from now, re-colouring queued (internal)';
 
 -- The rule set in force: the highest version (locked when asked, so that
 -- rule changes are serialised).
@@ -393,7 +393,7 @@ BEGIN
     RETURN s;
 END
 $$;
-COMMENT ON FUNCTION hp_current_ruleset(boolean) IS 'the latest rule set version (internal)';
+COMMENT ON FUNCTION healthpass.hp_current_ruleset(boolean) IS 'the latest rule set version (internal)';
 
 -- Checks the parts of a rule; returns the trimmed reason.
 CREATE OR REPLACE FUNCTION hp_check_rule(colour health_colour, reason text, condition jsonb, priority integer) RETURNS text
@@ -422,7 +422,7 @@ BEGIN
     RETURN why;
 END
 $$;
-COMMENT ON FUNCTION hp_check_rule(health_colour, text, jsonb, integer) IS 'checks a rule (internal)';
+COMMENT ON FUNCTION healthpass.hp_check_rule(health_colour, text, jsonb, integer) IS 'checks a rule (internal)';
 
 -- Stores a checked rule and returns its id. The id comes from the sequence;
 -- a rule written directly with an id the sequence has not reached yet makes
@@ -448,7 +448,7 @@ EXCEPTION WHEN unique_violation THEN
               HINT = 'Move the sequence past them: SELECT setval(pg_get_serial_sequence(''healthpass.colour_rule'', ''rule_id''), max(rule_id)) FROM healthpass.colour_rule;';
 END
 $$;
-COMMENT ON FUNCTION hp_insert_rule(health_colour, text, integer, jsonb) IS 'stores a checked rule; 23505 when its id is taken (internal)';
+COMMENT ON FUNCTION healthpass.hp_insert_rule(health_colour, text, integer, jsonb) IS 'stores a checked rule; 23505 when its id is taken (internal)';
 
 CREATE OR REPLACE FUNCTION add_colour_rule(colour health_colour, reason text, condition jsonb,
                                 priority integer DEFAULT 1000) RETURNS integer
@@ -465,7 +465,7 @@ BEGIN
     RETURN id;
 END
 $$;
-COMMENT ON FUNCTION add_colour_rule(health_colour, text, jsonb, integer) IS
+COMMENT ON FUNCTION healthpass.add_colour_rule(health_colour, text, jsonb, integer) IS
     'add a colour rule; returns its id; a new rule set version is in force at once and a re-colouring job is queued';
 
 CREATE OR REPLACE FUNCTION replace_colour_rule(rule_id integer, colour health_colour, reason text,
@@ -488,7 +488,7 @@ BEGIN
     RETURN id;
 END
 $$;
-COMMENT ON FUNCTION replace_colour_rule(integer, health_colour, text, jsonb, integer) IS
+COMMENT ON FUNCTION healthpass.replace_colour_rule(integer, health_colour, text, jsonb, integer) IS
     'replace a rule in force by a new one; returns the new rule id; the old one stays in the history';
 
 CREATE OR REPLACE FUNCTION retire_colour_rule(rule_id integer) RETURNS integer
@@ -506,7 +506,7 @@ BEGIN
                                format('retire rule %s', retire_colour_rule.rule_id));
 END
 $$;
-COMMENT ON FUNCTION retire_colour_rule(integer) IS
+COMMENT ON FUNCTION healthpass.retire_colour_rule(integer) IS
     'take a rule out of force; returns the new rule set version';
 
 CREATE OR REPLACE FUNCTION colour_rules(version integer DEFAULT NULL)
@@ -533,7 +533,7 @@ BEGIN
          ORDER BY r.priority, r.rule_id;
 END
 $$;
-COMMENT ON FUNCTION colour_rules(integer) IS 'the rules of a rule set version (default: in force), by priority';
+COMMENT ON FUNCTION healthpass.colour_rules(integer) IS 'the rules of a rule set version (default: in force), by priority';
 
 CREATE OR REPLACE FUNCTION colour_rulesets()
     RETURNS TABLE (version integer, activated_at timestamptz, rule_ids integer[], note text, created_by name)
@@ -543,7 +543,7 @@ AS $$
     SELECT s.version, s.activated_at, s.rule_ids, s.note, s.created_by
       FROM colour_ruleset s ORDER BY s.version
 $$;
-COMMENT ON FUNCTION colour_rulesets() IS 'every rule set version, oldest first';
+COMMENT ON FUNCTION healthpass.colour_rulesets() IS 'every rule set version, oldest first';
 
 CREATE OR REPLACE FUNCTION colour_facts_catalogue()
     RETURNS TABLE (name text, type text, description text)
@@ -552,18 +552,18 @@ CREATE OR REPLACE FUNCTION colour_facts_catalogue()
 AS $$
     SELECT c.name, c.type, c.description FROM colour_fact c ORDER BY c.name
 $$;
-COMMENT ON FUNCTION colour_facts_catalogue() IS 'the facts colour-rule conditions may use, with their types';
+COMMENT ON FUNCTION healthpass.colour_facts_catalogue() IS 'the facts colour-rule conditions may use, with their types';
 
 GRANT EXECUTE ON FUNCTION
-    add_colour_rule(health_colour, text, jsonb, integer),
-    replace_colour_rule(integer, health_colour, text, jsonb, integer),
-    retire_colour_rule(integer)
+    healthpass.add_colour_rule(health_colour, text, jsonb, integer),
+    healthpass.replace_colour_rule(integer, health_colour, text, jsonb, integer),
+    healthpass.retire_colour_rule(integer)
     TO healthpass_admin;
 GRANT EXECUTE ON FUNCTION
-    colour_condition_sql(jsonb),
-    colour_rules(integer),
-    colour_rulesets(),
-    colour_facts_catalogue()
+    healthpass.colour_condition_sql(jsonb),
+    healthpass.colour_rules(integer),
+    healthpass.colour_rulesets(),
+    healthpass.colour_facts_catalogue()
     TO healthpass_admin, healthpass_health, healthpass_report;
 
 -- The shipped rule set (version 1) is compiled here, on install and on every

@@ -40,7 +40,7 @@ AS $$
     SELECT s.version FROM colour_ruleset s WHERE s.activated_at <= at
      ORDER BY s.activated_at DESC, s.version DESC LIMIT 1
 $$;
-COMMENT ON FUNCTION hp_ruleset_at(timestamptz) IS 'rule set version in force at an instant (internal)';
+COMMENT ON FUNCTION healthpass.hp_ruleset_at(timestamptz) IS 'rule set version in force at an instant (internal)';
 
 -- The reason texts of a list of rule ids, in order.
 CREATE OR REPLACE FUNCTION hp_reasons(rule_ids integer[]) RETURNS text[]
@@ -51,7 +51,7 @@ AS $$
            ELSE ARRAY(SELECT r.reason FROM unnest(rule_ids) WITH ORDINALITY AS u(id, n)
                         JOIN colour_rule r ON r.rule_id = u.id ORDER BY u.n) END
 $$;
-COMMENT ON FUNCTION hp_reasons(integer[]) IS 'reason texts of rule ids, in order (internal)';
+COMMENT ON FUNCTION healthpass.hp_reasons(integer[]) IS 'reason texts of rule ids, in order (internal)';
 
 -- Computes the colour of people at instants with rule set version v and
 -- writes the result: a changed colour closes the current period into the
@@ -122,7 +122,7 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION hp_colour_apply(integer, bigint, bigint, bigint[], timestamptz[], boolean) IS
+COMMENT ON FUNCTION healthpass.hp_colour_apply(integer, bigint, bigint, bigint[], timestamptz[], boolean) IS
     'evaluate people at instants with a rule set version and write current and history (internal)';
 
 -- Brings people's materialised colours up to an instant: first colours at
@@ -188,7 +188,7 @@ BEGIN
     RETURN total;
 END
 $$;
-COMMENT ON FUNCTION hp_colour_advance(bigint, bigint, bigint[], timestamptz) IS
+COMMENT ON FUNCTION healthpass.hp_colour_advance(bigint, bigint, bigint[], timestamptz) IS
     'materialise first colours and every due change up to an instant (internal)';
 
 -- Re-colours people now. Without force, only what is due (first colours,
@@ -226,7 +226,7 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION hp_colour_refresh(bigint[], boolean) IS 're-colour people now (internal)';
+COMMENT ON FUNCTION healthpass.hp_colour_refresh(bigint[], boolean) IS 're-colour people now (internal)';
 
 -- Row trigger: a declaration, result or mark of a person changed; re-colour
 -- that person (and only that person) in the same transaction.
@@ -239,7 +239,7 @@ BEGIN
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION hp_recolour_trigger() IS 'row trigger: re-colour the person whose input changed';
+COMMENT ON FUNCTION healthpass.hp_recolour_trigger() IS 'row trigger: re-colour the person whose input changed';
 
 CREATE OR REPLACE TRIGGER health_declaration_recolour AFTER INSERT ON health_declaration
     FOR EACH ROW EXECUTE FUNCTION hp_recolour_trigger();
@@ -264,7 +264,7 @@ BEGIN
       USING pid, pid, ARRAY[pid], ARRAY[at];
 END
 $$;
-COMMENT ON FUNCTION hp_colour_compute(bigint, timestamptz) IS 'colour of a person at an instant, computed without writing (internal)';
+COMMENT ON FUNCTION healthpass.hp_colour_compute(bigint, timestamptz) IS 'colour of a person at an instant, computed without writing (internal)';
 
 -- Checks an instant for the look-ups: given and not in the future.
 CREATE OR REPLACE FUNCTION hp_check_instant(at timestamptz) RETURNS timestamptz
@@ -278,7 +278,7 @@ BEGIN
     RETURN at;
 END
 $$;
-COMMENT ON FUNCTION hp_check_instant(timestamptz) IS 'refuses a missing or future instant (internal)';
+COMMENT ON FUNCTION healthpass.hp_check_instant(timestamptz) IS 'refuses a missing or future instant (internal)';
 
 CREATE OR REPLACE FUNCTION colour_status(person_id bigint, at timestamptz DEFAULT now())
     RETURNS TABLE (colour health_colour, reasons text[], rule_ids integer[],
@@ -315,7 +315,7 @@ BEGIN
     RETURN QUERY SELECT e.colour, hp_reasons(e.rule_ids), e.rule_ids, NULL::timestamptz, NULL::timestamptz, 'computed';
 END
 $$;
-COMMENT ON FUNCTION colour_status(bigint, timestamptz) IS
+COMMENT ON FUNCTION healthpass.colour_status(bigint, timestamptz) IS
     'colour of a person at an instant (default now) with reasons and, when known, the period; no row before registration';
 
 CREATE OR REPLACE FUNCTION colour_at(person_id bigint, at timestamptz) RETURNS health_colour
@@ -324,7 +324,7 @@ CREATE OR REPLACE FUNCTION colour_at(person_id bigint, at timestamptz) RETURNS h
 AS $$
     SELECT s.colour FROM colour_status(person_id, at) s
 $$;
-COMMENT ON FUNCTION colour_at(bigint, timestamptz) IS
+COMMENT ON FUNCTION healthpass.colour_at(bigint, timestamptz) IS
     'the colour a person had at an instant (NULL before registration)';
 
 -- A person's periods overlapping [from_at, to_at], oldest first, after
@@ -355,7 +355,7 @@ BEGIN
         ORDER BY 1;
 END
 $$;
-COMMENT ON FUNCTION colour_history(bigint, timestamptz, timestamptz) IS
+COMMENT ON FUNCTION healthpass.colour_history(bigint, timestamptz, timestamptz) IS
     'a person''s colour periods overlapping a time span, oldest first; the current one has until NULL';
 
 -- The colour now with everything an app page shows next to it.
@@ -385,7 +385,7 @@ BEGIN
                  ORDER BY s.sampled_at DESC, s.institution, s.sample_ref LIMIT 1) l ON true;
 END
 $$;
-COMMENT ON FUNCTION health_status(bigint) IS
+COMMENT ON FUNCTION healthpass.health_status(bigint) IS
     'the colour now, its meaning, reasons and since, the declaration''s end, the latest result and last negative test';
 
 -- Materialises every change whose instant has passed (declarations lapsing,
@@ -417,14 +417,14 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION colour_tick(integer) IS
+COMMENT ON FUNCTION healthpass.colour_tick(integer) IS
     'materialise colour changes whose time has come (schedule every minute); returns how many colours changed';
 
 -- The chunk size of jobs queued by rule changes.
 CREATE OR REPLACE FUNCTION recolour_chunk_size() RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN 50000;
-COMMENT ON FUNCTION recolour_chunk_size() IS 'people per chunk of a re-colouring job (50000)';
+COMMENT ON FUNCTION healthpass.recolour_chunk_size() IS 'people per chunk of a re-colouring job (50000)';
 
 -- Queues a job for rule set version v, cut into chunks; unfinished older
 -- jobs are superseded (the new job brings everyone to the newest rules).
@@ -456,7 +456,7 @@ BEGIN
     RETURN id;
 END
 $$;
-COMMENT ON FUNCTION hp_recolour_job_for(integer, integer) IS 'queue a re-colouring job for a rule set version (internal)';
+COMMENT ON FUNCTION healthpass.hp_recolour_job_for(integer, integer) IS 'queue a re-colouring job for a rule set version (internal)';
 
 CREATE OR REPLACE FUNCTION recolour_start(chunk_size integer DEFAULT recolour_chunk_size()) RETURNS bigint
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
@@ -470,7 +470,7 @@ BEGIN
     RETURN hp_recolour_job_for((hp_current_ruleset(false)).version, chunk_size);
 END
 $$;
-COMMENT ON FUNCTION recolour_start(integer) IS
+COMMENT ON FUNCTION healthpass.recolour_start(integer) IS
     'queue (or find) the job that brings everyone to the rules in force; returns its id';
 
 -- Progress of one job, from its chunks.
@@ -485,7 +485,7 @@ AS $$
            min(c.started_at), max(c.done_at)
       FROM recolour_chunk c WHERE c.job_id = id
 $$;
-COMMENT ON FUNCTION hp_job_progress(bigint) IS 'people done, total and colours changed of a job (internal)';
+COMMENT ON FUNCTION healthpass.hp_job_progress(bigint) IS 'people done, total and colours changed of a job (internal)';
 
 -- One unit of work on a job: the next queued chunk, or when none is left
 -- the final sweep. finished is true when this caller found nothing more to
@@ -546,7 +546,7 @@ BEGIN
     RETURN QUERY SELECT j.job_id, j.state, pr.done, pr.total, pr.changed, NOT more;
 END
 $$;
-COMMENT ON FUNCTION recolour_step(bigint) IS
+COMMENT ON FUNCTION healthpass.recolour_step(bigint) IS
     'run one chunk of a re-colouring job (several sessions may run steps at once); returns progress and whether this caller is finished';
 
 -- Progress of jobs (default: the queued ones and the latest finished one).
@@ -568,7 +568,7 @@ AS $$
                      OR j.job_id = (SELECT max(d.job_id) FROM recolour_job d WHERE d.state = 'done') END
      ORDER BY j.job_id
 $$;
-COMMENT ON FUNCTION recolour_progress(bigint) IS
+COMMENT ON FUNCTION healthpass.recolour_progress(bigint) IS
     'progress of re-colouring jobs: people done of total, percent, colours changed, rate';
 
 -- Runs the job to the rules in force in this transaction, reporting each
@@ -591,7 +591,7 @@ BEGIN
     RETURN r.changed;
 END
 $$;
-COMMENT ON FUNCTION recolour_all() IS
+COMMENT ON FUNCTION healthpass.recolour_all() IS
     'run the re-colouring job to the rules in force in this transaction (NOTICE per chunk); returns colours changed';
 
 -- Works on a job chunk by chunk, committing after each, so other sessions
@@ -619,7 +619,7 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON PROCEDURE recolour_run(bigint) IS
+COMMENT ON PROCEDURE healthpass.recolour_run(bigint) IS
     'CALL outside a transaction: work on a re-colouring job (default: to the rules in force), committing after each chunk';
 
 -- Re-colours at once the people whose declaration in force lists a place
@@ -651,25 +651,25 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION hp_recolour_place(text) IS 're-colour the people a risk area affects (internal)';
+COMMENT ON FUNCTION healthpass.hp_recolour_place(text) IS 're-colour the people a risk area affects (internal)';
 
 -- Scanners learn a colour only from what a person shows them (a code, or
 -- name + ID number + phone at a manual check), never by person id: like
 -- health_status, the colour functions are not theirs.
 GRANT EXECUTE ON FUNCTION
-    colour_status(bigint, timestamptz),
-    colour_at(bigint, timestamptz)
+    healthpass.colour_status(bigint, timestamptz),
+    healthpass.colour_at(bigint, timestamptz)
     TO healthpass_app, healthpass_health, healthpass_admin, healthpass_report;
 GRANT EXECUTE ON FUNCTION
-    colour_history(bigint, timestamptz, timestamptz),
-    health_status(bigint)
+    healthpass.colour_history(bigint, timestamptz, timestamptz),
+    healthpass.health_status(bigint)
     TO healthpass_app, healthpass_health, healthpass_admin;
 GRANT EXECUTE ON FUNCTION
-    colour_tick(integer),
-    recolour_start(integer),
-    recolour_step(bigint),
-    recolour_all()
+    healthpass.colour_tick(integer),
+    healthpass.recolour_start(integer),
+    healthpass.recolour_step(bigint),
+    healthpass.recolour_all()
     TO healthpass_admin;
-GRANT EXECUTE ON FUNCTION recolour_progress(bigint) TO healthpass_admin, healthpass_report;
-GRANT EXECUTE ON PROCEDURE recolour_run(bigint) TO healthpass_admin;
-GRANT EXECUTE ON FUNCTION recolour_chunk_size() TO healthpass_admin, healthpass_report;
+GRANT EXECUTE ON FUNCTION healthpass.recolour_progress(bigint) TO healthpass_admin, healthpass_report;
+GRANT EXECUTE ON PROCEDURE healthpass.recolour_run(bigint) TO healthpass_admin;
+GRANT EXECUTE ON FUNCTION healthpass.recolour_chunk_size() TO healthpass_admin, healthpass_report;

@@ -43,7 +43,7 @@ BEGIN
     expires_at := pass_expires_at(token::pass);
 END
 $$;
-COMMENT ON FUNCTION hp_health_code(person) IS 'issue a health code for a person (internal)';
+COMMENT ON FUNCTION healthpass.hp_health_code(person) IS 'issue a health code for a person (internal)';
 
 CREATE OR REPLACE FUNCTION health_code(person_id bigint)
     RETURNS TABLE (token text, colour health_colour, reasons text[], since timestamptz,
@@ -56,7 +56,7 @@ BEGIN
     RETURN QUERY SELECT h.* FROM hp_health_code(hp_get_person(health_code.person_id)) h;
 END
 $$;
-COMMENT ON FUNCTION health_code(bigint) IS
+COMMENT ON FUNCTION healthpass.health_code(bigint) IS
     'a fresh dynamic health code (HP1 kind "health", minutes long) with the colour, reasons and last negative test; 55000 when real-name was rejected';
 
 CREATE OR REPLACE FUNCTION health_code_png(person_id bigint, module_px integer DEFAULT 6)
@@ -72,7 +72,7 @@ BEGIN
                         qr_png(c.token, 'M', hp_module_px(module_px), 4, c.colour::text, 'white');
 END
 $$;
-COMMENT ON FUNCTION health_code_png(bigint, integer) IS
+COMMENT ON FUNCTION healthpass.health_code_png(bigint, integer) IS
     'a fresh health code and its QR image as a PNG drawn in the code''s colour';
 
 -- What a scanner learns from a personal code: the verdict and the claims
@@ -146,7 +146,7 @@ BEGIN
         now_colour, now_reasons, now_since, test_result, test_at;
 END
 $$;
-COMMENT ON FUNCTION hp_scan(text, text[]) IS
+COMMENT ON FUNCTION healthpass.hp_scan(text, text[]) IS
     'verdict, claims and, for a valid local code, the live colour and latest test of a scanned code (internal)';
 
 CREATE OR REPLACE FUNCTION verify_health_code(token text)
@@ -161,7 +161,7 @@ AS $$
            s.code_colour, s.negative_test, s.issued_at, s.expires_at, s.colour, s.reasons, s.since
       FROM hp_scan(token, ARRAY['health']) s
 $$;
-COMMENT ON FUNCTION verify_health_code(text) IS
+COMMENT ON FUNCTION healthpass.verify_health_code(text) IS
     'verify a scanned health code: verdict (reason names the first failure), claims, and for a valid local code the colour now';
 
 -- The scanner's one call for any personal code a person shows: the dynamic
@@ -181,7 +181,7 @@ AS $$
            s.latest_result, s.latest_sampled_at
       FROM hp_scan(token, ARRAY['health', 'personal', 'epass', 'entry']) s
 $$;
-COMMENT ON FUNCTION scan_personal_code(text) IS
+COMMENT ON FUNCTION healthpass.scan_personal_code(text) IS
     'one call for any scanned personal code (health, personal/family, e-pass, entry): verdict, masked identity, the colour now and the latest test';
 
 -- Seed 004: staff check a person without a smartphone by the name, ID
@@ -195,13 +195,13 @@ COMMENT ON FUNCTION scan_personal_code(text) IS
 CREATE OR REPLACE FUNCTION hp_same_name(a text, b text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN lower(regexp_replace(a, '[\s　]+', '', 'g')) = lower(regexp_replace(b, '[\s　]+', '', 'g'));
-COMMENT ON FUNCTION hp_same_name(text, text) IS 'two names are the same ignoring case and spacing (internal)';
+COMMENT ON FUNCTION healthpass.hp_same_name(text, text) IS 'two names are the same ignoring case and spacing (internal)';
 
 CREATE OR REPLACE FUNCTION hp_same_phone(a text, b text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN regexp_replace(regexp_replace(a, '[\s\-()]', '', 'g'), '^(\+|00)86', '')
      = regexp_replace(regexp_replace(b, '[\s\-()]', '', 'g'), '^(\+|00)86', '');
-COMMENT ON FUNCTION hp_same_phone(text, text) IS 'two phone numbers are the same ignoring separators and +86 (internal)';
+COMMENT ON FUNCTION healthpass.hp_same_phone(text, text) IS 'two phone numbers are the same ignoring separators and +86 (internal)';
 
 CREATE OR REPLACE FUNCTION manual_health_check(doc_kind text, doc_number text, name text, phone text)
     RETURNS TABLE (name_masked text, id_masked text, colour health_colour, meaning text,
@@ -240,7 +240,7 @@ BEGIN
                         s.colour, colour_meaning(s.colour), s.reasons, s.since, t.result, t.sampled_at;
 END
 $$;
-COMMENT ON FUNCTION manual_health_check(text, text, text, text) IS
+COMMENT ON FUNCTION healthpass.manual_health_check(text, text, text, text) IS
     'staff check of a person without a smartphone by document, name and phone (the guardian''s for a member by proxy): masked identity, the colour now and the latest test';
 
 -- The e-pass page's health-code section (replaces the placeholder of
@@ -271,14 +271,14 @@ BEGIN
         'code_expires_at', c.expires_at);
 END
 $$;
-COMMENT ON FUNCTION epass_health_section(bigint) IS
+COMMENT ON FUNCTION healthpass.epass_health_section(bigint) IS
     'health-code part of the e-pass page: live colour, meaning, since, reasons, last negative test and a fresh dynamic code';
 
 GRANT EXECUTE ON FUNCTION
-    health_code(bigint),
-    health_code_png(bigint, integer)
+    healthpass.health_code(bigint),
+    healthpass.health_code_png(bigint, integer)
     TO healthpass_app, healthpass_admin;
-GRANT EXECUTE ON FUNCTION verify_health_code(text), scan_personal_code(text)
+GRANT EXECUTE ON FUNCTION healthpass.verify_health_code(text), healthpass.scan_personal_code(text)
     TO healthpass_scanner, healthpass_app, healthpass_health, healthpass_admin;
-GRANT EXECUTE ON FUNCTION manual_health_check(text, text, text, text)
+GRANT EXECUTE ON FUNCTION healthpass.manual_health_check(text, text, text, text)
     TO healthpass_scanner, healthpass_admin;

@@ -33,7 +33,7 @@ CREATE TYPE cn_resident_id (
     SEND = cn_resident_id_send,
     LIKE = pg_catalog.int8
 );
-COMMENT ON TYPE cn_resident_id IS
+COMMENT ON TYPE healthpass.cn_resident_id IS
     'resident identity card number (GB 11643-1999), 18 characters';
 
 -- comparison: the int8 functions of the server, on the 17-digit value

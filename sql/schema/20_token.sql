@@ -29,7 +29,7 @@ CREATE INDEX signing_key_kid ON signing_key (kid);
 -- one active key of our own at a time
 CREATE UNIQUE INDEX signing_key_one_active ON signing_key ((true))
     WHERE secret_box IS NOT NULL AND status = 'active';
-COMMENT ON TABLE signing_key IS
+COMMENT ON TABLE healthpass.signing_key IS
     'Ed25519 keys: ours (secret encrypted under the master key) and imported trusted public keys';
 
 CREATE TABLE revoked_token (
@@ -39,7 +39,7 @@ CREATE TABLE revoked_token (
     revoked_at  timestamptz NOT NULL DEFAULT now(),
     revoked_by  name NOT NULL DEFAULT session_user
 );
-COMMENT ON TABLE revoked_token IS 'Revoked HP1 token ids (cti)';
+COMMENT ON TABLE healthpass.revoked_token IS 'Revoked HP1 token ids (cti)';
 
 -- dumps keep the keys (secrets only encrypted) and the revocation list
 SELECT pg_extension_config_dump('signing_key', '');
@@ -57,7 +57,7 @@ CREATE TYPE verification AS (
     token_id    bytea,
     body        jsonb
 );
-COMMENT ON TYPE verification IS 'verdict of verify_token: reason is NULL when valid';
+COMMENT ON TYPE healthpass.verification IS 'verdict of verify_token: reason is NULL when valid';
 
 -- ---------------------------------------------------------------------
 -- the pass type
@@ -75,6 +75,6 @@ CREATE TYPE pass (
     INPUT = pass_in, OUTPUT = pass_out, RECEIVE = pass_recv, SEND = pass_send,
     INTERNALLENGTH = VARIABLE, STORAGE = extended
 );
-COMMENT ON TYPE pass IS 'an HP1 token stored as its COSE_Sign1 bytes; text form HP1:...';
+COMMENT ON TYPE healthpass.pass IS 'an HP1 token stored as its COSE_Sign1 bytes; text form HP1:...';
 -- a token text can be stored into a pass column directly
 CREATE CAST (text AS pass) WITH INOUT AS ASSIGNMENT;

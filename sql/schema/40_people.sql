@@ -30,7 +30,7 @@ CREATE TABLE person (
     CHECK (realname_status <> 'rejected' OR realname_reason IS NOT NULL),
     CHECK (guardian_id IS DISTINCT FROM person_id)
 );
-COMMENT ON TABLE person IS 'people identified by one identity document; guardian_id is set for family members registered by proxy';
+COMMENT ON TABLE healthpass.person IS 'people identified by one identity document; guardian_id is set for family members registered by proxy';
 -- the real-name service's work queue
 CREATE INDEX person_realname_pending ON person (updated_at, person_id) WHERE realname_status = 'pending';
 
@@ -41,14 +41,14 @@ CREATE TABLE document_index (
     person_id  bigint NOT NULL,
     PRIMARY KEY (doc_kind, doc_number)
 );
-COMMENT ON TABLE document_index IS 'look-up of a person by document kind and normalised number';
+COMMENT ON TABLE healthpass.document_index IS 'look-up of a person by document kind and normalised number';
 
 -- opaque public reference -> person (codes carry the reference, never the number)
 CREATE TABLE ref_index (
     public_ref uuid PRIMARY KEY,
     person_id  bigint NOT NULL
 );
-COMMENT ON TABLE ref_index IS 'look-up of a person by the opaque public reference that codes carry';
+COMMENT ON TABLE healthpass.ref_index IS 'look-up of a person by the opaque public reference that codes carry';
 
 -- earlier versions of a person row, one per change
 CREATE TABLE person_history (
@@ -59,7 +59,7 @@ CREATE TABLE person_history (
     data       jsonb NOT NULL,
     PRIMARY KEY (person_id, version)
 );
-COMMENT ON TABLE person_history IS 'earlier versions of person rows (data is the whole row as it was)';
+COMMENT ON TABLE healthpass.person_history IS 'earlier versions of person rows (data is the whole row as it was)';
 
 SELECT pg_catalog.pg_extension_config_dump('person', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.person', 'person_id'), '');
@@ -79,5 +79,5 @@ CREATE TABLE code_issued (
     expires_at timestamptz NOT NULL,
     PRIMARY KEY (person_id, token_id)
 );
-COMMENT ON TABLE code_issued IS 'codes issued to a person and not yet expired or revoked (the ledger revocation works from)';
+COMMENT ON TABLE healthpass.code_issued IS 'codes issued to a person and not yet expired or revoked (the ledger revocation works from)';
 SELECT pg_catalog.pg_extension_config_dump('code_issued', '');

@@ -13,7 +13,7 @@ CREATE TABLE notice (
     published_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (kind, version)
 );
-COMMENT ON TABLE notice IS 'versions of the registration notice and the e-pass commitment letter';
+COMMENT ON TABLE healthpass.notice IS 'versions of the registration notice and the e-pass commitment letter';
 
 CREATE TABLE notice_acceptance (
     person_id   bigint NOT NULL,
@@ -22,7 +22,7 @@ CREATE TABLE notice_acceptance (
     accepted_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (person_id, kind, version)
 );
-COMMENT ON TABLE notice_acceptance IS 'which notice version each person accepted, and when';
+COMMENT ON TABLE healthpass.notice_acceptance IS 'which notice version each person accepted, and when';
 
 -- One complete entry registration per person (a row exists only when every
 -- required field was given).
@@ -49,7 +49,7 @@ CREATE TABLE entry_registration (
     created_at              timestamptz NOT NULL DEFAULT now(),
     updated_at              timestamptz NOT NULL DEFAULT now()
 );
-COMMENT ON TABLE entry_registration IS 'entry-person registrations (seed 000), one per person';
+COMMENT ON TABLE healthpass.entry_registration IS 'entry-person registrations (seed 000), one per person';
 
 CREATE TABLE entry_registration_history (
     person_id  bigint NOT NULL,
@@ -59,7 +59,7 @@ CREATE TABLE entry_registration_history (
     data       jsonb NOT NULL,
     PRIMARY KEY (person_id, version)
 );
-COMMENT ON TABLE entry_registration_history IS 'earlier versions of entry registrations';
+COMMENT ON TABLE healthpass.entry_registration_history IS 'earlier versions of entry registrations';
 
 SELECT pg_catalog.pg_extension_config_dump('notice', '');
 SELECT pg_catalog.pg_extension_config_dump('notice_acceptance', '');

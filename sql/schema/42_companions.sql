@@ -21,14 +21,14 @@ CREATE TABLE companion (
     PRIMARY KEY (person_id, companion_id),
     UNIQUE (person_id, pos)
 );
-COMMENT ON TABLE companion IS 'companions bound by a registrant, in binding order (pos)';
+COMMENT ON TABLE healthpass.companion IS 'companions bound by a registrant, in binding order (pos)';
 
 CREATE TABLE companion_of (
     person_id     bigint PRIMARY KEY,   -- the companion: one group at a time
     registrant_id bigint NOT NULL,
     bound_at      timestamptz NOT NULL DEFAULT now()
 );
-COMMENT ON TABLE companion_of IS 'the group a person currently accompanies';
+COMMENT ON TABLE healthpass.companion_of IS 'the group a person currently accompanies';
 
 SELECT pg_catalog.pg_extension_config_dump('companion', '');
 SELECT pg_catalog.pg_extension_config_dump('companion_of', '');

@@ -15,7 +15,7 @@ CREATE TABLE face_check (
     recorded_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (person_id, check_id)
 );
-COMMENT ON TABLE face_check IS 'results of external face checks (provider, time, outcome)';
+COMMENT ON TABLE healthpass.face_check IS 'results of external face checks (provider, time, outcome)';
 
 -- The certified photo a passed check returned. Present = face verified.
 CREATE TABLE certified_photo (
@@ -25,7 +25,7 @@ CREATE TABLE certified_photo (
     photo      bytea NOT NULL,
     bound_at   timestamptz NOT NULL DEFAULT now()
 );
-COMMENT ON TABLE certified_photo IS 'the certified photo of the latest passed face check; deleted when unbound';
+COMMENT ON TABLE healthpass.certified_photo IS 'the certified photo of the latest passed face check; deleted when unbound';
 
 -- The electronic pass: one per person, with "my information".
 CREATE TABLE epass (
@@ -40,7 +40,7 @@ CREATE TABLE epass (
     created_at              timestamptz NOT NULL DEFAULT now(),
     updated_at              timestamptz NOT NULL DEFAULT now()
 );
-COMMENT ON TABLE epass IS 'electronic passes (seed 000), one per resident-ID-card holder';
+COMMENT ON TABLE healthpass.epass IS 'electronic passes (seed 000), one per resident-ID-card holder';
 
 CREATE TABLE epass_history (
     person_id  bigint NOT NULL,
@@ -50,7 +50,7 @@ CREATE TABLE epass_history (
     data       jsonb NOT NULL,
     PRIMARY KEY (person_id, version)
 );
-COMMENT ON TABLE epass_history IS 'earlier versions of e-pass information';
+COMMENT ON TABLE healthpass.epass_history IS 'earlier versions of e-pass information';
 
 SELECT pg_catalog.pg_extension_config_dump('face_check', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.face_check', 'check_id'), '');

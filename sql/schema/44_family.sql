@@ -18,7 +18,7 @@ CREATE TABLE family_member (
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (person_id, member_id)
 );
-COMMENT ON TABLE family_member IS 'family members a guardian registered by proxy';
+COMMENT ON TABLE healthpass.family_member IS 'family members a guardian registered by proxy';
 
 -- earlier versions of a guardian's link to a member (the relation)
 CREATE TABLE family_member_history (
@@ -30,7 +30,7 @@ CREATE TABLE family_member_history (
     data       jsonb NOT NULL,
     PRIMARY KEY (person_id, member_id, version)
 );
-COMMENT ON TABLE family_member_history IS 'earlier versions of family links';
+COMMENT ON TABLE healthpass.family_member_history IS 'earlier versions of family links';
 
 SELECT pg_catalog.pg_extension_config_dump('family_member', '');
 SELECT pg_catalog.pg_extension_config_dump('family_member_history', '');

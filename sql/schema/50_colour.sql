@@ -20,14 +20,14 @@
 -- (created once: later changes go to sql/updates/)
 
 CREATE TYPE health_colour AS ENUM ('green', 'light_green', 'yellow', 'red');
-COMMENT ON TYPE health_colour IS
+COMMENT ON TYPE healthpass.health_colour IS
     'health-code colour ordered by severity: green < light_green < yellow < red';
 
 -- The more severe of two colours (NULL counts as absent).
 CREATE FUNCTION worse(a health_colour, b health_colour) RETURNS health_colour
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN GREATEST(a, b);
-COMMENT ON FUNCTION worse(health_colour, health_colour) IS
+COMMENT ON FUNCTION healthpass.worse(health_colour, health_colour) IS
     'the more severe of two colours; NULL counts as absent';
 
 CREATE AGGREGATE worst(health_colour) (
@@ -36,7 +36,7 @@ CREATE AGGREGATE worst(health_colour) (
     COMBINEFUNC = worse,
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE worst(health_colour) IS
+COMMENT ON AGGREGATE healthpass.worst(health_colour) IS
     'the most severe colour of a set (NULL for no rows)';
 
 -- Health settings: one row. The dynamic health code lives minutes so that a
@@ -54,5 +54,5 @@ CREATE TABLE health_config (
                            CHECK (declaration_valid_for BETWEEN interval '1 hour' AND interval '30 days'),
     updated_at             timestamptz NOT NULL DEFAULT now()
 );
-COMMENT ON TABLE health_config IS 'health settings an administrator changed (at most one row; NULL: the default)';
+COMMENT ON TABLE healthpass.health_config IS 'health settings an administrator changed (at most one row; NULL: the default)';
 SELECT pg_catalog.pg_extension_config_dump('health_config', '');

@@ -25,7 +25,7 @@ CREATE TABLE health_declaration (
     PRIMARY KEY (person_id, declaration_id),
     CHECK (valid_until > declared_at)
 );
-COMMENT ON TABLE health_declaration IS
+COMMENT ON TABLE healthpass.health_declaration IS
     'health declarations: fever today, 14-day contact and travel history, destination, temperature; never updated';
 CREATE INDEX health_declaration_latest ON health_declaration (person_id, declared_at);
 SELECT pg_catalog.pg_extension_config_dump('health_declaration', '');
@@ -50,5 +50,5 @@ RETURN regexp_replace(
            '[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+', ' ', 'g'), ' '),
          '(?<=[\u2e80-\u2fff\u3001-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]) (?=[\u2e80-\u2fff\u3001-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff])',
          '', 'g');
-COMMENT ON FUNCTION hp_place_form(text) IS
+COMMENT ON FUNCTION healthpass.hp_place_form(text) IS
     'the stored and compared form of a place: NFC, full-width ASCII folded, spaces collapsed and removed between CJK characters (internal)';

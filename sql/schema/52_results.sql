@@ -22,7 +22,7 @@ CREATE TABLE test_result (
     CHECK ((result = 'pending') = (reported_at IS NULL)),
     CHECK (reported_at IS NULL OR reported_at >= sampled_at)
 );
-COMMENT ON TABLE test_result IS
+COMMENT ON TABLE healthpass.test_result IS
     'nucleic-acid test records: sample (institution + reference), sampled at, result, reported at; never updated';
 CREATE INDEX test_result_sampled ON test_result (person_id, sampled_at);
 -- A sample is recorded as pending once (a record is added only when the

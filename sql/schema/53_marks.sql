@@ -18,7 +18,7 @@
 
 CREATE TYPE risk_mark_kind AS ENUM
     ('confirmed', 'suspected', 'close_contact', 'secondary_contact', 'risk_area_arrival');
-COMMENT ON TYPE risk_mark_kind IS
+COMMENT ON TYPE healthpass.risk_mark_kind IS
     'what the health authority marks a person as: confirmed or suspected case, close or secondary contact, arrival from a risk area';
 
 CREATE TABLE risk_mark (
@@ -35,7 +35,7 @@ CREATE TABLE risk_mark (
     CHECK (valid_until IS NULL OR valid_until > valid_from),
     CHECK ((lifted_at IS NULL) = (lift_reason IS NULL))
 );
-COMMENT ON TABLE risk_mark IS 'risk marks with their validity window; lifting records lifted_at';
+COMMENT ON TABLE healthpass.risk_mark IS 'risk marks with their validity window; lifting records lifted_at';
 SELECT pg_catalog.pg_extension_config_dump('risk_mark', '');
 
 CREATE TABLE risk_area (
@@ -49,6 +49,6 @@ CREATE TABLE risk_area (
     -- spellings
     CONSTRAINT risk_area_place_form CHECK (place <> '' AND place = hp_place_form(place))
 );
-COMMENT ON TABLE risk_area IS 'risk areas: a declared travel place starting with the area name matches';
+COMMENT ON TABLE healthpass.risk_area IS 'risk areas: a declared travel place starting with the area name matches';
 CREATE UNIQUE INDEX risk_area_active ON risk_area (place) WHERE lifted_at IS NULL;
 SELECT pg_catalog.pg_extension_config_dump('risk_area', '');

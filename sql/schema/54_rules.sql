@@ -34,7 +34,7 @@ CREATE TABLE colour_fact (
     type        text NOT NULL CHECK (type IN ('boolean', 'numeric', 'text', 'timestamptz')),
     description text NOT NULL
 );
-COMMENT ON TABLE colour_fact IS 'the catalogue of facts that colour-rule conditions may use';
+COMMENT ON TABLE healthpass.colour_fact IS 'the catalogue of facts that colour-rule conditions may use';
 INSERT INTO colour_fact VALUES
     ('has_declaration',        'boolean',     'the person has made at least one health declaration'),
     ('declaration_valid',      'boolean',     'the latest declaration is still valid'),
@@ -63,7 +63,7 @@ CREATE TABLE colour_rule (
     created_at timestamptz NOT NULL DEFAULT now(),
     created_by name NOT NULL DEFAULT session_user
 );
-COMMENT ON TABLE colour_rule IS 'colour rules (never updated): condition on facts, colour, reason, priority';
+COMMENT ON TABLE healthpass.colour_rule IS 'colour rules (never updated): condition on facts, colour, reason, priority';
 
 -- Rule set versions: the rules in force from activated_at, and their SQL.
 CREATE TABLE colour_ruleset (
@@ -74,7 +74,7 @@ CREATE TABLE colour_ruleset (
     note         text,
     created_by   name NOT NULL DEFAULT session_user
 );
-COMMENT ON TABLE colour_ruleset IS 'rule set versions: rule ids in force from activated_at, compiled to one SQL query';
+COMMENT ON TABLE healthpass.colour_ruleset IS 'rule set versions: rule ids in force from activated_at, compiled to one SQL query';
 CREATE INDEX colour_ruleset_activated ON colour_ruleset (activated_at);
 
 -- The default rules: seed 004's four colours.

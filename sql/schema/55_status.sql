@@ -40,7 +40,7 @@ CREATE TABLE colour_current (
     ruleset    integer NOT NULL,
     recheck_at timestamptz
 ) WITH (fillfactor = 80);
-COMMENT ON TABLE colour_current IS
+COMMENT ON TABLE healthpass.colour_current IS
     'each person''s colour now: since when, matching rules, rule set version, next time-driven re-check';
 CREATE INDEX colour_current_recheck ON colour_current (recheck_at) WHERE recheck_at IS NOT NULL;
 SELECT pg_catalog.pg_extension_config_dump('colour_current', '');
@@ -58,7 +58,7 @@ CREATE FUNCTION period_box(person_id bigint, since timestamptz, until timestampt
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN box(point(person_id, extract(epoch FROM since - timestamptz '1970-01-01 00:00:00+00') * 1000000),
                point(person_id, extract(epoch FROM until - timestamptz '1970-01-01 00:00:00+00') * 1000000 - 1));
-COMMENT ON FUNCTION period_box(bigint, timestamptz, timestamptz) IS
+COMMENT ON FUNCTION healthpass.period_box(bigint, timestamptz, timestamptz) IS
     'a person''s period [since, until) as a box (x = person, y = microseconds) for the no-overlap constraint';
 
 CREATE TABLE colour_history (
@@ -72,7 +72,7 @@ CREATE TABLE colour_history (
     CHECK (since < until),
     CONSTRAINT colour_history_no_overlap EXCLUDE USING gist (period_box(person_id, since, until) WITH &&)
 );
-COMMENT ON TABLE colour_history IS 'earlier colour periods [since, until) of each person; periods of one person never overlap';
+COMMENT ON TABLE healthpass.colour_history IS 'earlier colour periods [since, until) of each person; periods of one person never overlap';
 SELECT pg_catalog.pg_extension_config_dump('colour_history', '');
 
 -- Bulk re-colouring -------------------------------------------------------
@@ -93,7 +93,7 @@ CREATE TABLE recolour_job (
     finished_at timestamptz,
     state       text NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'done', 'superseded'))
 );
-COMMENT ON TABLE recolour_job IS 're-colouring jobs: bring everyone to a rule set version, chunk by chunk';
+COMMENT ON TABLE healthpass.recolour_job IS 're-colouring jobs: bring everyone to a rule set version, chunk by chunk';
 SELECT pg_catalog.pg_extension_config_dump('recolour_job', '');
 
 CREATE TABLE recolour_chunk (
@@ -108,5 +108,5 @@ CREATE TABLE recolour_chunk (
     done_at    timestamptz,
     PRIMARY KEY (job_id, chunk_no)
 );
-COMMENT ON TABLE recolour_chunk IS 'chunks of consecutive person ids of a re-colouring job';
+COMMENT ON TABLE healthpass.recolour_chunk IS 'chunks of consecutive person ids of a re-colouring job';
 SELECT pg_catalog.pg_extension_config_dump('recolour_chunk', '');

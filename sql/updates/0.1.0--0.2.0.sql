@@ -107,3 +107,6 @@ COMMENT ON FUNCTION pg_catalog.version() IS 'PostgreSQL version string';
 -- issue 9: scanners look colours up from what a person shows, not by id ----
 REVOKE EXECUTE ON FUNCTION colour_status(bigint, timestamptz), colour_at(bigint, timestamptz)
     FROM healthpass_scanner;
+
+-- issue 9: the checked version of a real-name result is required ----------
+DROP FUNCTION record_realname_result(bigint, text, text, integer);

@@ -43,7 +43,7 @@ SELECT pos, name_masked, doc_masked, is_registrant,
   FROM group_codes(:traveller) ORDER BY pos;
 
 \echo '-- the electronic pass: real-name approved, face check (CTID) with its certified photo, commitment letter'
-SELECT record_realname_result(:traveller, 'approved') AS "real-name";
+SELECT record_realname_result(:traveller, (person_info(:traveller)->>'version')::integer, 'approved') AS "real-name";
 SELECT record_face_check(:traveller, 'CTID', 'passed', '\xffd8ffe000104a46494600'::bytea, 'ctid-demo-1') > 0 AS "face check recorded";
 SELECT p->>'status' AS status, p#>>'{person,name}' AS name, p#>>'{person,id}' AS id,
        p#>>'{health,available}' AS "health code shown", p#>>'{health,colour}' AS colour,

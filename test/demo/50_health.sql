@@ -50,8 +50,12 @@ SELECT colour AS "colour at issue", current_colour, current_reasons FROM verify_
 SELECT clock_timestamp() AS while_marked \gset
 SELECT lift_risk_mark(:green_person, :mark_id, 'traced contact tested negative') IS NOT NULL AS "mark lifted";
 
-\echo '-- staff check someone without a phone by ID number and name (seed 004)'
-SELECT name_masked, id_masked, colour, reasons FROM manual_health_check('cn_resident_id', '44060619920823402x', '黄丽');
+\echo '-- staff check someone without a smartphone by ID number, name and phone (seed 004)'
+SELECT name_masked, id_masked, colour, reasons, latest_result
+  FROM manual_health_check('cn_resident_id', '44060619920823402x', '黄丽', '137 0013 7001');
+\echo '-- a venue scans a printed personal code: one call gives the verdict, the masked identity, the colour now and the latest test'
+SELECT valid, kind, name_masked, colour, meaning, latest_result
+  FROM scan_personal_code(personal_code(:red_person, '90 days'));
 
 \echo '-- a place becomes a risk area: people whose declaration lists it are re-coloured at once'
 SELECT declare_risk_area('澳门', 'demo cluster') AS area_id \gset

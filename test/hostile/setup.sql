@@ -97,7 +97,8 @@ BEGIN
     t := healthpass.register_person('cn_resident_id', ids[5], '周八', phone => '13800138005');
     PERFORM healthpass.submit_entry(x, nv, form) FROM unnest(ARRAY[p, q, r, t]) x;
     PERFORM healthpass.bind_companion(p, 'cn_resident_id', ids[2]);
-    PERFORM healthpass.record_realname_result(x, 'approved') FROM unnest(ARRAY[p, q, r, t]) x;
+    PERFORM healthpass.record_realname_result(x, (healthpass.person_info(x)->>'version')::integer, 'approved')
+       FROM unnest(ARRAY[p, q, r, t]) x;
     PERFORM healthpass.record_face_check(x, 'CTID', 'passed', jpeg) FROM unnest(ARRAY[p, t]) x;
     PERFORM healthpass.apply_epass(p, lv, info);
     m := healthpass.add_family_member(p, 'cn_resident_id', ids[6], '王大爷', 'parent');
@@ -167,6 +168,7 @@ BEGIN
         WHEN 'apply_epass.person_id' THEN hostile.b('T')
         WHEN 'record_realname_result.person_id' THEN hostile.b('S')
         WHEN 'record_realname_result.result' THEN 'approved'
+        WHEN 'record_realname_result.checked_version' THEN '1'
         WHEN 'record_test_result.result' THEN 'negative'
         WHEN 'lift_risk_mark.person_id' THEN hostile.b('Q')
         WHEN 'edit_person.changes' THEN '{"name": "王小明", "phone": "13900139000", "nationality": "CHN", "sex": "male", "birth_date": "1990-03-07"}'

@@ -6,7 +6,7 @@
 \pset tuples_only true
 \pset pager off
 SET client_min_messages = warning;
-SELECT plan(75);
+SELECT plan(77);
 
 -- registration -------------------------------------------------------------
 SELECT healthpass.register_person('cn_resident_id', '440104199003071239', ' 王  小明 ',
@@ -80,15 +80,19 @@ SELECT throws_ok($$SELECT healthpass.person_info(999999)$$, 'P0002', 'person 999
 SELECT ok(EXISTS (SELECT 1 FROM healthpass.realname_queue() q WHERE q.person_id = :p1 AND q.version = 1),
           'a new person is in the real-name queue with its version');
 SELECT throws_ok($$SELECT healthpass.realname_queue(0)$$, '22023', 'max_rows 0 is out of range', 'queue size is checked');
-SELECT throws_ok(format($$SELECT healthpass.record_realname_result(%s, 'maybe')$$, :p1),
+SELECT throws_ok(format($$SELECT healthpass.record_realname_result(%s, 1, 'maybe')$$, :p1),
     '22023', 'real-name result "maybe" is not valid', 'results are approved or rejected');
-SELECT throws_ok(format($$SELECT healthpass.record_realname_result(%s, 'rejected')$$, :p1),
+SELECT throws_ok(format($$SELECT healthpass.record_realname_result(%s, 1, 'rejected')$$, :p1),
     '22023', format('a rejection of person %s needs a reason', :p1), 'a rejection needs a reason');
-SELECT throws_ok(format($$SELECT healthpass.record_realname_result(%s, 'approved', checked_version => 7)$$, :p1),
-    '55000', format('real-name result for version 7 of person %s is stale', :p1), 'results for an old version are refused');
-SELECT is(healthpass.record_realname_result(:p1, 'rejected', 'name does not match the ID number', 1), 'rejected',
-          'a rejection is recorded');
+SELECT throws_ok(format($$SELECT healthpass.record_realname_result(%s, NULL, 'approved')$$, :p1),
+    '22004', format('real-name result for person %s names no checked version', :p1), 'the checked version is required');
 SELECT throws_ok(format($$SELECT healthpass.record_realname_result(%s, 'approved')$$, :p1),
+    '42883', NULL, 'a call without the checked version finds no function');
+SELECT throws_ok(format($$SELECT healthpass.record_realname_result(%s, 7, 'approved')$$, :p1),
+    '55000', format('real-name result for version 7 of person %s is stale', :p1), 'results for an old version are refused');
+SELECT is(healthpass.record_realname_result(:p1, 1, 'rejected', 'name does not match the ID number'), 'rejected',
+          'a rejection is recorded');
+SELECT throws_ok(format($$SELECT healthpass.record_realname_result(%s, 1, 'approved')$$, :p1),
     '55000', format('real-name status of person %s is "rejected", not pending', :p1), 'only pending people get results');
 SELECT throws_ok(format($$SELECT healthpass.personal_code(%s)$$, :p1),
     '55000', format('real-name verification of person %s was rejected', :p1), 'a rejected person gets no personal code');
@@ -100,7 +104,7 @@ SELECT is(healthpass.person_info(:p1)->>'realname_status', 'rejected', 'a contac
 SELECT is(healthpass.edit_person(:p1, '{"name": "王晓明"}'), 4, 'a name edit gives a new version');
 SELECT is(healthpass.person_info(:p1)->>'realname_status', 'pending', 'an identity edit puts the person back to pending');
 SELECT ok(healthpass.personal_code(:p1) LIKE 'HP1:%', 'a pending person gets a personal code again');
-SELECT is(healthpass.record_realname_result(:p1, 'approved', checked_version => 4), 'approved', 'approval is recorded');
+SELECT is(healthpass.record_realname_result(:p1, 4, 'approved'), 'approved', 'approval is recorded');
 SELECT is((SELECT array_agg(h.data->>'name' ORDER BY h.version) FROM healthpass.person_history(:p1) h),
           ARRAY['王 小明', '王 小明', '王 小明', '王晓明', '王晓明'], 'every version is kept, oldest first');
 SELECT is((SELECT count(*) FROM healthpass.person_history(:p1) h WHERE h.valid_to IS NULL), 1::bigint,

@@ -126,7 +126,7 @@ SELECT throws_ok(format($$SELECT healthpass.modify_entry(%s, '{}')$$, :q),
     'P0002', format('person %s has no entry registration', :q), 'only a submitted registration is modified');
 
 -- a rejected person gets no entry code ------------------------------------------------
-SELECT healthpass.record_realname_result(:p, 'rejected', 'no such person') IS NOT NULL AS rej \gset
+SELECT healthpass.record_realname_result(:p, (healthpass.person_info(:p)->>'version')::integer, 'rejected', 'no such person') IS NOT NULL AS rej \gset
 SELECT is((SELECT state FROM healthpass.entry_lookup('cn_resident_id', '440606198506153311')),
           'realname_rejected', 'the look-up reports a rejected person');
 SELECT throws_ok(format($$SELECT healthpass.entry_code(%s)$$, :p), '55000',

@@ -93,7 +93,7 @@ SELECT throws_ok(format($$SELECT healthpass.bind_companion(%s, 'cn_resident_id',
     '23514', 'companion cn_resident_id "4401**********1247" already accompanies another group', 'the first registrant cannot');
 
 -- a rejected companion shows without a code --------------------------------------------
-SELECT healthpass.record_realname_result(:c, 'rejected', 'photo mismatch') IS NOT NULL AS r \gset
+SELECT healthpass.record_realname_result(:c, (healthpass.person_info(:c)->>'version')::integer, 'rejected', 'photo mismatch') IS NOT NULL AS r \gset
 SELECT is((SELECT code_status || ' ' || coalesce(entry_code, '-') FROM healthpass.group_codes(:a) WHERE pos = 2),
           'realname_rejected -', 'a rejected companion keeps their page but gets no code');
 

@@ -44,7 +44,7 @@ SELECT throws_ok(format($$SELECT healthpass.apply_epass(%s, %s, (SELECT f FROM i
     '23514', 'document kind "hkid" cannot hold an electronic pass', 'only resident ID card holders');
 SELECT throws_ok(format($$SELECT healthpass.apply_epass(%s, %s, (SELECT f FROM info))$$, :p, :lv),
     '55000', format('real-name status of person %s is "pending", not approved', :p), 'real-name approval first');
-SELECT healthpass.record_realname_result(:p, 'approved') AS ok1 \gset
+SELECT healthpass.record_realname_result(:p, (healthpass.person_info(:p)->>'version')::integer, 'approved') AS ok1 \gset
 SELECT throws_ok(format($$SELECT healthpass.apply_epass(%s, %s, (SELECT f FROM info))$$, :p, :lv),
     '55000', format('person %s has not passed a face check', :p), 'a passed face check next');
 
@@ -100,7 +100,7 @@ SELECT throws_ok(format($$SELECT healthpass.epass_page(%s)$$, :hk),
 SELECT is(healthpass.modify_epass(:p, '{"name": "王晓明"}')->'reasons', '["realname_pending", "face_not_verified"]'::jsonb,
           'a name change suspends the e-pass until a new real-name approval and face check');
 SELECT is(healthpass.epass_page(:p)->'pass', 'null'::jsonb, 'a suspended e-pass carries no code');
-SELECT healthpass.record_realname_result(:p, 'approved') AS ok2 \gset
+SELECT healthpass.record_realname_result(:p, (healthpass.person_info(:p)->>'version')::integer, 'approved') AS ok2 \gset
 SELECT is(healthpass.epass_page(:p)->'reasons', '["face_not_verified"]'::jsonb, 'approval alone is not enough');
 SELECT ok(healthpass.record_face_check(:p, 'CTID', 'passed', (SELECT jpeg FROM pic)) > 0, 'a face check for the new name');
 SELECT is(healthpass.epass_page(:p)->>'status', 'active', 'approval and the new face check reactivate it');

@@ -59,7 +59,7 @@ SELECT is(substr(healthpass.family_member_qr_png(:g, :m2), 1, 8), '\x89504e470d0
           'the printable code is a PNG image');
 SELECT throws_ok(format($$SELECT healthpass.family_member_code(%s, %s, '0 days')$$, :g, :m2),
     '22023', 'validity 00:00:00 is out of range', 'validity is checked');
-SELECT healthpass.record_realname_result(:m2, 'rejected', 'name does not match') AS r \gset
+SELECT healthpass.record_realname_result(:m2, (healthpass.person_info(:m2)->>'version')::integer, 'rejected', 'name does not match') AS r \gset
 SELECT throws_ok(format($$SELECT healthpass.family_member_qr_png(%s, %s)$$, :g, :m2),
     '55000', format('real-name verification of person %s was rejected', :m2), 'a rejected member gets no printable code');
 SELECT lives_ok(format($$SELECT healthpass.edit_family_member(%s, %s, '{"name": "王小保"}')$$, :g, :m2),

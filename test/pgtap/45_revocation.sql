@@ -27,7 +27,7 @@ SELECT is((SELECT array_agg(kind ORDER BY kind) FROM healthpass.code_issued WHER
           ARRAY['entry', 'health', 'personal'], 'every code issued to the person is in the ledger');
 
 -- a rejected real-name check revokes every live code ------------------------
-SELECT healthpass.record_realname_result(:p, 'rejected', 'name does not match the ID number') \gset
+SELECT healthpass.record_realname_result(:p, (healthpass.person_info(:p)->>'version')::integer, 'rejected', 'name does not match the ID number') \gset
 SELECT is(pg_temp.verdict(:'entry1'), 'revoked', 'rejection revokes the entry code (30 days)');
 SELECT is(pg_temp.verdict(:'personal1'), 'revoked', 'rejection revokes the personal code');
 SELECT is(pg_temp.verdict(:'health1'), 'revoked', 'rejection revokes the health code');
@@ -38,13 +38,13 @@ SELECT throws_ok(format($$SELECT healthpass.personal_code(%s)$$, :p), '55000', N
 
 -- an identity edit revokes the codes carrying the old masked name -----------
 SELECT healthpass.edit_person(:p, '{"name": "王晓明"}') \gset
-SELECT healthpass.record_realname_result(:p, 'approved') \gset
+SELECT healthpass.record_realname_result(:p, (healthpass.person_info(:p)->>'version')::integer, 'approved') \gset
 SELECT healthpass.personal_code(:p) AS personal2 \gset
 SELECT is(pg_temp.verdict(:'personal2'), 'valid', 'after editing and approval a new code is valid');
 SELECT healthpass.edit_person(:p, '{"name": "王小明"}') \gset
 SELECT is(pg_temp.verdict(:'personal2'), 'revoked', 'an identity edit revokes the codes with the old name');
 SELECT healthpass.edit_person(:p, '{"phone": "13900139000"}') \gset
-SELECT healthpass.record_realname_result(:p, 'approved') \gset
+SELECT healthpass.record_realname_result(:p, (healthpass.person_info(:p)->>'version')::integer, 'approved') \gset
 SELECT healthpass.personal_code(:p) AS personal3 \gset
 SELECT healthpass.edit_person(:p, '{"phone": "13700137000"}') \gset
 SELECT is(pg_temp.verdict(:'personal3'), 'valid', 'a phone edit keeps the codes (they do not carry it)');
@@ -72,7 +72,7 @@ SELECT is(pg_temp.verdict(:'personal3'), 'valid', 'the personal code stays valid
 SELECT healthpass.add_family_member(:p, 'cn_resident_id', '440606195508084416', '王大爷', 'parent') AS m \gset
 SELECT healthpass.family_member_code(:p, :m, '90 days') AS family1 \gset
 SELECT is(pg_temp.verdict(:'family1'), 'valid', 'the printed family code is valid');
-SELECT healthpass.record_realname_result(:m, 'rejected', 'no such person') \gset
+SELECT healthpass.record_realname_result(:m, (healthpass.person_info(:m)->>'version')::integer, 'rejected', 'no such person') \gset
 SELECT is(pg_temp.verdict(:'family1'), 'revoked', 'rejecting the member revokes the printed family code');
 SELECT is(pg_temp.verdict(:'entry3'), 'valid', 'the guardian''s own codes stay valid');
 

@@ -31,9 +31,9 @@ SELECT throws_ok($$SELECT healthpass.publish_notice('registration_notice', 'Noti
     '54000', NULL, 'an overlong notice body is refused');
 SELECT lives_ok($$SELECT healthpass.publish_notice('registration_notice', 'Notice', E'Line one.\nLine two.')$$,
     'a notice body keeps its line breaks');
-SELECT throws_ok(format($$SELECT healthpass.record_realname_result(%s, 'rejected', repeat('x', 1000000))$$, :p),
+SELECT throws_ok(format($$SELECT healthpass.record_realname_result(%s, (healthpass.person_info(%s)->>'version')::integer, 'rejected', repeat('x', 1000000))$$, :p, :p),
     '54000', format('rejection reason "%s…" is 1000000 characters long', repeat('x', 40)), 'a 1 MB rejection reason is refused');
-SELECT throws_ok(format($$SELECT healthpass.record_realname_result(%s, 'rejected', E'\u202ebad photo')$$, :p),
+SELECT throws_ok(format($$SELECT healthpass.record_realname_result(%s, (healthpass.person_info(%s)->>'version')::integer, 'rejected', E'\u202ebad photo')$$, :p, :p),
     '22023', 'rejection reason "?bad photo" holds a control character', 'a rejection reason with a bidi override is refused');
 SELECT throws_ok(format($$SELECT healthpass.record_face_check(%s, 'CTID', 'failed', provider_ref => repeat('r', 1000000))$$, :p),
     '54000', format('provider reference "%s…" is 1000000 characters long', repeat('r', 40)), 'a 1 MB provider reference is refused');

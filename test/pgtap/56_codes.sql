@@ -93,7 +93,7 @@ SELECT is((SELECT (healthpass.verify_health_code(healthpass.epass_health_section
 
 -- real-name rejected people get no code
 SELECT healthpass.register_person('cn_resident_id', '440104199003071239', '王小明') AS r \gset
-SELECT healthpass.record_realname_result(:r, 'rejected', 'name does not match the card');
+SELECT healthpass.record_realname_result(:r, (healthpass.person_info(:r)->>'version')::integer, 'rejected', 'name does not match the card');
 SELECT throws_ok(format($$SELECT * FROM healthpass.health_code(%s)$$, :r),
     '55000', format('real-name verification of person %s was rejected', :r), 'no health code when real-name was rejected');
 SELECT throws_ok(format($$SELECT * FROM healthpass.health_code_png(%s)$$, :r),

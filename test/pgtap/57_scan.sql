@@ -45,7 +45,7 @@ SELECT is((SELECT reason || ' ' || (colour IS NULL) || ' ' || (name_masked IS NU
 SELECT is((SELECT reason FROM healthpass.scan_personal_code('HP1:NOT-A-CODE')), 'malformed', 'garbage is malformed');
 SELECT throws_ok($$SELECT * FROM healthpass.scan_personal_code(NULL)$$, '22023', 'scanned code is missing',
                  'a missing code is an error');
-SELECT healthpass.record_realname_result(:m, 'rejected', 'no such person') \gset
+SELECT healthpass.record_realname_result(:m, (healthpass.person_info(:m)->>'version')::integer, 'rejected', 'no such person') \gset
 SELECT is((SELECT reason || ' ' || (colour IS NULL) FROM healthpass.scan_personal_code(:'family')), 'revoked true',
           'a revoked family code gives no colour');
 SELECT is((SELECT colour FROM healthpass.scan_personal_code(:'health')), (SELECT colour FROM healthpass.colour_status(:p)),

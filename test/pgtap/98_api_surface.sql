@@ -236,7 +236,7 @@ INSERT INTO api_pinned (sig, kind, result, volatility, security, search_path, ex
     ('recolour_start(chunk_size integer)', 'function', 'bigint', 'volatile', 'definer', 'healthpass, pg_temp', 'admin'),
     ('recolour_step(job bigint)', 'function', 'TABLE(job_id bigint, state text, done bigint, total bigint, changed bigint, finished boolean)', 'volatile', 'definer', 'healthpass, pg_temp', 'admin'),
     ('record_face_check(person_id bigint, provider text, outcome text, photo bytea, provider_ref text, checked_at timestamp with time zone)', 'function', 'bigint', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
-    ('record_realname_result(person_id bigint, result text, reason text, checked_version integer)', 'function', 'text', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
+    ('record_realname_result(person_id bigint, checked_version integer, result text, reason text)', 'function', 'text', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),
     ('record_test_result(person_id bigint, institution text, sample_ref text, sampled_at timestamp with time zone, result text, reported_at timestamp with time zone)', 'function', 'bigint', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,health'),
     ('region_code(healthpass.cn_resident_id)', 'function', 'text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
     ('register_person(doc_kind text, doc_number text, name text, birth_date date, sex text, nationality text, phone text)', 'function', 'bigint', 'volatile', 'definer', 'healthpass, pg_temp', 'admin,app'),

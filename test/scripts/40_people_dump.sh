@@ -26,7 +26,7 @@ SELECT healthpass.submit_entry(healthpass.register_person('cn_resident_id', n, n
 SELECT healthpass.bind_companion(healthpass.find_person('cn_resident_id', '440104199003071239'),
                                  'cn_resident_id', '440104199003071247');
 SELECT healthpass.edit_person(healthpass.find_person('cn_resident_id', '440104199003071239'), '{"phone": "13900139000"}');
-SELECT healthpass.record_realname_result(healthpass.find_person('cn_resident_id', '440104199003071239'), 'approved');
+SELECT healthpass.record_realname_result(healthpass.find_person('cn_resident_id', '440104199003071239'), (healthpass.person_info(healthpass.find_person('cn_resident_id', '440104199003071239'))->>'version')::integer, 'approved');
 SELECT healthpass.record_face_check(healthpass.find_person('cn_resident_id', '440104199003071239'),
                                     'CTID', 'passed', '\xffd8ffe000104a46494600');
 SELECT healthpass.apply_epass(healthpass.find_person('cn_resident_id', '440104199003071239'), 1,
