@@ -47,7 +47,9 @@ endif
 src/healthpass.o: $(EXTENSION).control
 
 SQL_HEADER = printf '%s\n' '-- complain if script is sourced in psql, rather than via CREATE EXTENSION' \
-	    '\echo Use "$(1) EXTENSION $(EXTENSION)" to load this file. \quit'
+	    '\echo Use "$(1) EXTENSION $(EXTENSION)" to load this file. \quit' '' \
+	    '-- names in the script resolve in the API schema, then in the internal one' \
+	    "SELECT pg_catalog.set_config('search_path', 'healthpass, healthpass_internal', true);"
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SCHEMA_SQL) $(API_SQL) $(EXTENSION).control
 	{ $(call SQL_HEADER,CREATE); \

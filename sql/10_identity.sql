@@ -25,16 +25,16 @@ SELECT ''::cn_resident_id;
 SELECT repeat('1', 100)::cn_resident_id;
 
 -- accessors
-SELECT birth_date(id), sex(id), region_code(id), mask(id),
-       age(id, '2024-12-30') AS age_day_before, age(id, '2024-12-31') AS age_on_birthday
+SELECT cn_resident_id_birth_date(id), cn_resident_id_sex(id), cn_resident_id_region_code(id), cn_resident_id_mask(id),
+       cn_resident_id_age(id, '2024-12-30') AS age_day_before, cn_resident_id_age(id, '2024-12-31') AS age_on_birthday
   FROM (VALUES ('11010519491231002X'::cn_resident_id),
                ('440524200002290010'::cn_resident_id)) v(id);
 -- born on 29 February: a year older on 1 March in a common year
-SELECT age('440524200002290010'::cn_resident_id, '2023-02-28') AS feb_28,
-       age('440524200002290010'::cn_resident_id, '2023-03-01') AS mar_1,
-       age('440524200002290010'::cn_resident_id, '2024-02-29') AS feb_29;
-SELECT age('11010519491231002X'::cn_resident_id, '1949-12-30');
-SELECT age('11010519491231002X'::cn_resident_id, 'infinity');
+SELECT cn_resident_id_age('440524200002290010'::cn_resident_id, '2023-02-28') AS feb_28,
+       cn_resident_id_age('440524200002290010'::cn_resident_id, '2023-03-01') AS mar_1,
+       cn_resident_id_age('440524200002290010'::cn_resident_id, '2024-02-29') AS feb_29;
+SELECT cn_resident_id_age('11010519491231002X'::cn_resident_id, '1949-12-30');
+SELECT cn_resident_id_age('11010519491231002X'::cn_resident_id, 'infinity');
 
 -- comparison follows the text order; x and X, 15 and 18 digits are equal
 SELECT '110105491231002'::cn_resident_id = '11010519491231002x' AS same,
@@ -168,7 +168,7 @@ SELECT mask_name(' ');
 
 -- all purpose roles may call the pure functions; PUBLIC may not
 SELECT r, has_function_privilege(r, 'healthpass.normalize_document(text,text)', 'EXECUTE') AS normalize,
-       has_function_privilege(r, 'healthpass.mask(healthpass.cn_resident_id)', 'EXECUTE') AS mask,
+       has_function_privilege(r, 'healthpass.cn_resident_id_mask(healthpass.cn_resident_id)', 'EXECUTE') AS mask,
        has_function_privilege(r, 'healthpass.cn_resident_id_eq(healthpass.cn_resident_id,healthpass.cn_resident_id)', 'EXECUTE') AS eq
   FROM unnest(ARRAY['healthpass_admin', 'healthpass_app', 'healthpass_scanner',
                     'healthpass_health', 'healthpass_report']) r;

@@ -769,7 +769,7 @@ FindActive(TimestampTz now)
 
 /*
  * hp_signer_active: the active local signing key, decrypted; when there is
- * none usable at now, healthpass._ensure_signing_key() makes one (first use,
+ * none usable at now, _ensure_signing_key() makes one (first use,
  * or after the active key expired or was revoked).
  */
 const HpSigner *
@@ -794,7 +794,11 @@ hp_signer_active(TimestampTz now)
 		Datum		arg = TimestampTzGetDatum(now);
 
 		SPI_connect();
-		RunAsOwner("SELECT healthpass._ensure_signing_key($1)", 1, &argtype, &arg, true, NULL);
+		/* in healthpass_internal from 0.2.0; a 0.1.0 database not yet updated has it in healthpass */
+		RunAsOwner(OidIsValid(get_namespace_oid("healthpass_internal", true))
+				   ? "SELECT healthpass_internal._ensure_signing_key($1)"
+				   : "SELECT healthpass._ensure_signing_key($1)",
+				   1, &argtype, &arg, true, NULL);
 		SPI_finish();
 		if (!CacheUsable(keys_valid, keys_provisional))
 			LoadKeys();

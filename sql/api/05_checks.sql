@@ -16,7 +16,7 @@
 -- number, whole or with a wrong check digit) masked to its first and last
 -- four characters, so no log collects one. The C core quotes by the same
 -- rules (src/quote.c).
-CREATE OR REPLACE FUNCTION hp_quote(value text, keep integer DEFAULT 40) RETURNS text
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_quote(value text, keep integer DEFAULT 40) RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
@@ -38,21 +38,21 @@ BEGIN
     RETURN v || CASE WHEN length(value) > keep THEN '…' ELSE '' END;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_quote(text, integer) IS 'a value cut to quote in an error message (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_quote(text, integer) IS 'a value cut to quote in an error message (internal)';
 
 -- Characters no text a person reads may hold: C0 and C1 controls, zero-width
 -- characters, and bidirectional overrides and isolates (which make a text
 -- display as something else).
-CREATE OR REPLACE FUNCTION hp_bad_chars(multiline boolean) RETURNS text
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_bad_chars(multiline boolean) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN multiline THEN '[\x01-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]'
             ELSE '[\x01-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]' END;
-COMMENT ON FUNCTION healthpass.hp_bad_chars(boolean) IS 'regular expression of the characters free text may not hold (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_bad_chars(boolean) IS 'regular expression of the characters free text may not hold (internal)';
 
 -- Free text a caller gives: trimmed (NULL when empty), at most maxlen
 -- characters, no control or bidi characters (newline and tab only when
 -- multiline).
-CREATE OR REPLACE FUNCTION hp_text(field text, value text, maxlen integer,
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_text(field text, value text, maxlen integer,
                                    required boolean DEFAULT false, multiline boolean DEFAULT false)
     RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -80,12 +80,12 @@ BEGIN
     RETURN v;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_text(text, text, integer, boolean, boolean) IS 'checked free text: trimmed, length-limited, no control characters (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_text(text, text, integer, boolean, boolean) IS 'checked free text: trimmed, length-limited, no control characters (internal)';
 
 -- A person's name: spaces (also ideographic ones) collapsed, NFC, 1 to 100
 -- characters of letters and combining marks with spaces, middle dots (·, ・),
 -- hyphens and apostrophes between them; at least one letter, no digits.
-CREATE OR REPLACE FUNCTION hp_name(field text, value text) RETURNS text
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_name(field text, value text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
@@ -114,10 +114,10 @@ BEGIN
     RETURN v;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_name(text, text) IS 'checked and normalised person name (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_name(text, text) IS 'checked and normalised person name (internal)';
 
 -- A point in time a caller gives: finite, and present when required.
-CREATE OR REPLACE FUNCTION hp_instant(field text, value timestamptz, required boolean DEFAULT true)
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_instant(field text, value timestamptz, required boolean DEFAULT true)
     RETURNS timestamptz
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -140,16 +140,16 @@ BEGIN
     RETURN value;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_instant(text, timestamptz, boolean) IS 'checked instant: finite, present when required (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_instant(text, timestamptz, boolean) IS 'checked instant: finite, present when required (internal)';
 
 -- A document number a personal flow could not read, as a message may quote
 -- it: the first and last characters only (four each from 12 characters
 -- on, one each below), so a log never holds a whole number, nor 17 digits
 -- of one with a wrong check digit.
-CREATE OR REPLACE FUNCTION hp_mask_value(value text) RETURNS text
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_mask_value(value text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN value IS NULL THEN 'NULL'
             WHEN length(value) <= 4 THEN repeat('*', length(value))
             WHEN length(value) < 12 THEN hp_quote(left(value, 1) || repeat('*', length(value) - 2) || right(value, 1))
             ELSE hp_quote(left(value, 4) || repeat('*', least(length(value), 40) - 8) || right(value, 4)) END;
-COMMENT ON FUNCTION healthpass.hp_mask_value(text) IS 'an unreadable document number masked for a message (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_mask_value(text) IS 'an unreadable document number masked for a message (internal)';

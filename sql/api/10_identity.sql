@@ -16,33 +16,33 @@
 -- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- accessors
-CREATE OR REPLACE FUNCTION birth_date(cn_resident_id) RETURNS date
+CREATE OR REPLACE FUNCTION cn_resident_id_birth_date(cn_resident_id) RETURNS date
     AS 'MODULE_PATHNAME', 'cn_resident_id_birth_date'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION healthpass.birth_date(cn_resident_id) IS 'birth date in a resident ID number';
+COMMENT ON FUNCTION healthpass.cn_resident_id_birth_date(cn_resident_id) IS 'birth date in a resident ID number';
 
-CREATE OR REPLACE FUNCTION sex(cn_resident_id) RETURNS text
+CREATE OR REPLACE FUNCTION cn_resident_id_sex(cn_resident_id) RETURNS text
     AS 'MODULE_PATHNAME', 'cn_resident_id_sex'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION healthpass.sex(cn_resident_id) IS
+COMMENT ON FUNCTION healthpass.cn_resident_id_sex(cn_resident_id) IS
     'male (odd sequence number) or female (even) from a resident ID number';
 
-CREATE OR REPLACE FUNCTION region_code(cn_resident_id) RETURNS text
+CREATE OR REPLACE FUNCTION cn_resident_id_region_code(cn_resident_id) RETURNS text
     AS 'MODULE_PATHNAME', 'cn_resident_id_region_code'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION healthpass.region_code(cn_resident_id) IS
+COMMENT ON FUNCTION healthpass.cn_resident_id_region_code(cn_resident_id) IS
     '6-digit region code (GB/T 2260) of a resident ID number';
 
-CREATE OR REPLACE FUNCTION age(cn_resident_id, at date DEFAULT current_date) RETURNS integer
+CREATE OR REPLACE FUNCTION cn_resident_id_age(cn_resident_id, at date DEFAULT current_date) RETURNS integer
     AS 'MODULE_PATHNAME', 'cn_resident_id_age'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION healthpass.age(cn_resident_id, date) IS
+COMMENT ON FUNCTION healthpass.cn_resident_id_age(cn_resident_id, date) IS
     'completed years of age at a date (default today)';
 
-CREATE OR REPLACE FUNCTION mask(cn_resident_id) RETURNS text
+CREATE OR REPLACE FUNCTION cn_resident_id_mask(cn_resident_id) RETURNS text
     AS 'MODULE_PATHNAME', 'cn_resident_id_mask'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION healthpass.mask(cn_resident_id) IS
+COMMENT ON FUNCTION healthpass.cn_resident_id_mask(cn_resident_id) IS
     'masked display form: first 4 and last 4 characters kept';
 
 -- any document kind
@@ -85,9 +85,9 @@ GRANT EXECUTE ON FUNCTION
     healthpass.cn_resident_id_sortsupport(internal),
     healthpass.cn_resident_id_hash(cn_resident_id),
     healthpass.cn_resident_id_hash_extended(cn_resident_id, bigint),
-    healthpass.birth_date(cn_resident_id), healthpass.sex(cn_resident_id),
-    healthpass.region_code(cn_resident_id), healthpass.age(cn_resident_id, date),
-    healthpass.mask(cn_resident_id),
+    healthpass.cn_resident_id_birth_date(cn_resident_id), healthpass.cn_resident_id_sex(cn_resident_id),
+    healthpass.cn_resident_id_region_code(cn_resident_id), healthpass.cn_resident_id_age(cn_resident_id, date),
+    healthpass.cn_resident_id_mask(cn_resident_id),
     healthpass.normalize_document(text, text), healthpass.is_valid_document(text, text),
     healthpass.mask_document(text, text), healthpass.mask_name(text), healthpass.document_kinds()
     TO healthpass_admin, healthpass_app, healthpass_scanner,

@@ -21,12 +21,12 @@ CREATE OR REPLACE FUNCTION token_issuer() RETURNS text
 COMMENT ON FUNCTION healthpass.token_issuer() IS 'the iss claim this server writes (GUC healthpass.issuer)';
 
 -- base64url without padding (RFC 4648 section 5), as JWK and the trust list use it
-CREATE OR REPLACE FUNCTION _b64url_encode(data bytea) RETURNS text
+CREATE OR REPLACE FUNCTION healthpass_internal._b64url_encode(data bytea) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN rtrim(translate(replace(encode(data, 'base64'), E'\n', ''), '+/', '-_'), '=');
-CREATE OR REPLACE FUNCTION _b64url_decode(field text, data text) RETURNS bytea
+CREATE OR REPLACE FUNCTION healthpass_internal._b64url_decode(field text, data text) RETURNS bytea
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     IF data !~ '^[A-Za-z0-9_-]*$' OR length(data) % 4 = 1 THEN
@@ -39,19 +39,19 @@ END
 $$;
 
 -- every backend's key and revocation caches are invalidated on change
-CREATE OR REPLACE FUNCTION _key_cache_invalidate() RETURNS trigger
+CREATE OR REPLACE FUNCTION healthpass_internal._key_cache_invalidate() RETURNS trigger
     AS 'MODULE_PATHNAME', 'hp_key_cache_invalidate'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
 CREATE OR REPLACE TRIGGER signing_key_cache AFTER INSERT OR UPDATE OR DELETE ON signing_key
-    FOR EACH ROW EXECUTE FUNCTION _key_cache_invalidate();
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal._key_cache_invalidate();
 CREATE OR REPLACE TRIGGER revoked_token_cache AFTER INSERT OR UPDATE OR DELETE ON revoked_token
-    FOR EACH ROW EXECUTE FUNCTION _key_cache_invalidate();
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal._key_cache_invalidate();
 
 -- key material: the secret leaves C only encrypted
-CREATE OR REPLACE FUNCTION _signing_key_material(OUT kid bytea, OUT public_key bytea, OUT secret_box bytea)
+CREATE OR REPLACE FUNCTION healthpass_internal._signing_key_material(OUT kid bytea, OUT public_key bytea, OUT secret_box bytea)
     AS 'MODULE_PATHNAME', 'hp_signing_key_material'
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-CREATE OR REPLACE FUNCTION _signing_key_material_from_file(seed_file text,
+CREATE OR REPLACE FUNCTION healthpass_internal._signing_key_material_from_file(seed_file text,
         OUT kid bytea, OUT public_key bytea, OUT secret_box bytea)
     AS 'MODULE_PATHNAME', 'hp_signing_key_material_from_file'
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
@@ -61,10 +61,10 @@ CREATE OR REPLACE FUNCTION _signing_key_material_from_file(seed_file text,
 -- by 9999-12-31 23:59:59 UTC, the last second a token can carry. Huge,
 -- negative and zero intervals get these errors, never a bare "timestamp out
 -- of range".
-CREATE OR REPLACE FUNCTION _signing_key_until(valid_from timestamptz, valid_for interval)
+CREATE OR REPLACE FUNCTION healthpass_internal._signing_key_until(valid_from timestamptz, valid_for interval)
     RETURNS timestamptz
     LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     until timestamptz;
@@ -92,10 +92,10 @@ END
 $$;
 
 -- _add_signing_key: stores key material as the new active key, retiring the old one
-CREATE OR REPLACE FUNCTION _add_signing_key(m record, not_before timestamptz, not_after timestamptz)
+CREATE OR REPLACE FUNCTION healthpass_internal._add_signing_key(m record, not_before timestamptz, not_after timestamptz)
     RETURNS bytea
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM signing_key WHERE public_key = m.public_key) THEN
@@ -113,7 +113,7 @@ $$;
 CREATE OR REPLACE FUNCTION rotate_signing_key(valid_for interval DEFAULT interval '1 year')
     RETURNS bytea
     LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     nb timestamptz := date_trunc('second', clock_timestamp());
@@ -128,9 +128,9 @@ COMMENT ON FUNCTION healthpass.rotate_signing_key(interval) IS
 
 -- _ensure_signing_key: called by issue_token when no active key is usable at
 -- issue time "at" (first use, or the active key expired or was revoked)
-CREATE OR REPLACE FUNCTION _ensure_signing_key(at timestamptz) RETURNS bytea
+CREATE OR REPLACE FUNCTION healthpass_internal._ensure_signing_key(at timestamptz) RETURNS bytea
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     k bytea;
@@ -151,7 +151,7 @@ CREATE OR REPLACE FUNCTION import_signing_key(seed_file text,
         not_after timestamptz DEFAULT date_trunc('second', now()) + interval '1 year')
     RETURNS bytea
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     PERFORM hp_instant('not_before', not_before), hp_instant('not_after', not_after);
@@ -173,7 +173,7 @@ COMMENT ON FUNCTION healthpass.import_signing_key(text, timestamptz, timestamptz
 
 CREATE OR REPLACE FUNCTION revoke_signing_key(kid bytea, reason text) RETURNS integer
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     n integer;
@@ -201,7 +201,7 @@ CREATE OR REPLACE FUNCTION signing_keys(OUT kid bytea, OUT issuer text, OUT loca
         OUT status_reason text, OUT created_at timestamptz)
     RETURNS SETOF record
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
     SELECT kid, issuer, secret_box IS NOT NULL, status, not_before, not_after,
            status_reason, created_at
@@ -212,13 +212,13 @@ COMMENT ON FUNCTION healthpass.signing_keys() IS 'public facts about every store
 -- ---------------------------------------------------------------------
 -- trust lists
 -- ---------------------------------------------------------------------
-CREATE OR REPLACE FUNCTION _utc(t timestamptz) RETURNS text
+CREATE OR REPLACE FUNCTION healthpass_internal._utc(t timestamptz) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
 
 CREATE OR REPLACE FUNCTION trust_list() RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
     SELECT jsonb_build_object(
         'issuer', token_issuer(),
@@ -236,10 +236,10 @@ COMMENT ON FUNCTION healthpass.trust_list() IS
 -- _trust_string: the string member "member" of a trust list object, named
 -- "field" in messages; NULL when absent and not required. A member that is
 -- there must be a JSON string (null is not one).
-CREATE OR REPLACE FUNCTION _trust_string(obj jsonb, member text, field text, required boolean DEFAULT true)
+CREATE OR REPLACE FUNCTION healthpass_internal._trust_string(obj jsonb, member text, field text, required boolean DEFAULT true)
     RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     IF NOT obj ? member THEN
@@ -261,9 +261,9 @@ $$;
 -- _trust_issuer: an issuer named by a trust list: 1 to 64 letters, digits,
 -- hyphens, underscores and dots, and never this server's own issuer (whose
 -- keys are this server's own; compared without regard to case)
-CREATE OR REPLACE FUNCTION _trust_issuer(field text, value text) RETURNS text
+CREATE OR REPLACE FUNCTION healthpass_internal._trust_issuer(field text, value text) RETURNS text
     LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     IF value !~ '^[A-Za-z0-9._-]{1,64}$' THEN
@@ -281,9 +281,9 @@ END
 $$;
 
 -- _trust_time: a time of a trust list (a string already): ISO 8601, finite
-CREATE OR REPLACE FUNCTION _trust_time(field text, value text) RETURNS timestamptz
+CREATE OR REPLACE FUNCTION healthpass_internal._trust_time(field text, value text) RETURNS timestamptz
     LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     t timestamptz;
@@ -311,7 +311,7 @@ $$;
 -- stored for one issuer never moves to another.
 CREATE OR REPLACE FUNCTION import_trust_list(doc jsonb) RETURNS integer
     LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     iss text;
@@ -477,7 +477,7 @@ COMMENT ON FUNCTION healthpass.verify_token(pass, timestamptz) IS 'verdict on a 
 CREATE OR REPLACE FUNCTION revoke_token(token_id bytea, reason text, kid bytea DEFAULT NULL)
     RETURNS timestamptz
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     at timestamptz;
@@ -506,13 +506,13 @@ COMMENT ON FUNCTION healthpass.revoke_token(bytea, text, bytea) IS
 
 CREATE OR REPLACE FUNCTION revoke_pass(token pass, reason text) RETURNS timestamptz
     LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
     RETURN revoke_token(pass_token_id(token), reason, pass_kid(token));
 COMMENT ON FUNCTION healthpass.revoke_pass(pass, text) IS 'revokes the token of a pass, recording its kid';
 
 CREATE OR REPLACE FUNCTION revocation_list() RETURNS jsonb
     LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
     SELECT jsonb_build_object(
         'issuer', token_issuer(),
@@ -547,5 +547,5 @@ GRANT EXECUTE ON FUNCTION healthpass.signing_keys() TO healthpass_admin, healthp
 GRANT EXECUTE ON FUNCTION healthpass.trust_list()
     TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
 GRANT EXECUTE ON FUNCTION healthpass.revocation_list() TO healthpass_admin, healthpass_scanner, healthpass_report;
-GRANT EXECUTE ON FUNCTION healthpass._b64url_encode(bytea), healthpass._utc(timestamptz), healthpass.token_issuer()
+GRANT EXECUTE ON FUNCTION healthpass.token_issuer()
     TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;

@@ -45,7 +45,7 @@ GRANT EXECUTE ON FUNCTION
 -- The module size a domain function passes to qr_png: qr_png, like every
 -- codec, is STRICT (NULL in, NULL out); a domain function instead refuses a
 -- missing or out-of-range size, so an app never gets a silent NULL image.
-CREATE OR REPLACE FUNCTION hp_module_px(module_px integer) RETURNS integer
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_module_px(module_px integer) RETURNS integer
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 BEGIN
@@ -56,4 +56,4 @@ BEGIN
     RETURN module_px;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_module_px(integer) IS 'checked QR module size for domain functions (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_module_px(integer) IS 'checked QR module size for domain functions (internal)';

@@ -13,9 +13,9 @@
 -- version, stamps updated_at and copies the old row into the history table
 -- named by the trigger argument (same person_id, so it stays on the person's
 -- shard).
-CREATE OR REPLACE FUNCTION hp_keep_history() RETURNS trigger
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_keep_history() RETURNS trigger
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     NEW.version := OLD.version + 1;
@@ -26,16 +26,16 @@ BEGIN
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_keep_history() IS 'row trigger: version bump and history row for the same person';
+COMMENT ON FUNCTION healthpass_internal.hp_keep_history() IS 'row trigger: version bump and history row for the same person';
 
 -- Every version of a person's row in a table kept by hp_keep_history,
 -- oldest first: the rows of its history table (named tbl || '_history'),
 -- then the current row with valid_to NULL; "version" is left out of data.
 -- Internal: tbl is always a fixed table name written by the caller.
-CREATE OR REPLACE FUNCTION hp_row_history(tbl text, pid bigint)
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_row_history(tbl text, pid bigint)
     RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
     LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     RETURN QUERY EXECUTE format(
@@ -48,25 +48,25 @@ BEGIN
         USING pid;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_row_history(text, bigint) IS 'history plus current row of a person in a table that keeps history (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_row_history(text, bigint) IS 'history plus current row of a person in a table that keeps history (internal)';
 
 CREATE OR REPLACE TRIGGER person_keep_history
     BEFORE UPDATE ON person
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
-    EXECUTE FUNCTION hp_keep_history('person_history');
+    EXECUTE FUNCTION healthpass_internal.hp_keep_history('person_history');
 
 -- The document kinds a person can be identified by (every one of them
 -- normalised by normalize_document; 'passport' is a foreign passport).
-CREATE OR REPLACE FUNCTION hp_person_kinds() RETURNS text[]
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_person_kinds() RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN ARRAY['cn_resident_id', 'hkid', 'macau_id', 'home_return_permit',
                  'hk_macau_permit', 'cn_passport', 'passport'];
-COMMENT ON FUNCTION healthpass.hp_person_kinds() IS 'document kinds that identify a person';
+COMMENT ON FUNCTION healthpass_internal.hp_person_kinds() IS 'document kinds that identify a person';
 
 -- Validates a personal document and returns its canonical number.
-CREATE OR REPLACE FUNCTION hp_person_document(kind text, number text) RETURNS text
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_person_document(kind text, number text) RETURNS text
     LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     IF kind IS NULL OR NOT kind = ANY (hp_person_kinds()) THEN
@@ -96,28 +96,28 @@ BEGIN
     END;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_person_document(text, text) IS 'canonical number of a personal document, or an error';
+COMMENT ON FUNCTION healthpass_internal.hp_person_document(text, text) IS 'canonical number of a personal document, or an error';
 
 -- Masked document number for codes and messages.
-CREATE OR REPLACE FUNCTION hp_mask_document(kind text, number text) RETURNS text
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_mask_document(kind text, number text) RETURNS text
     LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     RETURN mask_document(kind, number);
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_mask_document(text, text) IS 'masked document number (first and last characters only)';
+COMMENT ON FUNCTION healthpass_internal.hp_mask_document(text, text) IS 'masked document number (first and last characters only)';
 
 -- Validates and normalises everything a person row holds; raises on the
 -- first bad field. Birth date and sex of a resident ID card come from the
 -- number and must agree with what was given.
-CREATE OR REPLACE FUNCTION hp_check_person(
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_check_person(
     kind text, number text, name text, birth date, sex text, nationality text, phone text,
     OUT doc_kind text, OUT doc_number text, OUT person_name text, OUT birth_date date,
     OUT person_sex text, OUT person_nationality text, OUT person_phone text)
     LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     id_birth date;
@@ -135,8 +135,8 @@ BEGIN
     END IF;
 
     IF kind = 'cn_resident_id' THEN
-        id_birth := healthpass.birth_date(doc_number::cn_resident_id);
-        id_sex := healthpass.sex(doc_number::cn_resident_id);
+        id_birth := healthpass.cn_resident_id_birth_date(doc_number::cn_resident_id);
+        id_sex := healthpass.cn_resident_id_sex(doc_number::cn_resident_id);
         IF birth IS NOT NULL AND birth <> id_birth THEN
             RAISE EXCEPTION 'birth date % does not match resident identity card "%"',
                     birth, hp_mask_document(kind, doc_number)
@@ -181,12 +181,12 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_check_person(text, text, text, date, text, text, text) IS 'validated, normalised person fields';
+COMMENT ON FUNCTION healthpass_internal.hp_check_person(text, text, text, date, text, text, text) IS 'validated, normalised person fields';
 
 -- The person row, locked for update; P0002 when there is none.
-CREATE OR REPLACE FUNCTION hp_lock_person(pid bigint) RETURNS person
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_lock_person(pid bigint) RETURNS person
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person;
@@ -199,12 +199,12 @@ BEGIN
     RETURN p;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_lock_person(bigint) IS 'person row locked FOR UPDATE, or P0002';
+COMMENT ON FUNCTION healthpass_internal.hp_lock_person(bigint) IS 'person row locked FOR UPDATE, or P0002';
 
 -- The person row without locking; P0002 when there is none.
-CREATE OR REPLACE FUNCTION hp_get_person(pid bigint) RETURNS person
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_get_person(pid bigint) RETURNS person
     LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person;
@@ -217,13 +217,13 @@ BEGIN
     RETURN p;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_get_person(bigint) IS 'person row, or P0002';
+COMMENT ON FUNCTION healthpass_internal.hp_get_person(bigint) IS 'person row, or P0002';
 
 -- Raises 55000 when a person's real-name check was rejected: no personal
 -- code of any kind until they edit their information and it is approved.
-CREATE OR REPLACE FUNCTION hp_require_not_rejected(p person) RETURNS void
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_require_not_rejected(p person) RETURNS void
     LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     IF p.realname_status = 'rejected' THEN
@@ -234,15 +234,15 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_require_not_rejected(person) IS 'refuses personal codes for a rejected person';
+COMMENT ON FUNCTION healthpass_internal.hp_require_not_rejected(person) IS 'refuses personal codes for a rejected person';
 
 -- Inserts a person and its index rows (used by register_person and by the
 -- family functions, which pass the guardian).
-CREATE OR REPLACE FUNCTION hp_insert_person(
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_insert_person(
     doc_kind text, doc_number text, name text, birth_date date, sex text,
     nationality text, phone text, guardian bigint) RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     c record;
@@ -265,7 +265,7 @@ BEGIN
     RETURN pid;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_insert_person(text, text, text, date, text, text, text, bigint) IS 'insert a validated person with its index rows';
+COMMENT ON FUNCTION healthpass_internal.hp_insert_person(text, text, text, date, text, text, text, bigint) IS 'insert a validated person with its index rows';
 
 -- Public API -------------------------------------------------------------
 
@@ -274,7 +274,7 @@ CREATE OR REPLACE FUNCTION register_person(
     birth_date date DEFAULT NULL, sex text DEFAULT NULL,
     nationality text DEFAULT NULL, phone text DEFAULT NULL) RETURNS bigint
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     RETURN hp_insert_person(doc_kind, doc_number, name, birth_date, sex, nationality, phone, NULL);
@@ -285,7 +285,7 @@ COMMENT ON FUNCTION healthpass.register_person(text, text, text, date, text, tex
 
 CREATE OR REPLACE FUNCTION find_person(doc_kind text, doc_number text) RETURNS bigint
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     n text := hp_person_document(doc_kind, doc_number);
@@ -305,7 +305,7 @@ COMMENT ON FUNCTION healthpass.find_person(text, text) IS 'person_id of a docume
 
 CREATE OR REPLACE FUNCTION person_by_ref(ref uuid) RETURNS bigint
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     pid bigint;
@@ -322,9 +322,9 @@ COMMENT ON FUNCTION healthpass.person_by_ref(uuid) IS 'person_id of an opaque pu
 
 -- The claims every personal code carries: reference, masked name, document
 -- kind and masked number. Internal: called by the code-issuing functions.
-CREATE OR REPLACE FUNCTION person_claims(pid bigint) RETURNS jsonb
+CREATE OR REPLACE FUNCTION healthpass_internal.person_claims(pid bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(pid);
@@ -336,11 +336,11 @@ BEGIN
         'id', hp_mask_document(p.doc_kind, p.doc_number));
 END
 $$;
-COMMENT ON FUNCTION healthpass.person_claims(bigint) IS 'reference, masked name and masked document for code bodies (internal)';
+COMMENT ON FUNCTION healthpass_internal.person_claims(bigint) IS 'reference, masked name and masked document for code bodies (internal)';
 
 CREATE OR REPLACE FUNCTION person_info(person_id bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(person_id);
@@ -372,9 +372,9 @@ COMMENT ON FUNCTION healthpass.person_info(bigint) IS 'a person''s own informati
 -- birth date, sex) reset the real-name status to pending and unbind the
 -- certified photo of an earlier face check. Shared by edit_person, the
 -- e-pass and the family edit.
-CREATE OR REPLACE FUNCTION hp_edit_person(p person, changes jsonb) RETURNS integer
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_edit_person(p person, changes jsonb) RETURNS integer
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     k text;
@@ -452,11 +452,11 @@ BEGIN
     RETURN v;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_edit_person(person, jsonb) IS 'apply validated changes to a person (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_edit_person(person, jsonb) IS 'apply validated changes to a person (internal)';
 
 CREATE OR REPLACE FUNCTION edit_person(person_id bigint, changes jsonb) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     RETURN hp_edit_person(hp_lock_person(person_id), changes);
@@ -468,7 +468,7 @@ COMMENT ON FUNCTION healthpass.edit_person(bigint, jsonb) IS
 CREATE OR REPLACE FUNCTION person_history(person_id bigint)
     RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(person_id);
@@ -484,7 +484,7 @@ CREATE OR REPLACE FUNCTION realname_queue(max_rows integer DEFAULT 100)
     RETURNS TABLE (person_id bigint, version integer, doc_kind text, doc_number text,
                    name text, birth_date date, submitted_at timestamptz)
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
@@ -506,7 +506,7 @@ COMMENT ON FUNCTION healthpass.realname_queue(integer) IS 'people waiting for th
 CREATE OR REPLACE FUNCTION record_realname_result(
     person_id bigint, checked_version integer, result text, reason text DEFAULT NULL) RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person;
@@ -560,9 +560,9 @@ COMMENT ON FUNCTION healthpass.record_realname_result(bigint, integer, text, tex
 -- this code in the ledger or is seen by it: after a concurrent rejection
 -- the re-read status refuses the code. The person's expired rows go on
 -- the way.
-CREATE OR REPLACE FUNCTION hp_issue_code(p person, kind text, body jsonb, valid_for interval) RETURNS text
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_issue_code(p person, kind text, body jsonb, valid_for interval) RETURNS text
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     code text;
@@ -579,14 +579,14 @@ BEGIN
     RETURN code;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_issue_code(person, text, jsonb, interval) IS
+COMMENT ON FUNCTION healthpass_internal.hp_issue_code(person, text, jsonb, interval) IS
     'issue a personal code and record it in the ledger of live codes (internal)';
 
 -- Revokes a person's live codes (of the given kinds; all when NULL) and
 -- returns how many were revoked.
-CREATE OR REPLACE FUNCTION hp_revoke_codes(pid bigint, reason text, kinds text[] DEFAULT NULL) RETURNS integer
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_revoke_codes(pid bigint, reason text, kinds text[] DEFAULT NULL) RETURNS integer
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     n integer;
@@ -601,14 +601,14 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_revoke_codes(bigint, text, text[]) IS
+COMMENT ON FUNCTION healthpass_internal.hp_revoke_codes(bigint, text, text[]) IS
     'revoke the live codes of a person, of some kinds or all (internal)';
 
 -- A person's own static personal code (HP1 kind "personal"): what venues
 -- scan and what family members print. Pending is fine; rejected is not.
 CREATE OR REPLACE FUNCTION personal_code(person_id bigint, valid_for interval DEFAULT '1 day') RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(person_id);

@@ -5,12 +5,12 @@
 CREATE OR REPLACE TRIGGER entry_registration_keep_history
     BEFORE UPDATE ON entry_registration
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
-    EXECUTE FUNCTION hp_keep_history('entry_registration_history');
+    EXECUTE FUNCTION healthpass_internal.hp_keep_history('entry_registration_history');
 
 -- Notices ----------------------------------------------------------------
 
 -- Raises 22023 unless kind names a notice.
-CREATE OR REPLACE FUNCTION hp_check_notice_kind(kind text) RETURNS void
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_check_notice_kind(kind text) RETURNS void
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 BEGIN
@@ -20,12 +20,12 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_check_notice_kind(text) IS 'refuses unknown notice kinds';
+COMMENT ON FUNCTION healthpass_internal.hp_check_notice_kind(text) IS 'refuses unknown notice kinds';
 
 -- The current version of a notice kind; P0002 when none was published.
-CREATE OR REPLACE FUNCTION hp_current_notice_version(kind text) RETURNS integer
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_current_notice_version(kind text) RETURNS integer
     LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     v integer;
@@ -40,12 +40,12 @@ BEGIN
     RETURN v;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_current_notice_version(text) IS 'current notice version, or P0002';
+COMMENT ON FUNCTION healthpass_internal.hp_current_notice_version(text) IS 'current notice version, or P0002';
 
 -- Records that a person accepted the given version, which must be current.
-CREATE OR REPLACE FUNCTION hp_accept_notice(pid bigint, kind text, accepted integer) RETURNS timestamptz
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_accept_notice(pid bigint, kind text, accepted integer) RETURNS timestamptz
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     cur integer := hp_current_notice_version(kind);
@@ -69,11 +69,11 @@ BEGIN
     RETURN now();
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_accept_notice(bigint, text, integer) IS 'record acceptance of the current notice version';
+COMMENT ON FUNCTION healthpass_internal.hp_accept_notice(bigint, text, integer) IS 'record acceptance of the current notice version';
 
 CREATE OR REPLACE FUNCTION publish_notice(kind text, title text, body text) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     v integer;
@@ -97,7 +97,7 @@ COMMENT ON FUNCTION healthpass.publish_notice(text, text, text) IS
 CREATE OR REPLACE FUNCTION current_notice(kind text)
     RETURNS TABLE (version integer, title text, body text, published_at timestamptz)
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     v integer := hp_current_notice_version(kind);
@@ -111,7 +111,7 @@ COMMENT ON FUNCTION healthpass.current_notice(text) IS 'the current version of a
 CREATE OR REPLACE FUNCTION notice_acceptances(person_id bigint)
     RETURNS TABLE (kind text, version integer, accepted_at timestamptz)
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(person_id);
@@ -127,7 +127,7 @@ COMMENT ON FUNCTION healthpass.notice_acceptances(bigint) IS 'the notice version
 
 -- A text field of a JSON form: trimmed, NULL when absent or blank; raises
 -- 22023 when required and missing, or longer than maxlen.
-CREATE OR REPLACE FUNCTION hp_form_text(form jsonb, field text, required boolean, maxlen integer) RETURNS text
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_form_text(form jsonb, field text, required boolean, maxlen integer) RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
@@ -145,10 +145,10 @@ BEGIN
     RETURN hp_text(format('field "%s"', field), t, maxlen);
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_form_text(jsonb, text, boolean, integer) IS 'one validated text field of a JSON form';
+COMMENT ON FUNCTION healthpass_internal.hp_form_text(jsonb, text, boolean, integer) IS 'one validated text field of a JSON form';
 
 -- Refuses keys a form does not have.
-CREATE OR REPLACE FUNCTION hp_form_keys(form jsonb, allowed text[], what text) RETURNS void
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_form_keys(form jsonb, allowed text[], what text) RETURNS void
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
@@ -166,18 +166,18 @@ BEGIN
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_form_keys(jsonb, text[], text) IS 'refuses unknown form fields';
+COMMENT ON FUNCTION healthpass_internal.hp_form_keys(jsonb, text[], text) IS 'refuses unknown form fields';
 
 -- The form fields of a stored row (given as JSON) that are not NULL: what a
 -- modification's changes are laid over before the whole form is checked.
-CREATE OR REPLACE FUNCTION hp_stored_form(stored jsonb, fields text[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_stored_form(stored jsonb, fields text[]) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN (SELECT jsonb_object_agg(k, v) FROM jsonb_each(stored) AS j(k, v)
              WHERE k = ANY (fields) AND jsonb_typeof(v) <> 'null');
-COMMENT ON FUNCTION healthpass.hp_stored_form(jsonb, text[]) IS 'the non-NULL form fields of a stored row';
+COMMENT ON FUNCTION healthpass_internal.hp_stored_form(jsonb, text[]) IS 'the non-NULL form fields of a stored row';
 
 -- A phone number as people type it, normalised; NULL stays NULL.
-CREATE OR REPLACE FUNCTION hp_phone(field text, phone text) RETURNS text
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_phone(field text, phone text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
@@ -190,7 +190,7 @@ BEGIN
     RETURN p;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_phone(text, text) IS 'normalised phone number of a form field';
+COMMENT ON FUNCTION healthpass_internal.hp_phone(text, text) IS 'normalised phone number of a form field';
 
 CREATE OR REPLACE FUNCTION entry_fields() RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -202,9 +202,9 @@ COMMENT ON FUNCTION healthpass.entry_fields() IS 'the fields of the entry regist
 
 -- Validates a whole entry form and returns it normalised (keys as the
 -- table's columns).
-CREATE OR REPLACE FUNCTION hp_check_entry(form jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_check_entry(form jsonb) RETURNS jsonb
     LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     r jsonb := '{}';
@@ -267,13 +267,13 @@ BEGIN
     RETURN r;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_check_entry(jsonb) IS 'validated, normalised entry form';
+COMMENT ON FUNCTION healthpass_internal.hp_check_entry(jsonb) IS 'validated, normalised entry form';
 
 -- The entry code of a person (HP1 kind "entry"): the person's masked claims
 -- and the arrival. Valid 30 days from issue.
-CREATE OR REPLACE FUNCTION hp_entry_code(p person) RETURNS text
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_entry_code(p person) RETURNS text
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     e entry_registration;
@@ -291,13 +291,13 @@ BEGIN
         interval '30 days');
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_entry_code(person) IS 'HP1 entry code of a registered person (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_entry_code(person) IS 'HP1 entry code of a registered person (internal)';
 
 CREATE OR REPLACE FUNCTION entry_lookup(doc_kind text, doc_number text)
     RETURNS TABLE (state text, person_id bigint, entry_code text, notice_version integer,
                    may_apply_epass boolean)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     n text := hp_person_document(doc_kind, doc_number);
@@ -333,7 +333,7 @@ COMMENT ON FUNCTION healthpass.entry_lookup(text, text) IS
 
 CREATE OR REPLACE FUNCTION submit_entry(person_id bigint, notice_version integer, entry jsonb) RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_lock_person(person_id);
@@ -362,7 +362,7 @@ COMMENT ON FUNCTION healthpass.submit_entry(bigint, integer, jsonb) IS
 
 CREATE OR REPLACE FUNCTION modify_entry(person_id bigint, changes jsonb) RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_lock_person(person_id);
@@ -396,7 +396,7 @@ COMMENT ON FUNCTION healthpass.modify_entry(bigint, jsonb) IS
 
 CREATE OR REPLACE FUNCTION entry_code(person_id bigint) RETURNS text
     LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     RETURN hp_entry_code(hp_get_person(person_id));
@@ -406,7 +406,7 @@ COMMENT ON FUNCTION healthpass.entry_code(bigint) IS 'a fresh HP1 entry code for
 
 CREATE OR REPLACE FUNCTION entry_registration(person_id bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(person_id);
@@ -425,7 +425,7 @@ COMMENT ON FUNCTION healthpass.entry_registration(bigint) IS 'the current entry 
 CREATE OR REPLACE FUNCTION entry_history(person_id bigint)
     RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(person_id);

@@ -38,9 +38,9 @@ COMMENT ON FUNCTION healthpass.companion_limit() IS 'at most 9 companions: a gro
 
 -- Row trigger on companion (the registrant's rows): what can be checked on
 -- the registrant's own rows. Keys of a binding are not changed in place.
-CREATE OR REPLACE FUNCTION hp_companion_guard() RETURNS trigger
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_companion_guard() RETURNS trigger
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     n integer;
@@ -91,18 +91,18 @@ BEGIN
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_companion_guard() IS
+COMMENT ON FUNCTION healthpass_internal.hp_companion_guard() IS
     'row trigger on companion: the registrant''s side of the binding rules (not oneself, no nesting, once, limit, positions)';
 
 CREATE OR REPLACE TRIGGER companion_guard
     BEFORE INSERT OR UPDATE ON companion
-    FOR EACH ROW EXECUTE FUNCTION hp_companion_guard();
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_companion_guard();
 
 -- Row trigger on companion_of (the companion's rows): what can be checked on
 -- the companion's own rows.
-CREATE OR REPLACE FUNCTION hp_companion_of_guard() RETURNS trigger
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_companion_of_guard() RETURNS trigger
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     other bigint;
@@ -140,16 +140,16 @@ BEGIN
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_companion_of_guard() IS
+COMMENT ON FUNCTION healthpass_internal.hp_companion_of_guard() IS
     'row trigger on companion_of: the companion''s side of the binding rules (not oneself, one group at a time, no nesting)';
 
 CREATE OR REPLACE TRIGGER companion_of_guard
     BEFORE INSERT OR UPDATE ON companion_of
-    FOR EACH ROW EXECUTE FUNCTION hp_companion_of_guard();
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_companion_of_guard();
 
 CREATE OR REPLACE FUNCTION bind_companion(person_id bigint, doc_kind text, doc_number text) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     n text := hp_person_document(doc_kind, doc_number);
@@ -232,7 +232,7 @@ COMMENT ON FUNCTION healthpass.bind_companion(bigint, text, text) IS
 
 CREATE OR REPLACE FUNCTION unbind_companion(person_id bigint, doc_kind text, doc_number text) RETURNS void
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     n text := hp_person_document(doc_kind, doc_number);
@@ -262,7 +262,7 @@ CREATE OR REPLACE FUNCTION group_codes(person_id bigint)
                    name_masked text, doc_masked text,
                    prev_ref uuid, next_ref uuid, code_status text, entry_code text)
     LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     me person := hp_get_person(person_id);

@@ -7,7 +7,7 @@
 -- this one function (same signature) to show the live colour and code.
 CREATE OR REPLACE FUNCTION epass_health_section(person_id bigint) RETURNS jsonb
     LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     RETURN jsonb_build_object(
@@ -21,7 +21,7 @@ COMMENT ON FUNCTION healthpass.epass_health_section(bigint) IS
 CREATE OR REPLACE TRIGGER epass_keep_history
     BEFORE UPDATE ON epass
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
-    EXECUTE FUNCTION hp_keep_history('epass_history');
+    EXECUTE FUNCTION healthpass_internal.hp_keep_history('epass_history');
 
 -- Largest certified photo accepted, in bytes.
 CREATE OR REPLACE FUNCTION photo_limit() RETURNS integer
@@ -33,7 +33,7 @@ CREATE OR REPLACE FUNCTION record_face_check(
     person_id bigint, provider text, outcome text, photo bytea DEFAULT NULL,
     provider_ref text DEFAULT NULL, checked_at timestamptz DEFAULT now()) RETURNS bigint
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_lock_person(person_id);
@@ -95,7 +95,7 @@ CREATE OR REPLACE FUNCTION face_checks(person_id bigint)
     RETURNS TABLE (check_id bigint, provider text, provider_ref text, outcome text,
                    checked_at timestamptz, photo_bound boolean)
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(person_id);
@@ -113,7 +113,7 @@ COMMENT ON FUNCTION healthpass.face_checks(bigint) IS 'a person''s face checks, 
 CREATE OR REPLACE FUNCTION certified_photo(person_id bigint)
     RETURNS TABLE (media_type text, photo bytea, bound_at timestamptz, provider text, checked_at timestamptz)
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(person_id);
@@ -134,7 +134,7 @@ COMMENT ON FUNCTION healthpass.certified_photo(bigint) IS 'the certified photo t
 
 CREATE OR REPLACE FUNCTION unbind_certified_photo(person_id bigint) RETURNS text
     LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_lock_person(person_id);
@@ -162,9 +162,9 @@ CREATE OR REPLACE FUNCTION epass_fields() RETURNS text[]
 COMMENT ON FUNCTION healthpass.epass_fields() IS 'the e-pass fields of "my information" (person fields are edited alongside)';
 
 -- Validated, normalised e-pass form.
-CREATE OR REPLACE FUNCTION hp_check_epass(form jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_check_epass(form jsonb) RETURNS jsonb
     LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     PERFORM hp_form_keys(form, epass_fields(), 'e-pass');
@@ -177,12 +177,12 @@ BEGIN
                                             hp_form_text(form, 'emergency_contact_phone', false, 30)));
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_check_epass(jsonb) IS 'validated, normalised e-pass form';
+COMMENT ON FUNCTION healthpass_internal.hp_check_epass(jsonb) IS 'validated, normalised e-pass form';
 
 -- Why an e-pass is not active right now (empty array: active).
-CREATE OR REPLACE FUNCTION hp_epass_blocks(p person) RETURNS text[]
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_epass_blocks(p person) RETURNS text[]
     LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     r text[] := '{}';
@@ -196,11 +196,11 @@ BEGIN
     RETURN r;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_epass_blocks(person) IS 'reasons an e-pass is suspended';
+COMMENT ON FUNCTION healthpass_internal.hp_epass_blocks(person) IS 'reasons an e-pass is suspended';
 
 CREATE OR REPLACE FUNCTION epass_page(person_id bigint) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(person_id);
@@ -233,7 +233,7 @@ COMMENT ON FUNCTION healthpass.epass_page(bigint) IS
 
 CREATE OR REPLACE FUNCTION apply_epass(person_id bigint, letter_version integer, info jsonb) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_lock_person(person_id);
@@ -281,7 +281,7 @@ COMMENT ON FUNCTION healthpass.apply_epass(bigint, integer, jsonb) IS
 
 CREATE OR REPLACE FUNCTION modify_epass(person_id bigint, changes jsonb) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_lock_person(person_id);
@@ -321,7 +321,7 @@ COMMENT ON FUNCTION healthpass.modify_epass(bigint, jsonb) IS
 CREATE OR REPLACE FUNCTION epass_history(person_id bigint)
     RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(person_id);

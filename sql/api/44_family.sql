@@ -8,9 +8,9 @@
 -- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- Row trigger: version bump and history row for the same guardian.
-CREATE OR REPLACE FUNCTION hp_family_member_history() RETURNS trigger
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_family_member_history() RETURNS trigger
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     NEW.version := OLD.version + 1;
@@ -20,12 +20,12 @@ BEGIN
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_family_member_history() IS 'row trigger: history of family links';
+COMMENT ON FUNCTION healthpass_internal.hp_family_member_history() IS 'row trigger: history of family links';
 
 CREATE OR REPLACE TRIGGER family_member_keep_history
     BEFORE UPDATE ON family_member
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
-    EXECUTE FUNCTION hp_family_member_history();
+    EXECUTE FUNCTION healthpass_internal.hp_family_member_history();
 
 -- Largest number of members one guardian may register.
 CREATE OR REPLACE FUNCTION family_limit() RETURNS integer
@@ -34,7 +34,7 @@ CREATE OR REPLACE FUNCTION family_limit() RETURNS integer
 COMMENT ON FUNCTION healthpass.family_limit() IS 'a guardian registers at most 10 family members';
 
 -- Raises 22023 unless relation is one of the known ones.
-CREATE OR REPLACE FUNCTION hp_check_relation(relation text) RETURNS text
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_check_relation(relation text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
@@ -48,12 +48,12 @@ BEGIN
     RETURN r;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_check_relation(text) IS 'normalised family relation';
+COMMENT ON FUNCTION healthpass_internal.hp_check_relation(text) IS 'normalised family relation';
 
 -- The member's person row if the guardian registered them; 42501 otherwise.
-CREATE OR REPLACE FUNCTION hp_family_member(guardian bigint, member bigint, for_update boolean) RETURNS person
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_family_member(guardian bigint, member bigint, for_update boolean) RETURNS person
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person;
@@ -71,14 +71,14 @@ BEGIN
     RETURN p;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_family_member(bigint, bigint, boolean) IS 'a guardian''s family member, or 42501';
+COMMENT ON FUNCTION healthpass_internal.hp_family_member(bigint, bigint, boolean) IS 'a guardian''s family member, or 42501';
 
 CREATE OR REPLACE FUNCTION add_family_member(
     guardian_id bigint, doc_kind text, doc_number text, name text, relation text,
     birth_date date DEFAULT NULL, sex text DEFAULT NULL,
     nationality text DEFAULT NULL, phone text DEFAULT NULL) RETURNS bigint
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     g person := hp_lock_person(guardian_id);
@@ -109,7 +109,7 @@ CREATE OR REPLACE FUNCTION family_members(guardian_id bigint)
     RETURNS TABLE (member_id bigint, person_ref uuid, name text, doc_kind text, doc_masked text,
                    birth_date date, relation text, realname_status text, added_at timestamptz)
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     g person := hp_get_person(guardian_id);
@@ -126,7 +126,7 @@ COMMENT ON FUNCTION healthpass.family_members(bigint) IS 'the family members a g
 
 CREATE OR REPLACE FUNCTION edit_family_member(guardian_id bigint, member_id bigint, changes jsonb) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     m person := hp_family_member(guardian_id, member_id, true);
@@ -147,7 +147,7 @@ COMMENT ON FUNCTION healthpass.edit_family_member(bigint, bigint, jsonb) IS
 CREATE OR REPLACE FUNCTION family_member_code(guardian_id bigint, member_id bigint,
                                    valid_for interval DEFAULT '90 days') RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     m person := hp_family_member(guardian_id, member_id, false);
@@ -162,7 +162,7 @@ CREATE OR REPLACE FUNCTION family_member_qr_png(guardian_id bigint, member_id bi
                                      valid_for interval DEFAULT '90 days',
                                      module_px integer DEFAULT 8) RETURNS bytea
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     -- level Q: a printed code survives creases and smudges
@@ -175,7 +175,7 @@ COMMENT ON FUNCTION healthpass.family_member_qr_png(bigint, bigint, interval, in
 CREATE OR REPLACE FUNCTION family_member_history(guardian_id bigint, member_id bigint)
     RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, relation text)
     LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     m person := hp_family_member(guardian_id, member_id, false);

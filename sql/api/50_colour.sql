@@ -32,18 +32,18 @@ COMMENT ON FUNCTION healthpass.colour_meaning(health_colour) IS 'what a colour m
 
 -- The settings in force: what an administrator changed, else the defaults
 -- (updated_at is NULL while nothing was changed).
-CREATE OR REPLACE FUNCTION hp_health_config() RETURNS health_config
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_health_config() RETURNS health_config
     LANGUAGE sql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
     RETURN (SELECT ROW(true, coalesce(c.code_valid_for, interval '3 minutes'),
                        coalesce(c.declaration_valid_for, interval '1 day'), c.updated_at)::health_config
               FROM (VALUES (true)) d(singleton) LEFT JOIN health_config c USING (singleton));
-COMMENT ON FUNCTION healthpass.hp_health_config() IS 'the health settings in force, defaults filled in (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_health_config() IS 'the health settings in force, defaults filled in (internal)';
 
 CREATE OR REPLACE FUNCTION health_settings(
     OUT code_valid_for interval, OUT declaration_valid_for interval, OUT updated_at timestamptz)
     LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
     SELECT c.code_valid_for, c.declaration_valid_for, c.updated_at FROM hp_health_config() c
 $$;
@@ -54,7 +54,7 @@ COMMENT ON FUNCTION healthpass.health_settings() IS 'current health settings';
 CREATE OR REPLACE FUNCTION configure_health(code_valid_for interval DEFAULT NULL,
                                  declaration_valid_for interval DEFAULT NULL) RETURNS void
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     IF code_valid_for IS NOT NULL

@@ -18,7 +18,7 @@
 -- removed between CJK characters. Every place a function takes (travel
 -- places, destination city, risk areas) goes through here, so declarations
 -- and risk areas are compared in one form.
-CREATE OR REPLACE FUNCTION hp_clean_place(field text, place text) RETURNS text
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_clean_place(field text, place text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
@@ -31,7 +31,7 @@ BEGIN
     RETURN p;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_clean_place(text, text) IS 'checked place in its stored form (hp_place_form), or 22023/54000 naming the field (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_clean_place(text, text) IS 'checked place in its stored form (hp_place_form), or 22023/54000 naming the field (internal)';
 
 CREATE OR REPLACE FUNCTION declare_health(
     person_id bigint,
@@ -43,7 +43,7 @@ CREATE OR REPLACE FUNCTION declare_health(
     temperature numeric DEFAULT NULL,
     OUT declaration_id bigint, OUT declared_at timestamptz, OUT valid_until timestamptz)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(declare_health.person_id);
@@ -100,7 +100,7 @@ CREATE OR REPLACE FUNCTION health_declarations(person_id bigint, max_rows intege
                    in_force boolean, fever_today boolean, contact_14d boolean, travel_places text[],
                    destination_city text, destination_address text, temperature numeric)
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(health_declarations.person_id);

@@ -19,7 +19,7 @@ CREATE OR REPLACE FUNCTION record_test_result(
     person_id bigint, institution text, sample_ref text, sampled_at timestamptz,
     result text, reported_at timestamptz DEFAULT NULL) RETURNS bigint
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person;
@@ -94,10 +94,10 @@ COMMENT ON FUNCTION healthpass.record_test_result(bigint, text, text, timestampt
 
 -- The latest result of each sample of a person known at an instant, sampled
 -- in the 14 days before it (internal; shared by the look-ups below).
-CREATE OR REPLACE FUNCTION hp_recent_samples(pid bigint, at timestamptz)
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_recent_samples(pid bigint, at timestamptz)
     RETURNS TABLE (sampled_at timestamptz, result text, reported_at timestamptz, institution text, sample_ref text)
     LANGUAGE sql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
     SELECT DISTINCT ON (t.institution, t.sample_ref)
            t.sampled_at, t.result, t.reported_at, t.institution, t.sample_ref
@@ -106,13 +106,13 @@ AS $$
        AND t.sampled_at <= at AND t.sampled_at > at - result_window()
      ORDER BY t.institution, t.sample_ref, t.recorded_at DESC, t.result_id DESC
 $$;
-COMMENT ON FUNCTION healthpass.hp_recent_samples(bigint, timestamptz) IS 'samples of the last 14 days with their latest record (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_recent_samples(bigint, timestamptz) IS 'samples of the last 14 days with their latest record (internal)';
 
 CREATE OR REPLACE FUNCTION latest_test_result(person_id bigint, at timestamptz DEFAULT now())
     RETURNS TABLE (sampled_at timestamptz, result text, reported_at timestamptz,
                    institution text, sample_ref text, last_negative_at timestamptz)
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(latest_test_result.person_id);
@@ -138,7 +138,7 @@ CREATE OR REPLACE FUNCTION family_test_results(guardian_id bigint, at timestampt
     RETURNS TABLE (member_id bigint, name_masked text, relation text,
                    sampled_at timestamptz, result text, reported_at timestamptz, institution text)
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     g person := hp_get_person(family_test_results.guardian_id);
@@ -169,7 +169,7 @@ CREATE OR REPLACE FUNCTION test_results(person_id bigint)
     RETURNS TABLE (result_id bigint, institution text, sample_ref text, sampled_at timestamptz,
                    result text, reported_at timestamptz, recorded_at timestamptz)
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(test_results.person_id);

@@ -25,7 +25,7 @@ CREATE OR REPLACE FUNCTION set_risk_mark(
     valid_from timestamptz DEFAULT now(), valid_until timestamptz DEFAULT NULL,
     note text DEFAULT NULL) RETURNS bigint
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(set_risk_mark.person_id);
@@ -60,7 +60,7 @@ COMMENT ON FUNCTION healthpass.set_risk_mark(bigint, text, timestamptz, timestam
 
 CREATE OR REPLACE FUNCTION lift_risk_mark(person_id bigint, mark_id bigint, reason text) RETURNS timestamptz
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     m risk_mark;
@@ -92,7 +92,7 @@ CREATE OR REPLACE FUNCTION risk_marks(person_id bigint)
     RETURNS TABLE (mark_id bigint, kind risk_mark_kind, valid_from timestamptz, valid_until timestamptz,
                    active boolean, note text, recorded_at timestamptz, lifted_at timestamptz, lift_reason text)
     LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(risk_marks.person_id);
@@ -112,7 +112,7 @@ COMMENT ON FUNCTION healthpass.risk_marks(bigint) IS 'a person''s risk marks, ne
 
 CREATE OR REPLACE FUNCTION declare_risk_area(place text, note text DEFAULT NULL) RETURNS bigint
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     pl text := hp_clean_place('risk area', place);
@@ -145,7 +145,7 @@ COMMENT ON FUNCTION healthpass.declare_risk_area(text, text) IS
 
 CREATE OR REPLACE FUNCTION lift_risk_area(area_id bigint) RETURNS timestamptz
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     a risk_area;
@@ -170,7 +170,7 @@ COMMENT ON FUNCTION healthpass.lift_risk_area(bigint) IS 'lift a risk area; the 
 CREATE OR REPLACE FUNCTION risk_areas(include_lifted boolean DEFAULT false)
     RETURNS TABLE (area_id bigint, place text, note text, declared_at timestamptz, lifted_at timestamptz)
     LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
     SELECT a.area_id, a.place, a.note, a.declared_at, a.lifted_at
       FROM risk_area a

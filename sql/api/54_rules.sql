@@ -32,9 +32,9 @@
 -- $4 ats (as colour_facts). Columns: person_id, at, colour, rule_ids (the
 -- matching rules of the winning colour, by priority), recheck_at (the next
 -- instant the answer may change by time alone).
-CREATE OR REPLACE FUNCTION hp_compile_ruleset(rule_ids integer[]) RETURNS text
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_compile_ruleset(rule_ids integer[]) RETURNS text
     LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     r record;
@@ -70,7 +70,7 @@ BEGIN
         E'SELECT f.person_id, f.at, x.colour,\n'
         '       CASE x.colour%s END AS rule_ids,\n'
         '       LEAST(%s) AS recheck_at\n'
-        '  FROM healthpass.colour_facts($1, $2, $3, $4) f\n'
+        '  FROM healthpass_internal.colour_facts($1, $2, $3, $4) f\n'
         '  CROSS JOIN LATERAL (\n'
         '    SELECT %s AS colour%s\n'
         '  ) x',
@@ -82,7 +82,7 @@ BEGIN
         lists);
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_compile_ruleset(integer[]) IS 'compiles a list of rules into one set-wise query (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_compile_ruleset(integer[]) IS 'compiles a list of rules into one set-wise query (internal)';
 
 
 -- The facts of people at instants, from what had been recorded by each
@@ -92,7 +92,7 @@ COMMENT ON FUNCTION healthpass.hp_compile_ruleset(integer[]) IS 'compiles a list
 -- at which a fact changes by time alone (a declaration lapses, a mark
 -- starts or ends, a test leaves the 14-day window).
 -- Internal: inlined into the compiled rule-set query (LANGUAGE sql, no SET).
-CREATE OR REPLACE FUNCTION colour_facts(lo bigint, hi bigint, ids bigint[], ats timestamptz[])
+CREATE OR REPLACE FUNCTION healthpass_internal.colour_facts(lo bigint, hi bigint, ids bigint[], ats timestamptz[])
     RETURNS TABLE (person_id bigint, at timestamptz,
                    has_declaration boolean, declaration_valid boolean, declaration_expired boolean,
                    fever_today boolean, contact_history boolean, travel_history boolean,
@@ -170,18 +170,18 @@ AS $$
       LEFT JOIN res ON res.person_id = r.person_id
       LEFT JOIN mark ON mark.person_id = r.person_id
 $$;
-COMMENT ON FUNCTION healthpass.colour_facts(bigint, bigint, bigint[], timestamptz[]) IS
+COMMENT ON FUNCTION healthpass_internal.colour_facts(bigint, bigint, bigint[], timestamptz[]) IS
     'facts of people at instants from what was recorded by then (internal; inlined into compiled rule sets)';
 
 -- Compiles one condition into a boolean SQL expression over the facts row
 -- "f". Appends the instants at which a time-window test changes its answer
 -- to boundaries. Raises 22023 for anything not in the grammar and 54000 when
 -- it is too deep or too large.
-CREATE OR REPLACE FUNCTION hp_compile_condition(cond jsonb, path text, depth integer,
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_compile_condition(cond jsonb, path text, depth integer,
                                      INOUT nodes integer, INOUT boundaries text[],
                                      OUT sql text)
     LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     key text;
@@ -335,13 +335,13 @@ BEGIN
     END CASE;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_compile_condition(jsonb, text, integer, integer, text[]) IS
+COMMENT ON FUNCTION healthpass_internal.hp_compile_condition(jsonb, text, integer, integer, text[]) IS
     'checks a rule condition and compiles it to SQL over the facts row f (internal)';
 
 -- The SQL a condition compiles to: for administrators who want to see it.
 CREATE OR REPLACE FUNCTION colour_condition_sql(condition jsonb) RETURNS text
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     RETURN (hp_compile_condition(condition, '$', 1, 0, '{}')).sql;
@@ -352,9 +352,9 @@ COMMENT ON FUNCTION healthpass.colour_condition_sql(jsonb) IS 'checks a rule con
 -- Makes a new rule set version from a list of rule ids, activates it now
 -- and queues the re-colouring of everyone under it (hp_recolour_job_for,
 -- 55_status.sql).
-CREATE OR REPLACE FUNCTION hp_activate_ruleset(rule_ids integer[], note text) RETURNS integer
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_activate_ruleset(rule_ids integer[], note text) RETURNS integer
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     v integer;
@@ -375,13 +375,13 @@ BEGIN
     RETURN v;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_activate_ruleset(integer[], text) IS 'new rule set version in force from now, re-colouring queued (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_activate_ruleset(integer[], text) IS 'new rule set version in force from now, re-colouring queued (internal)';
 
 -- The rule set in force: the highest version (locked when asked, so that
 -- rule changes are serialised).
-CREATE OR REPLACE FUNCTION hp_current_ruleset(lock boolean DEFAULT false) RETURNS colour_ruleset
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_current_ruleset(lock boolean DEFAULT false) RETURNS colour_ruleset
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     s colour_ruleset;
@@ -393,12 +393,12 @@ BEGIN
     RETURN s;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_current_ruleset(boolean) IS 'the latest rule set version (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_current_ruleset(boolean) IS 'the latest rule set version (internal)';
 
 -- Checks the parts of a rule; returns the trimmed reason.
-CREATE OR REPLACE FUNCTION hp_check_rule(colour health_colour, reason text, condition jsonb, priority integer) RETURNS text
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_check_rule(colour health_colour, reason text, condition jsonb, priority integer) RETURNS text
     LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     why text;
@@ -422,15 +422,15 @@ BEGIN
     RETURN why;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_check_rule(health_colour, text, jsonb, integer) IS 'checks a rule (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_check_rule(health_colour, text, jsonb, integer) IS 'checks a rule (internal)';
 
 -- Stores a checked rule and returns its id. The id comes from the sequence;
 -- a rule written directly with an id the sequence has not reached yet makes
 -- the insert collide: 23505 in the project's words, not a bare duplicate key.
-CREATE OR REPLACE FUNCTION hp_insert_rule(colour health_colour, reason text, priority integer, condition jsonb)
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_insert_rule(colour health_colour, reason text, priority integer, condition jsonb)
     RETURNS integer
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     id integer;
@@ -448,12 +448,12 @@ EXCEPTION WHEN unique_violation THEN
               HINT = 'Move the sequence past them: SELECT setval(pg_get_serial_sequence(''healthpass.colour_rule'', ''rule_id''), max(rule_id)) FROM healthpass.colour_rule;';
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_insert_rule(health_colour, text, integer, jsonb) IS 'stores a checked rule; 23505 when its id is taken (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_insert_rule(health_colour, text, integer, jsonb) IS 'stores a checked rule; 23505 when its id is taken (internal)';
 
 CREATE OR REPLACE FUNCTION add_colour_rule(colour health_colour, reason text, condition jsonb,
                                 priority integer DEFAULT 1000) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     cur colour_ruleset := hp_current_ruleset(true);
@@ -471,7 +471,7 @@ COMMENT ON FUNCTION healthpass.add_colour_rule(health_colour, text, jsonb, integ
 CREATE OR REPLACE FUNCTION replace_colour_rule(rule_id integer, colour health_colour, reason text,
                                     condition jsonb, priority integer DEFAULT 1000) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     cur colour_ruleset := hp_current_ruleset(true);
@@ -493,7 +493,7 @@ COMMENT ON FUNCTION healthpass.replace_colour_rule(integer, health_colour, text,
 
 CREATE OR REPLACE FUNCTION retire_colour_rule(rule_id integer) RETURNS integer
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     cur colour_ruleset := hp_current_ruleset(true);
@@ -513,7 +513,7 @@ CREATE OR REPLACE FUNCTION colour_rules(version integer DEFAULT NULL)
     RETURNS TABLE (rule_id integer, priority integer, colour health_colour, reason text,
                    condition jsonb, created_at timestamptz, created_by name)
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     ids integer[];
@@ -538,7 +538,7 @@ COMMENT ON FUNCTION healthpass.colour_rules(integer) IS 'the rules of a rule set
 CREATE OR REPLACE FUNCTION colour_rulesets()
     RETURNS TABLE (version integer, activated_at timestamptz, rule_ids integer[], note text, created_by name)
     LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
     SELECT s.version, s.activated_at, s.rule_ids, s.note, s.created_by
       FROM colour_ruleset s ORDER BY s.version
@@ -548,7 +548,7 @@ COMMENT ON FUNCTION healthpass.colour_rulesets() IS 'every rule set version, old
 CREATE OR REPLACE FUNCTION colour_facts_catalogue()
     RETURNS TABLE (name text, type text, description text)
     LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
     SELECT c.name, c.type, c.description FROM colour_fact c ORDER BY c.name
 $$;

@@ -33,25 +33,25 @@
 -- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- The rule set version in force at an instant.
-CREATE OR REPLACE FUNCTION hp_ruleset_at(at timestamptz) RETURNS integer
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_ruleset_at(at timestamptz) RETURNS integer
     LANGUAGE sql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
     SELECT s.version FROM colour_ruleset s WHERE s.activated_at <= at
      ORDER BY s.activated_at DESC, s.version DESC LIMIT 1
 $$;
-COMMENT ON FUNCTION healthpass.hp_ruleset_at(timestamptz) IS 'rule set version in force at an instant (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_ruleset_at(timestamptz) IS 'rule set version in force at an instant (internal)';
 
 -- The reason texts of a list of rule ids, in order.
-CREATE OR REPLACE FUNCTION hp_reasons(rule_ids integer[]) RETURNS text[]
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_reasons(rule_ids integer[]) RETURNS text[]
     LANGUAGE sql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
     SELECT CASE WHEN cardinality(rule_ids) = 0 THEN ARRAY['no colour rule applies: check the person']
            ELSE ARRAY(SELECT r.reason FROM unnest(rule_ids) WITH ORDINALITY AS u(id, n)
                         JOIN colour_rule r ON r.rule_id = u.id ORDER BY u.n) END
 $$;
-COMMENT ON FUNCTION healthpass.hp_reasons(integer[]) IS 'reason texts of rule ids, in order (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_reasons(integer[]) IS 'reason texts of rule ids, in order (internal)';
 
 -- Computes the colour of people at instants with rule set version v and
 -- writes the result: a changed colour closes the current period into the
@@ -63,11 +63,11 @@ COMMENT ON FUNCTION healthpass.hp_reasons(integer[]) IS 'reason texts of rule id
 -- person's current period: the job's final sweep or the next read catches
 -- them up. Returns the number of people whose colour changed or who got
 -- their first colour.
-CREATE OR REPLACE FUNCTION hp_colour_apply(v integer, lo bigint, hi bigint, ids bigint[], ats timestamptz[],
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_apply(v integer, lo bigint, hi bigint, ids bigint[], ats timestamptz[],
                                 lock_first boolean)
     RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
     SET jit = off
     SET work_mem = '64MB'
 AS $$
@@ -122,17 +122,17 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_colour_apply(integer, bigint, bigint, bigint[], timestamptz[], boolean) IS
+COMMENT ON FUNCTION healthpass_internal.hp_colour_apply(integer, bigint, bigint, bigint[], timestamptz[], boolean) IS
     'evaluate people at instants with a rule set version and write current and history (internal)';
 
 -- Brings people's materialised colours up to an instant: first colours at
 -- registration, then every change that was due by then (re-check times and
 -- rule set activations), in rounds, set-wise, each with the rule set in
 -- force at its instant. ids NULL means everyone in [lo, hi].
-CREATE OR REPLACE FUNCTION hp_colour_advance(lo bigint, hi bigint, ids bigint[], upto timestamptz)
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_advance(lo bigint, hi bigint, ids bigint[], upto timestamptz)
     RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
     SET jit = off
     SET work_mem = '64MB'
 AS $$
@@ -188,15 +188,15 @@ BEGIN
     RETURN total;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_colour_advance(bigint, bigint, bigint[], timestamptz) IS
+COMMENT ON FUNCTION healthpass_internal.hp_colour_advance(bigint, bigint, bigint[], timestamptz) IS
     'materialise first colours and every due change up to an instant (internal)';
 
 -- Re-colours people now. Without force, only what is due (first colours,
 -- re-checks, rule sets); with force (their inputs just changed), also a
 -- fresh evaluation at the current instant.
-CREATE OR REPLACE FUNCTION hp_colour_refresh(ids bigint[], force boolean) RETURNS bigint
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_refresh(ids bigint[], force boolean) RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     lo bigint;
@@ -226,33 +226,33 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_colour_refresh(bigint[], boolean) IS 're-colour people now (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_colour_refresh(bigint[], boolean) IS 're-colour people now (internal)';
 
 -- Row trigger: a declaration, result or mark of a person changed; re-colour
 -- that person (and only that person) in the same transaction.
-CREATE OR REPLACE FUNCTION hp_recolour_trigger() RETURNS trigger
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_recolour_trigger() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     PERFORM hp_colour_refresh(ARRAY[NEW.person_id], true);
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_recolour_trigger() IS 'row trigger: re-colour the person whose input changed';
+COMMENT ON FUNCTION healthpass_internal.hp_recolour_trigger() IS 'row trigger: re-colour the person whose input changed';
 
 CREATE OR REPLACE TRIGGER health_declaration_recolour AFTER INSERT ON health_declaration
-    FOR EACH ROW EXECUTE FUNCTION hp_recolour_trigger();
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_recolour_trigger();
 CREATE OR REPLACE TRIGGER test_result_recolour AFTER INSERT ON test_result
-    FOR EACH ROW EXECUTE FUNCTION hp_recolour_trigger();
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_recolour_trigger();
 CREATE OR REPLACE TRIGGER risk_mark_recolour AFTER INSERT OR UPDATE ON risk_mark
-    FOR EACH ROW EXECUTE FUNCTION hp_recolour_trigger();
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_recolour_trigger();
 
 -- Computes (without writing) the colour of one person at an instant.
-CREATE OR REPLACE FUNCTION hp_colour_compute(pid bigint, at timestamptz,
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_compute(pid bigint, at timestamptz,
                                   OUT colour health_colour, OUT rule_ids integer[], OUT recheck_at timestamptz)
     LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
     SET jit = off
 AS $$
 DECLARE
@@ -264,10 +264,10 @@ BEGIN
       USING pid, pid, ARRAY[pid], ARRAY[at];
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_colour_compute(bigint, timestamptz) IS 'colour of a person at an instant, computed without writing (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_colour_compute(bigint, timestamptz) IS 'colour of a person at an instant, computed without writing (internal)';
 
 -- Checks an instant for the look-ups: given and not in the future.
-CREATE OR REPLACE FUNCTION hp_check_instant(at timestamptz) RETURNS timestamptz
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_check_instant(at timestamptz) RETURNS timestamptz
     LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
 BEGIN
@@ -278,13 +278,13 @@ BEGIN
     RETURN at;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_check_instant(timestamptz) IS 'refuses a missing or future instant (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_check_instant(timestamptz) IS 'refuses a missing or future instant (internal)';
 
 CREATE OR REPLACE FUNCTION colour_status(person_id bigint, at timestamptz DEFAULT now())
     RETURNS TABLE (colour health_colour, reasons text[], rule_ids integer[],
                    since timestamptz, until timestamptz, source text)
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(colour_status.person_id);
@@ -320,7 +320,7 @@ COMMENT ON FUNCTION healthpass.colour_status(bigint, timestamptz) IS
 
 CREATE OR REPLACE FUNCTION colour_at(person_id bigint, at timestamptz) RETURNS health_colour
     LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
     SELECT s.colour FROM colour_status(person_id, at) s
 $$;
@@ -334,7 +334,7 @@ CREATE OR REPLACE FUNCTION colour_history(person_id bigint,
     RETURNS TABLE (since timestamptz, until timestamptz, colour health_colour, reasons text[],
                    rule_ids integer[], ruleset integer)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(colour_history.person_id);
@@ -364,7 +364,7 @@ CREATE OR REPLACE FUNCTION health_status(person_id bigint)
                    declaration_valid_until timestamptz, latest_result text,
                    latest_sampled_at timestamptz, last_negative_at timestamptz)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(health_status.person_id);
@@ -395,7 +395,7 @@ COMMENT ON FUNCTION healthpass.health_status(bigint) IS
 -- '* * * * *', 'SELECT healthpass.colour_tick()')).
 CREATE OR REPLACE FUNCTION colour_tick(max_people integer DEFAULT 10000) RETURNS bigint
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     ids bigint[];
@@ -428,9 +428,9 @@ COMMENT ON FUNCTION healthpass.recolour_chunk_size() IS 'people per chunk of a r
 
 -- Queues a job for rule set version v, cut into chunks; unfinished older
 -- jobs are superseded (the new job brings everyone to the newest rules).
-CREATE OR REPLACE FUNCTION hp_recolour_job_for(v integer, chunk integer DEFAULT recolour_chunk_size()) RETURNS bigint
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_recolour_job_for(v integer, chunk integer DEFAULT recolour_chunk_size()) RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     id bigint;
@@ -456,11 +456,11 @@ BEGIN
     RETURN id;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_recolour_job_for(integer, integer) IS 'queue a re-colouring job for a rule set version (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_recolour_job_for(integer, integer) IS 'queue a re-colouring job for a rule set version (internal)';
 
 CREATE OR REPLACE FUNCTION recolour_start(chunk_size integer DEFAULT recolour_chunk_size()) RETURNS bigint
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     IF chunk_size IS NULL OR chunk_size NOT BETWEEN 100 AND 1000000 THEN
@@ -474,10 +474,10 @@ COMMENT ON FUNCTION healthpass.recolour_start(integer) IS
     'queue (or find) the job that brings everyone to the rules in force; returns its id';
 
 -- Progress of one job, from its chunks.
-CREATE OR REPLACE FUNCTION hp_job_progress(id bigint,
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_job_progress(id bigint,
     OUT done bigint, OUT total bigint, OUT changed bigint, OUT started_at timestamptz, OUT last_done_at timestamptz)
     LANGUAGE sql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
     SELECT coalesce(sum(c.people) FILTER (WHERE c.state = 'done'), 0)::bigint,
            coalesce(sum(c.people), 0)::bigint,
@@ -485,7 +485,7 @@ AS $$
            min(c.started_at), max(c.done_at)
       FROM recolour_chunk c WHERE c.job_id = id
 $$;
-COMMENT ON FUNCTION healthpass.hp_job_progress(bigint) IS 'people done, total and colours changed of a job (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_job_progress(bigint) IS 'people done, total and colours changed of a job (internal)';
 
 -- One unit of work on a job: the next queued chunk, or when none is left
 -- the final sweep. finished is true when this caller found nothing more to
@@ -494,7 +494,7 @@ COMMENT ON FUNCTION healthpass.hp_job_progress(bigint) IS 'people done, total an
 CREATE OR REPLACE FUNCTION recolour_step(job bigint)
     RETURNS TABLE (job_id bigint, state text, done bigint, total bigint, changed bigint, finished boolean)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     j recolour_job;
@@ -555,7 +555,7 @@ CREATE OR REPLACE FUNCTION recolour_progress(job bigint DEFAULT NULL)
                    percent numeric, changed bigint, created_at timestamptz, started_at timestamptz,
                    finished_at timestamptz, people_per_second numeric)
     LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
     SELECT j.job_id, j.version, j.note, j.state, p.done, p.total,
            round(100.0 * p.done / greatest(p.total, 1), 1),
@@ -576,7 +576,7 @@ COMMENT ON FUNCTION healthpass.recolour_progress(bigint) IS
 -- recolour_run, which commits after every chunk.
 CREATE OR REPLACE FUNCTION recolour_all() RETURNS bigint
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     id bigint := recolour_start();
@@ -625,9 +625,9 @@ COMMENT ON PROCEDURE healthpass.recolour_run(bigint) IS
 -- Re-colours at once the people whose declaration in force lists a place
 -- in (or containing) the given area; NOTICE per batch. Internal: called by
 -- declare_risk_area and lift_risk_area, which hold off new declarations.
-CREATE OR REPLACE FUNCTION hp_recolour_place(area text) RETURNS bigint
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_recolour_place(area text) RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     ids bigint[];
@@ -651,7 +651,7 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_recolour_place(text) IS 're-colour the people a risk area affects (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_recolour_place(text) IS 're-colour the people a risk area affects (internal)';
 
 -- Scanners learn a colour only from what a person shows them (a code, or
 -- name + ID number + phone at a manual check), never by person id: like

@@ -10,11 +10,11 @@
 -- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- Issues the code for a person whose colour is materialised up to now.
-CREATE OR REPLACE FUNCTION hp_health_code(p person,
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_health_code(p person,
     OUT token text, OUT colour health_colour, OUT reasons text[], OUT since timestamptz,
     OUT last_negative_at timestamptz, OUT expires_at timestamptz)
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     c colour_current;
@@ -43,13 +43,13 @@ BEGIN
     expires_at := pass_expires_at(token::pass);
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_health_code(person) IS 'issue a health code for a person (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_health_code(person) IS 'issue a health code for a person (internal)';
 
 CREATE OR REPLACE FUNCTION health_code(person_id bigint)
     RETURNS TABLE (token text, colour health_colour, reasons text[], since timestamptz,
                    last_negative_at timestamptz, expires_at timestamptz)
     LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
     -- in FROM: "(f()).*" would call the function once per column
@@ -62,7 +62,7 @@ COMMENT ON FUNCTION healthpass.health_code(bigint) IS
 CREATE OR REPLACE FUNCTION health_code_png(person_id bigint, module_px integer DEFAULT 6)
     RETURNS TABLE (token text, colour health_colour, expires_at timestamptz, png bytea)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     c record;
@@ -82,7 +82,7 @@ COMMENT ON FUNCTION healthpass.health_code_png(bigint, integer) IS
 -- recognition: codes recognised, data not interconnected) tells nothing
 -- about the person's current state. kinds: the code kinds the caller
 -- accepts; any other kind is "wrong_kind".
-CREATE OR REPLACE FUNCTION hp_scan(token text, kinds text[])
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_scan(token text, kinds text[])
     RETURNS TABLE (valid boolean, reason text, kind text, issuer text, person_ref uuid,
                    name_masked text, doc_kind text, id_masked text,
                    code_colour health_colour, negative_test date,
@@ -90,7 +90,7 @@ CREATE OR REPLACE FUNCTION hp_scan(token text, kinds text[])
                    colour health_colour, reasons text[], since timestamptz,
                    latest_result text, latest_sampled_at timestamptz)
     LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     v verification;
@@ -146,7 +146,7 @@ BEGIN
         now_colour, now_reasons, now_since, test_result, test_at;
 END
 $$;
-COMMENT ON FUNCTION healthpass.hp_scan(text, text[]) IS
+COMMENT ON FUNCTION healthpass_internal.hp_scan(text, text[]) IS
     'verdict, claims and, for a valid local code, the live colour and latest test of a scanned code (internal)';
 
 CREATE OR REPLACE FUNCTION verify_health_code(token text)
@@ -155,7 +155,7 @@ CREATE OR REPLACE FUNCTION verify_health_code(token text)
                    issued_at timestamptz, expires_at timestamptz,
                    current_colour health_colour, current_reasons text[], current_since timestamptz)
     LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
     SELECT s.valid, s.reason, s.person_ref, s.name_masked, s.doc_kind, s.id_masked, s.issuer,
            s.code_colour, s.negative_test, s.issued_at, s.expires_at, s.colour, s.reasons, s.since
@@ -174,7 +174,7 @@ CREATE OR REPLACE FUNCTION scan_personal_code(token text)
                    colour health_colour, meaning text, reasons text[], since timestamptz,
                    latest_result text, latest_sampled_at timestamptz)
     LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
     SELECT s.valid, s.reason, s.kind, s.issuer, s.person_ref, s.name_masked, s.doc_kind, s.id_masked,
            s.expires_at, s.colour, colour_meaning(s.colour), s.reasons, s.since,
@@ -192,22 +192,22 @@ COMMENT ON FUNCTION healthpass.scan_personal_code(text) IS
 -- so the check is no oracle for which field was wrong. Names match ignoring
 -- case and spacing (Latin names are typed in many ways); phones ignoring
 -- spaces, hyphens, brackets and a leading +86.
-CREATE OR REPLACE FUNCTION hp_same_name(a text, b text) RETURNS boolean
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_same_name(a text, b text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN lower(regexp_replace(a, '[\s　]+', '', 'g')) = lower(regexp_replace(b, '[\s　]+', '', 'g'));
-COMMENT ON FUNCTION healthpass.hp_same_name(text, text) IS 'two names are the same ignoring case and spacing (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_same_name(text, text) IS 'two names are the same ignoring case and spacing (internal)';
 
-CREATE OR REPLACE FUNCTION hp_same_phone(a text, b text) RETURNS boolean
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_same_phone(a text, b text) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN regexp_replace(regexp_replace(a, '[\s\-()]', '', 'g'), '^(\+|00)86', '')
      = regexp_replace(regexp_replace(b, '[\s\-()]', '', 'g'), '^(\+|00)86', '');
-COMMENT ON FUNCTION healthpass.hp_same_phone(text, text) IS 'two phone numbers are the same ignoring separators and +86 (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_same_phone(text, text) IS 'two phone numbers are the same ignoring separators and +86 (internal)';
 
 CREATE OR REPLACE FUNCTION manual_health_check(doc_kind text, doc_number text, name text, phone text)
     RETURNS TABLE (name_masked text, id_masked text, colour health_colour, meaning text,
                    reasons text[], since timestamptz, latest_result text, latest_sampled_at timestamptz)
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     n text := hp_person_document(doc_kind, doc_number);
@@ -248,7 +248,7 @@ COMMENT ON FUNCTION healthpass.manual_health_check(text, text, text, text) IS
 -- and a fresh dynamic code. A rejected person gets no code.
 CREATE OR REPLACE FUNCTION epass_health_section(person_id bigint) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
-    SET search_path = healthpass, pg_temp
+    SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person := hp_get_person(epass_health_section.person_id);

@@ -7,3 +7,7 @@
 REVOKE ALL ON ALL ROUTINES IN SCHEMA healthpass FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA healthpass FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA healthpass FROM PUBLIC;
+-- the internal schema: no USAGE for anyone but the owner, and no routine
+-- executable by PUBLIC should a role ever be given USAGE
+REVOKE ALL ON SCHEMA healthpass_internal FROM PUBLIC;
+REVOKE ALL ON ALL ROUTINES IN SCHEMA healthpass_internal FROM PUBLIC;

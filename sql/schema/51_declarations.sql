@@ -40,7 +40,7 @@ SELECT pg_catalog.pg_extension_config_dump('health_declaration', '');
 -- so a change to it is an update step that re-normalises what is stored.
 -- hp_clean_place (sql/api/51_declarations.sql) checks a typed place and
 -- returns this form.
-CREATE FUNCTION hp_place_form(place text) RETURNS text
+CREATE FUNCTION healthpass_internal.hp_place_form(place text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN regexp_replace(
          btrim(regexp_replace(
@@ -50,5 +50,5 @@ RETURN regexp_replace(
            '[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+', ' ', 'g'), ' '),
          '(?<=[\u2e80-\u2fff\u3001-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]) (?=[\u2e80-\u2fff\u3001-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff])',
          '', 'g');
-COMMENT ON FUNCTION healthpass.hp_place_form(text) IS
+COMMENT ON FUNCTION healthpass_internal.hp_place_form(text) IS
     'the stored and compared form of a place: NFC, full-width ASCII folded, spaces collapsed and removed between CJK characters (internal)';

@@ -2,6 +2,12 @@
 -- seed rows, and functions that must be dropped before they are replayed
 -- with another signature). Every sql/api file is appended after this one.
 
+-- issue 10: the internal schema (its routines are moved in at the end) ----
+CREATE SCHEMA healthpass_internal;
+COMMENT ON SCHEMA healthpass_internal IS
+    'healthpass internals: helpers, trigger functions, caches; not for applications';
+REVOKE ALL ON SCHEMA healthpass_internal FROM PUBLIC;
+
 -- issue 9: settings dump only what was changed ----------------------------
 -- health_config held a default row inserted by CREATE EXTENSION, which made
 -- a restore collide with it; it now holds only what an administrator
@@ -110,3 +116,29 @@ REVOKE EXECUTE ON FUNCTION colour_status(bigint, timestamptz), colour_at(bigint,
 
 -- issue 9: the checked version of a real-name result is required ----------
 DROP FUNCTION record_realname_result(bigint, text, text, integer);
+
+-- issue 10: names on cn_resident_id that cannot be mistaken for PostgreSQL's -
+ALTER FUNCTION birth_date(cn_resident_id) RENAME TO cn_resident_id_birth_date;
+ALTER FUNCTION sex(cn_resident_id) RENAME TO cn_resident_id_sex;
+ALTER FUNCTION region_code(cn_resident_id) RENAME TO cn_resident_id_region_code;
+ALTER FUNCTION age(cn_resident_id, date) RENAME TO cn_resident_id_age;
+ALTER FUNCTION mask(cn_resident_id) RENAME TO cn_resident_id_mask;
+
+-- issue 10: every internal routine moves to healthpass_internal: the
+-- helpers (hp_*, _*) and the two commented as internal. Moving keeps each
+-- routine's OID, so triggers, constraints and indexes built on them stay.
+-- The internals 0.1.0 granted to every role lose the grants.
+REVOKE EXECUTE ON FUNCTION _b64url_encode(bytea), _utc(timestamptz)
+    FROM healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
+DO $move$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
+              WHERE p.pronamespace = 'healthpass'::regnamespace
+                AND (p.proname ~ '^(hp)?_' OR p.proname IN ('person_claims', 'colour_facts'))
+    LOOP
+        EXECUTE format('ALTER ROUTINE %s SET SCHEMA healthpass_internal', f);
+    END LOOP;
+END
+$move$;

@@ -16,7 +16,7 @@ SELECT kind, typed AS "typed by a person", normalize_document(kind, typed) AS ca
                ('plate', '粵b·D12345')) v(kind, typed);
 
 \echo '-- what the resident ID number itself says'
-SELECT id, birth_date(id), sex(id), region_code(id), age(id) AS "age today", mask(id)
+SELECT id, cn_resident_id_birth_date(id), cn_resident_id_sex(id), cn_resident_id_region_code(id), cn_resident_id_age(id) AS "age today", cn_resident_id_mask(id)
   FROM (VALUES (normalize_document('cn_resident_id', '11010519491231002x')::cn_resident_id),
                ('440524200002290010'::cn_resident_id)) v(id);
 

@@ -155,13 +155,13 @@ BEGIN
     b := CASE f || '.' || a
         WHEN 'register_person.doc_number' THEN hostile.b('id_N1')
         WHEN 'register_person.name' THEN '钱九'
-        WHEN 'register_person.birth_date' THEN healthpass.birth_date(hostile.b('id_N1')::healthpass.cn_resident_id)::text
-        WHEN 'register_person.sex' THEN healthpass.sex(hostile.b('id_N1')::healthpass.cn_resident_id)
+        WHEN 'register_person.birth_date' THEN healthpass.cn_resident_id_birth_date(hostile.b('id_N1')::healthpass.cn_resident_id)::text
+        WHEN 'register_person.sex' THEN healthpass.cn_resident_id_sex(hostile.b('id_N1')::healthpass.cn_resident_id)
         WHEN 'add_family_member.doc_number' THEN hostile.b('id_N2')
         WHEN 'add_family_member.name' THEN '王小宝'
         WHEN 'add_family_member.relation' THEN 'child'
-        WHEN 'add_family_member.birth_date' THEN healthpass.birth_date(hostile.b('id_N2')::healthpass.cn_resident_id)::text
-        WHEN 'add_family_member.sex' THEN healthpass.sex(hostile.b('id_N2')::healthpass.cn_resident_id)
+        WHEN 'add_family_member.birth_date' THEN healthpass.cn_resident_id_birth_date(hostile.b('id_N2')::healthpass.cn_resident_id)::text
+        WHEN 'add_family_member.sex' THEN healthpass.cn_resident_id_sex(hostile.b('id_N2')::healthpass.cn_resident_id)
         WHEN 'bind_companion.doc_number' THEN hostile.b('id_R')
         WHEN 'unbind_companion.doc_number' THEN hostile.b('id_Q')
         WHEN 'submit_entry.person_id' THEN hostile.b('S')

@@ -501,20 +501,20 @@ SELECT is(pg_temp.fuzz(ARRAY(SELECT healthpass.document_kinds()), 3000), '',
 -- the cn_resident_id type
 SELECT is('11010519491231002x'::healthpass.cn_resident_id::text, '11010519491231002X', 'type: x is stored upper case');
 SELECT is('110105491231002'::healthpass.cn_resident_id::text, '11010519491231002X', 'type: 15 digits get 19 and a check character');
-SELECT is(healthpass.birth_date('11010519491231002X'), date '1949-12-31', 'birth_date');
-SELECT is(healthpass.sex('11010519491231002X'), 'female', 'sex: even sequence 002 is female');
-SELECT is(healthpass.sex('440524200002290010'), 'male', 'sex: odd sequence 001 is male');
-SELECT is(healthpass.region_code('11010519491231002X'), '110105', 'region_code');
-SELECT is(healthpass.age('11010519491231002X', date '2024-12-30'), 74, 'age the day before the birthday');
-SELECT is(healthpass.age('11010519491231002X', date '2024-12-31'), 75, 'age on the birthday');
-SELECT is(healthpass.age('11010519491231002X', date '1949-12-31'), 0, 'age on the birth date');
-SELECT is(healthpass.age('440524200002290010', date '2023-02-28'), 22, 'born 29 February: not older on 28 February');
-SELECT is(healthpass.age('440524200002290010', date '2023-03-01'), 23, 'born 29 February: older on 1 March');
-SELECT is(healthpass.age('11010519491231002X'), healthpass.age('11010519491231002X', current_date), 'age defaults to today');
-SELECT is(healthpass.mask('11010519491231002X'), '1101**********002X', 'mask keeps the first 4 and last 4');
-SELECT throws_ok($$SELECT healthpass.age('11010519491231002X', date '1949-12-30')$$,
+SELECT is(healthpass.cn_resident_id_birth_date('11010519491231002X'), date '1949-12-31', 'birth_date');
+SELECT is(healthpass.cn_resident_id_sex('11010519491231002X'), 'female', 'sex: even sequence 002 is female');
+SELECT is(healthpass.cn_resident_id_sex('440524200002290010'), 'male', 'sex: odd sequence 001 is male');
+SELECT is(healthpass.cn_resident_id_region_code('11010519491231002X'), '110105', 'region_code');
+SELECT is(healthpass.cn_resident_id_age('11010519491231002X', date '2024-12-30'), 74, 'age the day before the birthday');
+SELECT is(healthpass.cn_resident_id_age('11010519491231002X', date '2024-12-31'), 75, 'age on the birthday');
+SELECT is(healthpass.cn_resident_id_age('11010519491231002X', date '1949-12-31'), 0, 'age on the birth date');
+SELECT is(healthpass.cn_resident_id_age('440524200002290010', date '2023-02-28'), 22, 'born 29 February: not older on 28 February');
+SELECT is(healthpass.cn_resident_id_age('440524200002290010', date '2023-03-01'), 23, 'born 29 February: older on 1 March');
+SELECT is(healthpass.cn_resident_id_age('11010519491231002X'), healthpass.cn_resident_id_age('11010519491231002X', current_date), 'age defaults to today');
+SELECT is(healthpass.cn_resident_id_mask('11010519491231002X'), '1101**********002X', 'mask keeps the first 4 and last 4');
+SELECT throws_ok($$SELECT healthpass.cn_resident_id_age('11010519491231002X', date '1949-12-30')$$,
                  '22023', 'date "1949-12-30" is before the birth date', 'age before birth');
-SELECT throws_ok($$SELECT healthpass.age('11010519491231002X', 'infinity')$$,
+SELECT throws_ok($$SELECT healthpass.cn_resident_id_age('11010519491231002X', 'infinity')$$,
                  '22008', 'cannot compute an age at "infinity"', 'age at infinity');
 
 -- strict text input: no separators or full-width digits (normalize_document takes those)
@@ -553,10 +553,10 @@ SELECT body || c AS id
 SELECT is((SELECT array_agg(id::healthpass.cn_resident_id::text ORDER BY id::healthpass.cn_resident_id) FROM rid_numbers),
           (SELECT array_agg(id ORDER BY id COLLATE "C") FROM rid_numbers),
           'type: sorts like its text');
-SELECT is(count(*) FILTER (WHERE healthpass.birth_date(id::healthpass.cn_resident_id) <> to_date(substr(id, 7, 8), 'YYYYMMDD')
-                              OR healthpass.sex(id::healthpass.cn_resident_id) <> CASE WHEN substr(id, 17, 1)::int % 2 = 1 THEN 'male' ELSE 'female' END
-                              OR healthpass.region_code(id::healthpass.cn_resident_id) <> left(id, 6)
-                              OR healthpass.mask(id::healthpass.cn_resident_id) <> left(id, 4) || '**********' || right(id, 4)
+SELECT is(count(*) FILTER (WHERE healthpass.cn_resident_id_birth_date(id::healthpass.cn_resident_id) <> to_date(substr(id, 7, 8), 'YYYYMMDD')
+                              OR healthpass.cn_resident_id_sex(id::healthpass.cn_resident_id) <> CASE WHEN substr(id, 17, 1)::int % 2 = 1 THEN 'male' ELSE 'female' END
+                              OR healthpass.cn_resident_id_region_code(id::healthpass.cn_resident_id) <> left(id, 6)
+                              OR healthpass.cn_resident_id_mask(id::healthpass.cn_resident_id) <> left(id, 4) || '**********' || right(id, 4)
                               OR id::healthpass.cn_resident_id::text <> id),
           0::bigint, 'type: accessors and output agree with the digits (300 numbers)')
   FROM rid_numbers;
@@ -641,7 +641,7 @@ SELECT ok(has_function_privilege(r, f, 'EXECUTE'), format('%s may call %s', r, f
                     'healthpass_health', 'healthpass_report']) r,
        unnest(ARRAY['healthpass.normalize_document(text,text)',
                     'healthpass.mask_name(text)',
-                    'healthpass.birth_date(healthpass.cn_resident_id)']) f;
+                    'healthpass.cn_resident_id_birth_date(healthpass.cn_resident_id)']) f;
 SELECT ok(NOT has_function_privilege('public', 'healthpass.normalize_document(text,text)', 'EXECUTE'),
           'PUBLIC may not call normalize_document');
 

@@ -95,11 +95,11 @@ SELECT throws_ok(format('SELECT healthpass.revoke_token(%L, %L)', (verify_token(
                  'token ' || encode((verify_token(t)).token_id, 'hex') || ' is already revoked') FROM t3;
 CREATE TEMP TABLE t4 AS SELECT issue_token('venue', '{}', '1 hour') AS t;
 SELECT lives_ok(format('SELECT healthpass.revoke_pass(%L, %L)', t, 'lost'), 'revoke_pass takes a pass') FROM t4;
-SELECT ok(revocation_list()->'revoked'->_b64url_encode((verify_token(t)).kid)
-          ? _b64url_encode(substring(sha256((verify_token(t)).token_id) FROM 1 FOR 16)),
+SELECT ok(revocation_list()->'revoked'->healthpass_internal._b64url_encode((verify_token(t)).kid)
+          ? healthpass_internal._b64url_encode(substring(sha256((verify_token(t)).token_id) FROM 1 FOR 16)),
           'the revocation list holds the hash of the token id under its kid') FROM t4;
 SELECT ok(revocation_list()->'revoked'->'*'
-          ? _b64url_encode(substring(sha256((verify_token(t)).token_id) FROM 1 FOR 16)),
+          ? healthpass_internal._b64url_encode(substring(sha256((verify_token(t)).token_id) FROM 1 FOR 16)),
           'ids revoked without a kid are listed under "*"') FROM t3;
 SELECT is((verify_token(t)).reason, 'revoked', 'revocation applies at once in this session') FROM t4;
 
@@ -401,7 +401,7 @@ SELECT throws_ok('SELECT count(*) FROM healthpass.signing_key', '42501', 'permis
 SELECT throws_ok('SELECT count(*) FROM healthpass.revoked_token', '42501', 'permission denied for table revoked_token');
 SELECT throws_ok($$SELECT healthpass.issue_token('entry', '{}', '1 hour')$$, '42501', 'permission denied for function issue_token');
 SELECT throws_ok($$SELECT healthpass.rotate_signing_key()$$, '42501', 'permission denied for function rotate_signing_key');
-SELECT throws_ok($$SELECT healthpass._signing_key_material()$$, '42501', 'permission denied for function _signing_key_material');
+SELECT throws_ok($$SELECT healthpass_internal._signing_key_material()$$, '42501', 'permission denied for schema healthpass_internal');
 SELECT throws_ok($$SELECT healthpass.issue_token_at('entry', '{}', now(), now(), '\x00')$$, '42501',
                  'permission denied for function issue_token_at');
 SELECT is((verify_token(:'app_tok')).valid, true, 'the application role verifies tokens');

@@ -157,8 +157,8 @@ SELECT throws_ok(format($$SELECT healthpass.edit_person(%s, '{"birth_date": "soo
 SET ROLE healthpass_app;
 SELECT throws_ok('SELECT * FROM healthpass.person', '42501', 'permission denied for table person',
                  'the app role cannot read the person table');
-SELECT throws_ok($$SELECT healthpass.hp_insert_person('hkid', 'A1234563', 'x', '1990-01-01', NULL, NULL, NULL, NULL)$$,
-                 '42501', 'permission denied for function hp_insert_person', 'internal functions are not granted');
+SELECT throws_ok($$SELECT healthpass_internal.hp_insert_person('hkid', 'A1234563', 'x', '1990-01-01', NULL, NULL, NULL, NULL)$$,
+                 '42501', 'permission denied for schema healthpass_internal', 'internal functions are out of reach: no purpose role may use their schema');
 RESET ROLE;
 
 SELECT * FROM finish();
