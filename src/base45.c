@@ -17,7 +17,7 @@ base45_encode(PG_FUNCTION_ARGS)
 {
 	bytea	   *in = PG_GETARG_BYTEA_PP(0);
 	size_t		n = VARSIZE_ANY_EXHDR(in);
-	size_t		len = hp_base45_encoded_len(n);
+	size_t		len = hp1_base45_encoded_len(n);
 	text	   *out;
 
 	if (len > MaxAllocSize - VARHDRSZ)
@@ -27,7 +27,7 @@ base45_encode(PG_FUNCTION_ARGS)
 				 errdetail("A text value holds at most 1 GB.")));
 	out = palloc(VARHDRSZ + len);
 	SET_VARSIZE(out, VARHDRSZ + len);
-	hp_base45_encode((const uint8 *) VARDATA_ANY(in), n, VARDATA(out));
+	hp1_base45_encode((const uint8 *) VARDATA_ANY(in), n, VARDATA(out));
 	PG_RETURN_TEXT_P(out);
 }
 
@@ -38,10 +38,10 @@ base45_decode(PG_FUNCTION_ARGS)
 {
 	text	   *in = PG_GETARG_TEXT_PP(0);
 	size_t		n = VARSIZE_ANY_EXHDR(in);
-	bytea	   *out = palloc(VARHDRSZ + hp_base45_decoded_max(n));
+	bytea	   *out = palloc(VARHDRSZ + hp1_base45_decoded_max(n));
 	size_t		len;
 
-	if (!hp_base45_decode(VARDATA_ANY(in), n, (uint8 *) VARDATA(out), &len))
+	if (!hp1_base45_decode(VARDATA_ANY(in), n, (uint8 *) VARDATA(out), &len))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for base45: \"%s\"",

@@ -1,6 +1,9 @@
 /*
  * healthpass.h
- *	  Declarations shared between healthpass's C files.
+ *	  The module's build-time facts (the version, from healthpass.control).
+ *	  Each concern declares its own interface in its header: codec_memory.h,
+ *	  guc.h, key_cache.h, master_key.h, token.h, identity.h, quote.h, and the
+ *	  PostgreSQL-free codec's hp1_codec.h.
  */
 #ifndef HEALTHPASS_H
 #define HEALTHPASS_H
@@ -8,8 +11,5 @@
 #ifndef HEALTHPASS_VERSION
 #error "HEALTHPASS_VERSION must be defined by the Makefile"
 #endif
-
-/* keys.c: GUCs, libsodium and the key cache callback */
-extern void hp_token_init(void);
 
 #endif							/* HEALTHPASS_H */

@@ -19,16 +19,16 @@ static const int8_t b45_value[256] = {
 	['/'] = 44, [':'] = 45
 };								/* stored plus one, so that 0 means "not base45" */
 
-/* hp_base45_encoded_len: characters needed for n bytes */
+/* hp1_base45_encoded_len: characters needed for n bytes */
 size_t
-hp_base45_encoded_len(size_t n)
+hp1_base45_encoded_len(size_t n)
 {
 	return (n / 2) * 3 + (n % 2) * 2;
 }
 
-/* hp_base45_encode: writes hp_base45_encoded_len(n) characters, no NUL */
+/* hp1_base45_encode: writes hp1_base45_encoded_len(n) characters, no NUL */
 void
-hp_base45_encode(const uint8_t *in, size_t n, char *out)
+hp1_base45_encode(const uint8_t *in, size_t n, char *out)
 {
 	size_t		i;
 
@@ -50,16 +50,16 @@ hp_base45_encode(const uint8_t *in, size_t n, char *out)
 	}
 }
 
-/* hp_base45_decoded_max: bytes that n characters can decode to, at most */
+/* hp1_base45_decoded_max: bytes that n characters can decode to, at most */
 size_t
-hp_base45_decoded_max(size_t n)
+hp1_base45_decoded_max(size_t n)
 {
 	return (n / 3) * 2 + 1;
 }
 
-/* hp_base45_decode: false when a character, a group value or the length is wrong */
+/* hp1_base45_decode: false when a character, a group value or the length is wrong */
 bool
-hp_base45_decode(const char *in, size_t n, uint8_t *out, size_t *outlen)
+hp1_base45_decode(const char *in, size_t n, uint8_t *out, size_t *outlen)
 {
 	size_t		i;
 	uint8_t    *o = out;

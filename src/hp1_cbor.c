@@ -1,47 +1,24 @@
 /*
  * hp1_cbor.c
  *	  Deterministic CBOR writing and strict CBOR reading (RFC 8949): definite
- *	  lengths and shortest heads only. PostgreSQL-free (see hp1_codec.h).
+ *	  lengths and shortest heads only; the UTF-8 check of CBOR text.
+ *	  PostgreSQL-free (see hp1_codec.h).
  */
 #include <math.h>
 #include <string.h>
 
 #include "hp1_codec.h"
 
-/* hp_buf_reserve: room for extra more bytes */
+/* hp1_cbor_head: a head in its shortest form */
 void
-hp_buf_reserve(HpBuf *b, size_t extra)
-{
-	if (b->len + extra > b->cap)
-	{
-		size_t		newcap = b->cap ? b->cap * 2 : 256;
-
-		while (newcap < b->len + extra)
-			newcap *= 2;
-		hp_buf_grow(b, newcap);
-	}
-}
-
-/* hp_buf_append: appends n bytes (p may be NULL when n is 0) */
-void
-hp_buf_append(HpBuf *b, const void *p, size_t n)
-{
-	if (n == 0)
-		return;					/* memcpy from NULL is undefined even for 0 bytes */
-	hp_buf_reserve(b, n);
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-}
-
-/* hp_cbor_head: a head in its shortest form */
-void
-hp_cbor_head(HpBuf *b, int major, uint64_t v)
+hp1_cbor_head(Hp1Buf *b, int major, uint64_t v)
 {
 	uint8_t    *o;
 	int			n,
 				i;
 
-	hp_buf_reserve(b, 9);
+	if (!hp1_buf_reserve(b, 9))
+		return;					/* out of memory: b->failed */
 	o = b->data + b->len;
 	if (v < 24)
 	{
@@ -63,30 +40,30 @@ hp_cbor_head(HpBuf *b, int major, uint64_t v)
 	b->len += 1 + n;
 }
 
-/* hp_cbor_int: a signed integer (major 0 or 1) */
+/* hp1_cbor_int: a signed integer (major 0 or 1) */
 void
-hp_cbor_int(HpBuf *b, int64_t v)
+hp1_cbor_int(Hp1Buf *b, int64_t v)
 {
 	if (v >= 0)
-		hp_cbor_head(b, HP_CBOR_UINT, (uint64_t) v);
+		hp1_cbor_head(b, HP1_CBOR_UINT, (uint64_t) v);
 	else
-		hp_cbor_head(b, HP_CBOR_NINT, (uint64_t) (-(v + 1)));
+		hp1_cbor_head(b, HP1_CBOR_NINT, (uint64_t) (-(v + 1)));
 }
 
-/* hp_cbor_bytes: a byte string */
+/* hp1_cbor_bytes: a byte string */
 void
-hp_cbor_bytes(HpBuf *b, const uint8_t *p, size_t n)
+hp1_cbor_bytes(Hp1Buf *b, const uint8_t *p, size_t n)
 {
-	hp_cbor_head(b, HP_CBOR_BYTES, n);
-	hp_buf_append(b, p, n);
+	hp1_cbor_head(b, HP1_CBOR_BYTES, n);
+	hp1_buf_append(b, p, n);
 }
 
-/* hp_cbor_text: a text string (the caller passes UTF-8) */
+/* hp1_cbor_text: a text string (the caller passes UTF-8) */
 void
-hp_cbor_text(HpBuf *b, const char *p, size_t n)
+hp1_cbor_text(Hp1Buf *b, const char *p, size_t n)
 {
-	hp_cbor_head(b, HP_CBOR_TEXT, n);
-	hp_buf_append(b, p, n);
+	hp1_cbor_head(b, HP1_CBOR_TEXT, n);
+	hp1_buf_append(b, p, n);
 }
 
 /* HalfExact: the binary16 bits of f when f is exactly representable */
@@ -135,9 +112,9 @@ HalfExact(float f, uint16_t *half)
 	return false;
 }
 
-/* hp_cbor_double: a float in the shortest of binary16/32/64 that keeps its value */
+/* hp1_cbor_double: a float in the shortest of binary16/32/64 that keeps its value */
 void
-hp_cbor_double(HpBuf *b, double d)
+hp1_cbor_double(Hp1Buf *b, double d)
 {
 	float		f = (float) d;
 	uint8_t		o[9];
@@ -153,14 +130,14 @@ hp_cbor_double(HpBuf *b, double d)
 			o[0] = 0xF9;
 			o[1] = (uint8_t) (h >> 8);
 			o[2] = (uint8_t) h;
-			hp_buf_append(b, o, 3);
+			hp1_buf_append(b, o, 3);
 			return;
 		}
 		memcpy(&bits, &f, 4);
 		o[0] = 0xFA;
 		for (i = 0; i < 4; i++)
 			o[1 + i] = (uint8_t) (bits >> (8 * (3 - i)));
-		hp_buf_append(b, o, 5);
+		hp1_buf_append(b, o, 5);
 	}
 	else
 	{
@@ -170,16 +147,16 @@ hp_cbor_double(HpBuf *b, double d)
 		o[0] = 0xFB;
 		for (i = 0; i < 8; i++)
 			o[1 + i] = (uint8_t) (bits >> (8 * (7 - i)));
-		hp_buf_append(b, o, 9);
+		hp1_buf_append(b, o, 9);
 	}
 }
 
 /*
- * hp_cbor_read_head: reads one head (and steps over string contents).
+ * hp1_cbor_read_head: reads one head (and steps over string contents).
  * Strict: no indefinite lengths, no reserved values, shortest heads only.
  */
 bool
-hp_cbor_read_head(const uint8_t **pp, const uint8_t *end, HpCborHead *h)
+hp1_cbor_read_head(const uint8_t **pp, const uint8_t *end, Hp1CborHead *h)
 {
 	const uint8_t *p = *pp;
 	int			n,
@@ -206,7 +183,7 @@ hp_cbor_read_head(const uint8_t **pp, const uint8_t *end, HpCborHead *h)
 		for (i = 0; i < n; i++)
 			v = (v << 8) | p[i];
 		p += n;
-		if (h->major != HP_CBOR_SIMPLE)
+		if (h->major != HP1_CBOR_SIMPLE)
 		{
 			/* shortest form: the value would not fit the next smaller head */
 			if ((n == 1 && v < 24) || (n == 2 && v <= 0xFF) ||
@@ -220,7 +197,7 @@ hp_cbor_read_head(const uint8_t **pp, const uint8_t *end, HpCborHead *h)
 		return false;
 	h->val = v;
 	h->ptr = p;
-	if (h->major == HP_CBOR_BYTES || h->major == HP_CBOR_TEXT)
+	if (h->major == HP1_CBOR_BYTES || h->major == HP1_CBOR_TEXT)
 	{
 		if (v > (uint64_t) (end - p))
 			return false;
@@ -255,9 +232,9 @@ HalfToDouble(uint16_t h)
 	return (h & 0x8000) ? -v : v;
 }
 
-/* hp_cbor_float_value: the value of a float head (info 25, 26 or 27) */
+/* hp1_cbor_float_value: the value of a float head (info 25, 26 or 27) */
 double
-hp_cbor_float_value(const HpCborHead *h)
+hp1_cbor_float_value(const Hp1CborHead *h)
 {
 	if (h->info == 25)
 		return HalfToDouble((uint16_t) h->val);
@@ -279,9 +256,9 @@ hp_cbor_float_value(const HpCborHead *h)
 	}
 }
 
-/* hp_utf8_valid: well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF) */
+/* hp1_utf8_valid: well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF) */
 bool
-hp_utf8_valid(const uint8_t *p, size_t n)
+hp1_utf8_valid(const uint8_t *p, size_t n)
 {
 	const uint8_t *end = p + n;
 
@@ -332,48 +309,48 @@ hp_utf8_valid(const uint8_t *p, size_t n)
 }
 
 /*
- * hp_cbor_check_value: steps over one body value, checking that it is one
+ * hp1_cbor_check_value: steps over one body value, checking that it is one
  * healthpass can carry: integers, UTF-8 text, byte strings, finite floats,
  * false/true/null, arrays, and maps with text keys in strictly ascending
  * order of their encoding (deterministic, so no duplicate keys).
  */
 bool
-hp_cbor_check_value(const uint8_t **pp, const uint8_t *end, int depth)
+hp1_cbor_check_value(const uint8_t **pp, const uint8_t *end, int depth)
 {
-	HpCborHead	h;
+	Hp1CborHead	h;
 	uint64_t	i;
 
-	if (!hp_cbor_read_head(pp, end, &h))
+	if (!hp1_cbor_read_head(pp, end, &h))
 		return false;
 	switch (h.major)
 	{
-		case HP_CBOR_UINT:
-		case HP_CBOR_NINT:
-		case HP_CBOR_BYTES:
+		case HP1_CBOR_UINT:
+		case HP1_CBOR_NINT:
+		case HP1_CBOR_BYTES:
 			return true;
-		case HP_CBOR_TEXT:
-			return hp_utf8_valid(h.ptr, (size_t) h.val);
-		case HP_CBOR_ARRAY:
-			if (depth >= HP_CBOR_MAX_DEPTH || h.val > (uint64_t) (end - *pp))
+		case HP1_CBOR_TEXT:
+			return hp1_utf8_valid(h.ptr, (size_t) h.val);
+		case HP1_CBOR_ARRAY:
+			if (depth >= HP1_CBOR_MAX_DEPTH || h.val > (uint64_t) (end - *pp))
 				return false;
 			for (i = 0; i < h.val; i++)
-				if (!hp_cbor_check_value(pp, end, depth + 1))
+				if (!hp1_cbor_check_value(pp, end, depth + 1))
 					return false;
 			return true;
-		case HP_CBOR_MAP:
+		case HP1_CBOR_MAP:
 			{
 				const uint8_t *prev = NULL;
 				size_t		prev_len = 0;
 
-				if (depth >= HP_CBOR_MAX_DEPTH || h.val > (uint64_t) (end - *pp) / 2)
+				if (depth >= HP1_CBOR_MAX_DEPTH || h.val > (uint64_t) (end - *pp) / 2)
 					return false;
 				for (i = 0; i < h.val; i++)
 				{
-					HpCborHead	k;
+					Hp1CborHead	k;
 					size_t		klen;
 
-					if (!hp_cbor_read_head(pp, end, &k) || k.major != HP_CBOR_TEXT ||
-						!hp_utf8_valid(k.ptr, (size_t) k.val))
+					if (!hp1_cbor_read_head(pp, end, &k) || k.major != HP1_CBOR_TEXT ||
+						!hp1_utf8_valid(k.ptr, (size_t) k.val))
 						return false;
 					klen = (size_t) (*pp - k.start);
 					if (prev)
@@ -386,26 +363,26 @@ hp_cbor_check_value(const uint8_t **pp, const uint8_t *end, int depth)
 					}
 					prev = k.start;
 					prev_len = klen;
-					if (!hp_cbor_check_value(pp, end, depth + 1))
+					if (!hp1_cbor_check_value(pp, end, depth + 1))
 						return false;
 				}
 				return true;
 			}
-		case HP_CBOR_TAG:
+		case HP1_CBOR_TAG:
 			return false;
 		default:
 			if (h.info == 20 || h.info == 21 || h.info == 22)
 				return true;
 			if (h.info >= 25 && h.info <= 27)
 			{
-				double		d = hp_cbor_float_value(&h);
+				double		d = hp1_cbor_float_value(&h);
 
 				/*
 				 * Any width: HP1 asks issuers for shortest integer forms,
 				 * not shortest floats, and common CBOR encoders write
 				 * binary32 or binary64 only. The signature covers these
 				 * bytes, so a second encoding of a value forges nothing.
-				 * hp_cbor_double still writes the shortest form.
+				 * hp1_cbor_double still writes the shortest form.
 				 */
 				return isfinite(d);
 			}

@@ -36,6 +36,8 @@ hp1_error_detail(Hp1Error e)
 			return "The zlib stream is damaged.";
 		case HP1_ERR_SIZE:
 			return "The token is larger than 65536 bytes.";
+		case HP1_ERR_MEMORY:
+			return "There was no memory to decode the token.";
 		case HP1_ERR_CBOR:
 			break;
 	}
@@ -75,13 +77,13 @@ hp1_ed25519_verify(const uint8_t pk[32], const uint8_t *msg, size_t len, const u
 
 /* hp1_protected: the protected header map {1: -8, 4: kid} */
 void
-hp1_protected(HpBuf *b, const uint8_t *kid, size_t kid_len)
+hp1_protected(Hp1Buf *b, const uint8_t *kid, size_t kid_len)
 {
-	hp_cbor_head(b, HP_CBOR_MAP, 2);
-	hp_cbor_int(b, 1);
-	hp_cbor_int(b, -8);
-	hp_cbor_int(b, 4);
-	hp_cbor_bytes(b, kid, kid_len);
+	hp1_cbor_head(b, HP1_CBOR_MAP, 2);
+	hp1_cbor_int(b, 1);
+	hp1_cbor_int(b, -8);
+	hp1_cbor_int(b, 4);
+	hp1_cbor_bytes(b, kid, kid_len);
 }
 
 /*
@@ -89,60 +91,71 @@ hp1_protected(HpBuf *b, const uint8_t *kid, size_t kid_len)
  * the body map. Keys in the order of their encoding: 1, 4, 6, 7, -65537.
  */
 void
-hp1_claims_head(HpBuf *b, const char *iss, size_t iss_len,
+hp1_claims_head(Hp1Buf *b, const char *iss, size_t iss_len,
 				uint64_t iat, uint64_t exp, const uint8_t cti[HP1_CTI_LEN])
 {
-	hp_cbor_head(b, HP_CBOR_MAP, 5);
-	hp_cbor_int(b, 1);
-	hp_cbor_text(b, iss, iss_len);
-	hp_cbor_int(b, 4);
-	hp_cbor_head(b, HP_CBOR_UINT, exp);
-	hp_cbor_int(b, 6);
-	hp_cbor_head(b, HP_CBOR_UINT, iat);
-	hp_cbor_int(b, 7);
-	hp_cbor_bytes(b, cti, HP1_CTI_LEN);
-	hp_cbor_int(b, HP1_BODY_CLAIM);
+	hp1_cbor_head(b, HP1_CBOR_MAP, 5);
+	hp1_cbor_int(b, 1);
+	hp1_cbor_text(b, iss, iss_len);
+	hp1_cbor_int(b, 4);
+	hp1_cbor_head(b, HP1_CBOR_UINT, exp);
+	hp1_cbor_int(b, 6);
+	hp1_cbor_head(b, HP1_CBOR_UINT, iat);
+	hp1_cbor_int(b, 7);
+	hp1_cbor_bytes(b, cti, HP1_CTI_LEN);
+	hp1_cbor_int(b, HP1_BODY_CLAIM);
 }
 
 /* hp1_sig_structure: ["Signature1", protected, h'', payload] */
 void
-hp1_sig_structure(HpBuf *b, const uint8_t *prot, size_t prot_len,
+hp1_sig_structure(Hp1Buf *b, const uint8_t *prot, size_t prot_len,
 				  const uint8_t *payload, size_t payload_len)
 {
-	hp_cbor_head(b, HP_CBOR_ARRAY, 4);
-	hp_cbor_text(b, "Signature1", 10);
-	hp_cbor_bytes(b, prot, prot_len);
-	hp_cbor_bytes(b, NULL, 0);
-	hp_cbor_bytes(b, payload, payload_len);
+	hp1_cbor_head(b, HP1_CBOR_ARRAY, 4);
+	hp1_cbor_text(b, "Signature1", 10);
+	hp1_cbor_bytes(b, prot, prot_len);
+	hp1_cbor_bytes(b, NULL, 0);
+	hp1_cbor_bytes(b, payload, payload_len);
 }
 
-/* hp1_sign: signs and writes the tagged COSE_Sign1 into cose (replacing it) */
-void
-hp1_sign(HpBuf *cose, HpBuf *scratch, const uint8_t sk[64],
+/*
+ * hp1_sign: signs and writes the tagged COSE_Sign1 into cose (replacing it);
+ * false when scratch or cose could not grow (see Hp1Buf)
+ */
+bool
+hp1_sign(Hp1Buf *cose, Hp1Buf *scratch, const uint8_t sk[64],
 		 const uint8_t *prot, size_t prot_len,
 		 const uint8_t *payload, size_t payload_len)
 {
 	uint8_t		sig[HP1_SIG_LEN];
 
-	scratch->len = 0;
+	hp1_buf_reset(scratch);
 	hp1_sig_structure(scratch, prot, prot_len, payload, payload_len);
+	if (scratch->failed)
+		return false;
 	hp1_ed25519_sign(sk, scratch->data, scratch->len, sig);
 
-	cose->len = 0;
-	hp_cbor_head(cose, HP_CBOR_TAG, 18);
-	hp_cbor_head(cose, HP_CBOR_ARRAY, 4);
-	hp_cbor_bytes(cose, prot, prot_len);
-	hp_cbor_head(cose, HP_CBOR_MAP, 0);
-	hp_cbor_bytes(cose, payload, payload_len);
-	hp_cbor_bytes(cose, sig, HP1_SIG_LEN);
+	hp1_buf_reset(cose);
+	hp1_cbor_head(cose, HP1_CBOR_TAG, 18);
+	hp1_cbor_head(cose, HP1_CBOR_ARRAY, 4);
+	hp1_cbor_bytes(cose, prot, prot_len);
+	hp1_cbor_head(cose, HP1_CBOR_MAP, 0);
+	hp1_cbor_bytes(cose, payload, payload_len);
+	hp1_cbor_bytes(cose, sig, HP1_SIG_LEN);
+	return !cose->failed;
 }
 
-/* hp1_verify: whether t's signature checks under pk */
+/*
+ * hp1_verify: whether t's signature checks under pk; false too when scratch
+ * could not grow (scratch->failed tells)
+ */
 bool
-hp1_verify(const Hp1Token *t, HpBuf *scratch, const uint8_t pk[32])
+hp1_verify(const Hp1Token *t, Hp1Buf *scratch, const uint8_t pk[32])
 {
-	scratch->len = 0;
+	hp1_buf_reset(scratch);
 	hp1_sig_structure(scratch, t->protected_hdr, t->protected_len, t->payload, t->payload_len);
+	if (scratch->failed)
+		return false;
 	return hp1_ed25519_verify(pk, scratch->data, scratch->len, t->sig);
 }
 
@@ -163,17 +176,17 @@ KeyAfter(const uint8_t *prev, size_t prev_len, const uint8_t *k, size_t klen)
 static bool
 ParseProtected(const uint8_t *p, const uint8_t *end, Hp1Token *t)
 {
-	HpCborHead	h;
+	Hp1CborHead	h;
 
-	if (!hp_cbor_read_head(&p, end, &h) || h.major != HP_CBOR_MAP || h.val != 2)
+	if (!hp1_cbor_read_head(&p, end, &h) || h.major != HP1_CBOR_MAP || h.val != 2)
 		return false;
-	if (!hp_cbor_read_head(&p, end, &h) || h.major != HP_CBOR_UINT || h.val != 1)
+	if (!hp1_cbor_read_head(&p, end, &h) || h.major != HP1_CBOR_UINT || h.val != 1)
 		return false;
-	if (!hp_cbor_read_head(&p, end, &h) || h.major != HP_CBOR_NINT || h.val != 7)
+	if (!hp1_cbor_read_head(&p, end, &h) || h.major != HP1_CBOR_NINT || h.val != 7)
 		return false;
-	if (!hp_cbor_read_head(&p, end, &h) || h.major != HP_CBOR_UINT || h.val != 4)
+	if (!hp1_cbor_read_head(&p, end, &h) || h.major != HP1_CBOR_UINT || h.val != 4)
 		return false;
-	if (!hp_cbor_read_head(&p, end, &h) || h.major != HP_CBOR_BYTES ||
+	if (!hp1_cbor_read_head(&p, end, &h) || h.major != HP1_CBOR_BYTES ||
 		h.val < 1 || h.val > 64)
 		return false;
 	t->kid = h.ptr;
@@ -186,41 +199,41 @@ static bool
 ParseBody(const uint8_t **pp, const uint8_t *end, Hp1Token *t)
 {
 	const uint8_t *p = *pp;
-	HpCborHead	h;
+	Hp1CborHead	h;
 	uint64_t	i;
 	bool		have_v = false;
 
 	t->body = p;
-	if (!hp_cbor_check_value(pp, end, 0))
+	if (!hp1_cbor_check_value(pp, end, 0))
 		return false;
 	t->body_len = (size_t) (*pp - p);
 	t->kind = NULL;
 	/* second pass over the top level, already validated */
-	if (!hp_cbor_read_head(&p, end, &h) || h.major != HP_CBOR_MAP)
+	if (!hp1_cbor_read_head(&p, end, &h) || h.major != HP1_CBOR_MAP)
 		return false;
 	for (i = 0; i < h.val; i++)
 	{
-		HpCborHead	k,
+		Hp1CborHead	k,
 					v;
 		const uint8_t *vp;
 
-		hp_cbor_read_head(&p, end, &k);
+		hp1_cbor_read_head(&p, end, &k);
 		vp = p;
-		hp_cbor_read_head(&vp, end, &v);
+		hp1_cbor_read_head(&vp, end, &v);
 		if (k.val == 1 && k.ptr[0] == 'k')
 		{
-			if (v.major != HP_CBOR_TEXT || v.val == 0)
+			if (v.major != HP1_CBOR_TEXT || v.val == 0)
 				return false;
 			t->kind = (const char *) v.ptr;
 			t->kind_len = (size_t) v.val;
 		}
 		else if (k.val == 1 && k.ptr[0] == 'v')
 		{
-			if (v.major != HP_CBOR_UINT)
+			if (v.major != HP1_CBOR_UINT)
 				return false;
 			have_v = true;
 		}
-		hp_cbor_check_value(&p, end, 1);
+		hp1_cbor_check_value(&p, end, 1);
 	}
 	return t->kind != NULL && have_v;
 }
@@ -229,23 +242,23 @@ ParseBody(const uint8_t **pp, const uint8_t *end, Hp1Token *t)
 static bool
 ParseClaims(const uint8_t *p, const uint8_t *end, Hp1Token *t)
 {
-	HpCborHead	h;
+	Hp1CborHead	h;
 	uint64_t	i;
 	const uint8_t *prev = NULL;
 	size_t		prev_len = 0;
 	int			seen = 0;
 
-	if (!hp_cbor_read_head(&p, end, &h) || h.major != HP_CBOR_MAP ||
+	if (!hp1_cbor_read_head(&p, end, &h) || h.major != HP1_CBOR_MAP ||
 		h.val > (uint64_t) (end - p) / 2)
 		return false;
 	for (i = 0; i < h.val; i++)
 	{
-		HpCborHead	k,
+		Hp1CborHead	k,
 					v;
 		int64_t		key;
 
-		if (!hp_cbor_read_head(&p, end, &k) ||
-			(k.major != HP_CBOR_UINT && k.major != HP_CBOR_NINT))
+		if (!hp1_cbor_read_head(&p, end, &k) ||
+			(k.major != HP1_CBOR_UINT && k.major != HP1_CBOR_NINT))
 			return false;
 		if (!KeyAfter(prev, prev_len, k.start, (size_t) (p - k.start)))
 			return false;
@@ -254,12 +267,12 @@ ParseClaims(const uint8_t *p, const uint8_t *end, Hp1Token *t)
 		if (k.val > INT32_MAX)
 			key = INT32_MIN;	/* some claim we do not know */
 		else
-			key = k.major == HP_CBOR_UINT ? (int64_t) k.val : -1 - (int64_t) k.val;
+			key = k.major == HP1_CBOR_UINT ? (int64_t) k.val : -1 - (int64_t) k.val;
 		switch (key)
 		{
 			case 1:
-				if (!hp_cbor_read_head(&p, end, &v) || v.major != HP_CBOR_TEXT || v.val == 0 ||
-					!hp_utf8_valid(v.ptr, (size_t) v.val))
+				if (!hp1_cbor_read_head(&p, end, &v) || v.major != HP1_CBOR_TEXT || v.val == 0 ||
+					!hp1_utf8_valid(v.ptr, (size_t) v.val))
 					return false;
 				t->iss = (const char *) v.ptr;
 				t->iss_len = (size_t) v.val;
@@ -267,7 +280,7 @@ ParseClaims(const uint8_t *p, const uint8_t *end, Hp1Token *t)
 				break;
 			case 4:
 			case 6:
-				if (!hp_cbor_read_head(&p, end, &v) || v.major != HP_CBOR_UINT ||
+				if (!hp1_cbor_read_head(&p, end, &v) || v.major != HP1_CBOR_UINT ||
 					v.val > HP1_MAX_TIME)
 					return false;
 				if (key == 4)
@@ -277,7 +290,7 @@ ParseClaims(const uint8_t *p, const uint8_t *end, Hp1Token *t)
 				seen |= key == 4 ? 2 : 4;
 				break;
 			case 7:
-				if (!hp_cbor_read_head(&p, end, &v) || v.major != HP_CBOR_BYTES ||
+				if (!hp1_cbor_read_head(&p, end, &v) || v.major != HP1_CBOR_BYTES ||
 					v.val != HP1_CTI_LEN)
 					return false;
 				t->cti = v.ptr;
@@ -289,7 +302,7 @@ ParseClaims(const uint8_t *p, const uint8_t *end, Hp1Token *t)
 				seen |= 16;
 				break;
 			default:
-				if (!hp_cbor_check_value(&p, end, 0))
+				if (!hp1_cbor_check_value(&p, end, 0))
 					return false;
 				break;
 		}
@@ -303,27 +316,27 @@ hp1_parse(const uint8_t *cose, size_t n, Hp1Token *t)
 {
 	const uint8_t *p = cose;
 	const uint8_t *end = cose + n;
-	HpCborHead	h;
+	Hp1CborHead	h;
 
 	if (n > HP1_MAX_COSE)
 		return HP1_ERR_SIZE;
-	if (!hp_cbor_read_head(&p, end, &h) || h.major != HP_CBOR_TAG || h.val != 18)
+	if (!hp1_cbor_read_head(&p, end, &h) || h.major != HP1_CBOR_TAG || h.val != 18)
 		return HP1_ERR_CBOR;
-	if (!hp_cbor_read_head(&p, end, &h) || h.major != HP_CBOR_ARRAY || h.val != 4)
+	if (!hp1_cbor_read_head(&p, end, &h) || h.major != HP1_CBOR_ARRAY || h.val != 4)
 		return HP1_ERR_CBOR;
-	if (!hp_cbor_read_head(&p, end, &h) || h.major != HP_CBOR_BYTES)
+	if (!hp1_cbor_read_head(&p, end, &h) || h.major != HP1_CBOR_BYTES)
 		return HP1_ERR_CBOR;
 	t->protected_hdr = h.ptr;
 	t->protected_len = (size_t) h.val;
 	if (!ParseProtected(h.ptr, h.ptr + h.val, t))
 		return HP1_ERR_CBOR;
-	if (!hp_cbor_read_head(&p, end, &h) || h.major != HP_CBOR_MAP || h.val != 0)
+	if (!hp1_cbor_read_head(&p, end, &h) || h.major != HP1_CBOR_MAP || h.val != 0)
 		return HP1_ERR_CBOR;
-	if (!hp_cbor_read_head(&p, end, &h) || h.major != HP_CBOR_BYTES)
+	if (!hp1_cbor_read_head(&p, end, &h) || h.major != HP1_CBOR_BYTES)
 		return HP1_ERR_CBOR;
 	t->payload = h.ptr;
 	t->payload_len = (size_t) h.val;
-	if (!hp_cbor_read_head(&p, end, &h) || h.major != HP_CBOR_BYTES || h.val != HP1_SIG_LEN)
+	if (!hp1_cbor_read_head(&p, end, &h) || h.major != HP1_CBOR_BYTES || h.val != HP1_SIG_LEN)
 		return HP1_ERR_CBOR;
 	t->sig = h.ptr;
 	if (p != end)
@@ -346,9 +359,9 @@ static bool deflater_ready = false;
 static z_stream inflater;
 static bool inflater_ready = false;
 
-/* hp1_deflate: zlib (RFC 1950) of in into out (replacing it) */
+/* hp1_deflate: zlib (RFC 1950) of in into out (replacing it); false on a zlib error or out of memory */
 bool
-hp1_deflate(const uint8_t *in, size_t n, HpBuf *out)
+hp1_deflate(const uint8_t *in, size_t n, Hp1Buf *out)
 {
 	uLong		bound;
 
@@ -363,8 +376,9 @@ hp1_deflate(const uint8_t *in, size_t n, HpBuf *out)
 	else if (deflateReset(&deflater) != Z_OK)
 		return false;
 	bound = deflateBound(&deflater, (uLong) n);
-	out->len = 0;
-	hp_buf_reserve(out, bound);
+	hp1_buf_reset(out);
+	if (!hp1_buf_reserve(out, bound))
+		return false;
 	deflater.next_in = (Bytef *) in;
 	deflater.avail_in = (uInt) n;
 	deflater.next_out = out->data;
@@ -391,7 +405,7 @@ StreamBit(const uint8_t *in, size_t n, size_t pos)
  * zero, and nothing may follow the stream.
  */
 Hp1Error
-hp1_inflate(const uint8_t *in, size_t n, HpBuf *out)
+hp1_inflate(const uint8_t *in, size_t n, Hp1Buf *out)
 {
 	int			rc;
 
@@ -404,7 +418,7 @@ hp1_inflate(const uint8_t *in, size_t n, HpBuf *out)
 	}
 	else if (inflateReset(&inflater) != Z_OK)
 		return HP1_ERR_ZLIB;
-	out->len = 0;
+	hp1_buf_reset(out);
 	inflater.next_in = (Bytef *) in;
 	inflater.avail_in = (uInt) n;
 	for (;;)
@@ -413,8 +427,9 @@ hp1_inflate(const uint8_t *in, size_t n, HpBuf *out)
 
 		if (out->len > HP1_MAX_COSE)
 			return HP1_ERR_SIZE;
-		if (out->cap - out->len < 512)
-			hp_buf_reserve(out, out->cap < 2048 ? 2048 : out->cap);
+		if (out->cap - out->len < 512 &&
+			!hp1_buf_reserve(out, out->cap < 2048 ? 2048 : out->cap))
+			return HP1_ERR_MEMORY;
 		/* one byte past the limit at most, however large a reused buffer is */
 		room = out->cap - out->len;
 		if (room > HP1_MAX_COSE + 1 - out->len)
@@ -466,7 +481,7 @@ hp1_inflate(const uint8_t *in, size_t n, HpBuf *out)
  * up in b45 or inflated (*cose points into one of them).
  */
 Hp1Error
-hp1_text_decode(const char *text, size_t n, HpBuf *b45, HpBuf *inflated,
+hp1_text_decode(const char *text, size_t n, Hp1Buf *b45, Hp1Buf *inflated,
 				const uint8_t **cose, size_t *cose_len)
 {
 	size_t		len;
@@ -477,9 +492,10 @@ hp1_text_decode(const char *text, size_t n, HpBuf *b45, HpBuf *inflated,
 	n -= HP1_PREFIX_LEN;
 	if (n > (size_t) HP1_MAX_COSE / 2 * 3 + 2)
 		return HP1_ERR_SIZE;
-	b45->len = 0;
-	hp_buf_reserve(b45, hp_base45_decoded_max(n));
-	if (!hp_base45_decode(text, n, b45->data, &len))
+	hp1_buf_reset(b45);
+	if (!hp1_buf_reserve(b45, hp1_base45_decoded_max(n)))
+		return HP1_ERR_MEMORY;
+	if (!hp1_base45_decode(text, n, b45->data, &len))
 		return HP1_ERR_BASE45;
 	b45->len = len;
 	if (len > 0 && b45->data[0] == 0x78)
@@ -503,7 +519,7 @@ hp1_text_decode(const char *text, size_t n, HpBuf *b45, HpBuf *inflated,
 size_t
 hp1_text_len(size_t zlib_len)
 {
-	return HP1_PREFIX_LEN + hp_base45_encoded_len(zlib_len);
+	return HP1_PREFIX_LEN + hp1_base45_encoded_len(zlib_len);
 }
 
 /* hp1_text_write: "HP1:" + base45, hp1_text_len() characters, no NUL */
@@ -511,5 +527,5 @@ void
 hp1_text_write(const uint8_t *zlib, size_t zlib_len, char *out)
 {
 	memcpy(out, HP1_PREFIX, HP1_PREFIX_LEN);
-	hp_base45_encode(zlib, zlib_len, out + HP1_PREFIX_LEN);
+	hp1_base45_encode(zlib, zlib_len, out + HP1_PREFIX_LEN);
 }

@@ -13,6 +13,7 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "codec_memory.h"
 #include "token.h"
 
 /* ParsePass: the parsed claims of a stored pass */
@@ -65,7 +66,7 @@ Datum
 pass_out(PG_FUNCTION_ARGS)
 {
 	bytea	   *p = PG_GETARG_BYTEA_PP(0);
-	HpBuf	   *z = hp_scratch(3);
+	Hp1Buf	   *z = hp_scratch(3);
 	size_t		tlen;
 	char	   *out;
 

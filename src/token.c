@@ -31,7 +31,10 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "codec_memory.h"
+#include "guc.h"
 #include "identity.h"
+#include "key_cache.h"
 #include "token.h"
 
 /* largest HP1 text issued: QR version 40-L holds 4296 alphanumeric characters */
@@ -80,15 +83,15 @@ token_issuer(PG_FUNCTION_ARGS)
 
 /* EmitString: a jsonb string (server encoding) as CBOR text (UTF-8) */
 static void
-EmitString(HpBuf *b, const char *s, int len)
+EmitString(Hp1Buf *b, const char *s, int len)
 {
 	if (GetDatabaseEncoding() == PG_UTF8)
-		hp_cbor_text(b, s, (size_t) len);
+		hp1_cbor_text(b, s, (size_t) len);
 	else
 	{
 		char	   *u = pg_server_to_any(s, len, PG_UTF8);
 
-		hp_cbor_text(b, u, strlen(u));
+		hp1_cbor_text(b, u, strlen(u));
 	}
 }
 
@@ -97,7 +100,7 @@ EmitString(HpBuf *b, const char *s, int len)
  * other number as the shortest float that holds it exactly, or an error
  */
 static void
-EmitNumeric(HpBuf *b, Numeric num)
+EmitNumeric(Hp1Buf *b, Numeric num)
 {
 	char	   *s = numeric_normalize(num);
 	bool		neg = s[0] == '-';
@@ -116,14 +119,14 @@ EmitNumeric(HpBuf *b, Numeric num)
 		if (errno == 0 && *end == '\0' && (!neg || mag > 0))
 		{
 			if (neg)
-				hp_cbor_head(b, HP_CBOR_NINT, mag - 1);
+				hp1_cbor_head(b, HP1_CBOR_NINT, mag - 1);
 			else
-				hp_cbor_head(b, HP_CBOR_UINT, mag);
+				hp1_cbor_head(b, HP1_CBOR_UINT, mag);
 			return;
 		}
 		if (neg && strcmp(digits, "18446744073709551616") == 0)
 		{
-			hp_cbor_head(b, HP_CBOR_NINT, PG_UINT64_MAX);
+			hp1_cbor_head(b, HP1_CBOR_NINT, PG_UINT64_MAX);
 			return;
 		}
 	}
@@ -139,22 +142,22 @@ EmitNumeric(HpBuf *b, Numeric num)
 				 errmsg("body number %s cannot be carried exactly", s),
 				 errdetail("Integers travel as CBOR integers from -2^64 to 2^64-1 and other numbers as IEEE 754 floats, and the nearest float is %s.", buf),
 				 errhint("Round the number, or send it as a string.")));
-	hp_cbor_double(b, d);
+	hp1_cbor_double(b, d);
 }
 
-static void EmitContainer(HpBuf *b, JsonbContainer *c, int depth);
+static void EmitContainer(Hp1Buf *b, JsonbContainer *c, int depth);
 
 /* EmitValue: one jsonb value (scalar or nested container) */
 static void
-EmitValue(HpBuf *b, JsonbValue *v, int depth)
+EmitValue(Hp1Buf *b, JsonbValue *v, int depth)
 {
 	switch (v->type)
 	{
 		case jbvNull:
-			hp_cbor_head(b, HP_CBOR_SIMPLE, 22);
+			hp1_cbor_head(b, HP1_CBOR_SIMPLE, 22);
 			break;
 		case jbvBool:
-			hp_cbor_head(b, HP_CBOR_SIMPLE, v->val.boolean ? 21 : 20);
+			hp1_cbor_head(b, HP1_CBOR_SIMPLE, v->val.boolean ? 21 : 20);
 			break;
 		case jbvString:
 			EmitString(b, v->val.string.val, v->val.string.len);
@@ -172,27 +175,27 @@ EmitValue(HpBuf *b, JsonbValue *v, int depth)
 
 /* EmitContainer: a jsonb array or object, in jsonb's (deterministic) key order */
 static void
-EmitContainer(HpBuf *b, JsonbContainer *c, int depth)
+EmitContainer(Hp1Buf *b, JsonbContainer *c, int depth)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
 
-	if (depth >= HP_CBOR_MAX_DEPTH)
+	if (depth >= HP1_CBOR_MAX_DEPTH)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("token body is nested %d levels deep", depth + 1),
-				 errdetail("A token body nests arrays and objects at most %d levels deep.", HP_CBOR_MAX_DEPTH)));
+				 errdetail("A token body nests arrays and objects at most %d levels deep.", HP1_CBOR_MAX_DEPTH)));
 	it = JsonbIteratorInit(c);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
 		switch (tok)
 		{
 			case WJB_BEGIN_ARRAY:
-				hp_cbor_head(b, HP_CBOR_ARRAY, (uint64) v.val.array.nElems);
+				hp1_cbor_head(b, HP1_CBOR_ARRAY, (uint64) v.val.array.nElems);
 				break;
 			case WJB_BEGIN_OBJECT:
-				hp_cbor_head(b, HP_CBOR_MAP, (uint64) v.val.object.nPairs);
+				hp1_cbor_head(b, HP1_CBOR_MAP, (uint64) v.val.object.nPairs);
 				break;
 			case WJB_KEY:
 				EmitString(b, v.val.string.val, v.val.string.len);
@@ -219,7 +222,7 @@ KeyBefore(char c, const char *s, int len)
  * sorted places. A body may carry "k" or "v" only with those same values.
  */
 static void
-EmitBody(HpBuf *b, Jsonb *body, const char *kind, size_t kind_len)
+EmitBody(Hp1Buf *b, Jsonb *body, const char *kind, size_t kind_len)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -262,20 +265,20 @@ EmitBody(HpBuf *b, Jsonb *body, const char *kind, size_t kind_len)
 		switch (tok)
 		{
 			case WJB_BEGIN_OBJECT:
-				hp_cbor_head(b, HP_CBOR_MAP,
+				hp1_cbor_head(b, HP1_CBOR_MAP,
 							 (uint64) v.val.object.nPairs + !have_k + !have_v);
 				break;
 			case WJB_KEY:
 				if (!done_k && KeyBefore('k', v.val.string.val, v.val.string.len))
 				{
-					hp_cbor_text(b, "k", 1);
-					hp_cbor_text(b, kind, kind_len);
+					hp1_cbor_text(b, "k", 1);
+					hp1_cbor_text(b, kind, kind_len);
 					done_k = true;
 				}
 				if (!done_v && KeyBefore('v', v.val.string.val, v.val.string.len))
 				{
-					hp_cbor_text(b, "v", 1);
-					hp_cbor_head(b, HP_CBOR_UINT, 1);
+					hp1_cbor_text(b, "v", 1);
+					hp1_cbor_head(b, HP1_CBOR_UINT, 1);
 					done_v = true;
 				}
 				EmitString(b, v.val.string.val, v.val.string.len);
@@ -289,13 +292,13 @@ EmitBody(HpBuf *b, Jsonb *body, const char *kind, size_t kind_len)
 	}
 	if (!done_k)
 	{
-		hp_cbor_text(b, "k", 1);
-		hp_cbor_text(b, kind, kind_len);
+		hp1_cbor_text(b, "k", 1);
+		hp1_cbor_text(b, kind, kind_len);
 	}
 	if (!done_v)
 	{
-		hp_cbor_text(b, "v", 1);
-		hp_cbor_head(b, HP_CBOR_UINT, 1);
+		hp1_cbor_text(b, "v", 1);
+		hp1_cbor_head(b, HP1_CBOR_UINT, 1);
 	}
 }
 
@@ -414,10 +417,10 @@ static text *
 IssueText(const HpSigner *s, const char *kind, size_t kind_len, Jsonb *body,
 		  int64 iat, int64 exp, const uint8 *cti)
 {
-	HpBuf	   *payload = hp_scratch(0);
-	HpBuf	   *sig_scratch = hp_scratch(1);
-	HpBuf	   *cose = hp_scratch(2);
-	HpBuf	   *zlib = hp_scratch(3);
+	Hp1Buf	   *payload = hp_scratch(0);
+	Hp1Buf	   *sig_scratch = hp_scratch(1);
+	Hp1Buf	   *cose = hp_scratch(2);
+	Hp1Buf	   *zlib = hp_scratch(3);
 	size_t		tlen;
 	text	   *result;
 	const char *iss = hp_issuer;
@@ -427,7 +430,7 @@ IssueText(const HpSigner *s, const char *kind, size_t kind_len, Jsonb *body,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("token validity from %lld to %lld is invalid", (long long) iat, (long long) exp),
 				 errdetail("A token expires at least one second after it is issued, between 1970 and 9999.")));
-	payload->len = 0;
+	hp1_buf_reset(payload);
 	hp1_claims_head(payload, iss, strlen(iss), (uint64) iat, (uint64) exp, cti);
 	EmitBody(payload, body, kind, kind_len);
 	if (payload->len > HP1_MAX_COSE - 128)
@@ -435,7 +438,8 @@ IssueText(const HpSigner *s, const char *kind, size_t kind_len, Jsonb *body,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("token payload of %zu bytes is too large", payload->len),
 				 errdetail("A token holds at most %d bytes.", HP1_MAX_COSE)));
-	hp1_sign(cose, sig_scratch, s->sk, s->prot, s->prot_len, payload->data, payload->len);
+	if (!hp1_sign(cose, sig_scratch, s->sk, s->prot, s->prot_len, payload->data, payload->len))
+		elog(ERROR, "could not sign a token");
 	if (!hp1_deflate(cose->data, cose->len, zlib))
 		elog(ERROR, "zlib could not compress a token");
 	tlen = hp1_text_len(zlib->len);
@@ -560,15 +564,15 @@ TextValue(JsonbValue *v, const uint8 *p, size_t n)
 static JsonbValue *
 PushCbor(JsonbParseState **st, const uint8 **pp, const uint8 *end, JsonbIteratorToken tok)
 {
-	HpCborHead	h;
+	Hp1CborHead	h;
 	JsonbValue	v;
 	JsonbValue *res;
 	char		buf[64];
 
-	hp_cbor_read_head(pp, end, &h);
+	hp1_cbor_read_head(pp, end, &h);
 	switch (h.major)
 	{
-		case HP_CBOR_UINT:
+		case HP1_CBOR_UINT:
 			v.type = jbvNumeric;
 			if (h.val <= (uint64) PG_INT64_MAX)
 				v.val.numeric = int64_to_numeric((int64) h.val);
@@ -578,7 +582,7 @@ PushCbor(JsonbParseState **st, const uint8 **pp, const uint8 *end, JsonbIterator
 				v.val.numeric = NumericFromString(buf);
 			}
 			break;
-		case HP_CBOR_NINT:
+		case HP1_CBOR_NINT:
 			v.type = jbvNumeric;
 			if (h.val < (uint64) PG_INT64_MAX)
 				v.val.numeric = int64_to_numeric(-1 - (int64) h.val);
@@ -590,7 +594,7 @@ PushCbor(JsonbParseState **st, const uint8 **pp, const uint8 *end, JsonbIterator
 				v.val.numeric = NumericFromString(buf);
 			}
 			break;
-		case HP_CBOR_BYTES:
+		case HP1_CBOR_BYTES:
 			{
 				size_t		cap = sodium_base64_ENCODED_LEN(h.val, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 				char	   *s = palloc(cap);
@@ -601,22 +605,22 @@ PushCbor(JsonbParseState **st, const uint8 **pp, const uint8 *end, JsonbIterator
 				v.val.string.len = (int) strlen(s);
 			}
 			break;
-		case HP_CBOR_TEXT:
+		case HP1_CBOR_TEXT:
 			TextValue(&v, h.ptr, (size_t) h.val);
 			break;
-		case HP_CBOR_ARRAY:
+		case HP1_CBOR_ARRAY:
 			pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
 			for (uint64 i = 0; i < h.val; i++)
 				PushCbor(st, pp, end, WJB_ELEM);
 			return pushJsonbValue(st, WJB_END_ARRAY, NULL);
-		case HP_CBOR_MAP:
+		case HP1_CBOR_MAP:
 			pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
 			for (uint64 i = 0; i < h.val; i++)
 			{
-				HpCborHead	k;
+				Hp1CborHead	k;
 				JsonbValue	kv;
 
-				hp_cbor_read_head(pp, end, &k);
+				hp1_cbor_read_head(pp, end, &k);
 				TextValue(&kv, k.ptr, (size_t) k.val);
 				pushJsonbValue(st, WJB_KEY, &kv);
 				PushCbor(st, pp, end, WJB_VALUE);
@@ -632,7 +636,7 @@ PushCbor(JsonbParseState **st, const uint8 **pp, const uint8 *end, JsonbIterator
 				v.type = jbvNull;
 			else
 			{
-				double_to_shortest_decimal_buf(hp_cbor_float_value(&h), buf);
+				double_to_shortest_decimal_buf(hp1_cbor_float_value(&h), buf);
 				v.type = jbvNumeric;
 				v.val.numeric = NumericFromString(buf);
 			}

@@ -1,7 +1,9 @@
 /*
  * hp1_fuzz.c
  *	  libFuzzer target for the verifier side of HP1 (src/hp1_*.c): the path
- *	  that verify_token() runs on attacker-controlled QR contents.
+ *	  that verify_token() runs on attacker-controlled QR contents. Built
+ *	  from the codec files alone, with malloc installed as the codec's
+ *	  allocator (hp1_set_allocator).
  *
  *	  An input that starts with "HP1:" is a token text: it goes through
  *	  hp1_text_decode (prefix, base45, strict inflate) and hp1_parse
@@ -20,7 +22,7 @@
  *	    (shortest heads, map keys sorted by their encoding; floats of any width) to
  *	    the same bytes, and so do the protected header, the claims, the body
  *	    and the whole COSE_Sign1 of a token that parses;
- *	  - UTF-8: hp_utf8_valid agrees with an independent decoder;
+ *	  - UTF-8: hp1_utf8_valid agrees with an independent decoder;
  *	  - signatures: a parsed token re-signed with the test key verifies; a
  *	    changed COSE byte never verifies, and a flipped bit of its zlib
  *	    stream or a changed character of its text never verifies to other
@@ -67,19 +69,9 @@ typedef enum Verdict
 static const char b45_chars[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 
 /* reused between runs, as the server reuses its scratch buffers */
-static HpBuf s_b45,
+static Hp1Buf s_b45,
 			s_inflated,
 			s_scratch;
-
-/* hp_buf_grow for the codecs: plain realloc */
-void
-hp_buf_grow(HpBuf *b, size_t newcap)
-{
-	b->data = realloc(b->data, newcap);
-	if (b->data == NULL)
-		abort();
-	b->cap = newcap;
-}
 
 /* Fail: a property does not hold; libFuzzer keeps the input as a crash */
 static void
@@ -90,6 +82,32 @@ Fail(const char *what, int line)
 }
 
 #define CHECK(cond, what) do { if (!(cond)) Fail(what, __LINE__); } while (0)
+
+/*
+ * The codec's allocator here (installed by LLVMFuzzerInitialize): malloc and
+ * realloc, where running out of memory is a failure of the run, never a
+ * verdict on the input
+ */
+static void *
+FuzzAlloc(size_t size, void *cxt)
+{
+	void	   *p = malloc(size);
+
+	(void) cxt;
+	if (p == NULL)
+		Fail("out of memory", __LINE__);
+	return p;
+}
+
+static void *
+FuzzRealloc(void *ptr, size_t size)
+{
+	void	   *p = realloc(ptr, size);
+
+	if (p == NULL)
+		Fail("out of memory", __LINE__);
+	return p;
+}
 
 /* Copy: bytes in a heap block of exactly their size (NULL stays legal for 0) */
 static uint8_t *
@@ -113,15 +131,6 @@ Alloc(size_t n)
 	if (c == NULL)
 		abort();
 	return c;
-}
-
-/* BufFree: releases a local HpBuf */
-static void
-BufFree(HpBuf *b)
-{
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
 }
 
 /* Hash: FNV-1a, to pick the positions that the change checks try */
@@ -208,16 +217,16 @@ RefUtf8(const uint8_t *p, size_t n)
 
 typedef struct MapEntry
 {
-	HpBuf		key;
-	HpBuf		val;
+	Hp1Buf		key;
+	Hp1Buf		val;
 } MapEntry;
 
 /* EntryCmp: bytewise order of the encoded keys, a prefix first */
 static int
 EntryCmp(const void *a, const void *b)
 {
-	const HpBuf *x = &((const MapEntry *) a)->key;
-	const HpBuf *y = &((const MapEntry *) b)->key;
+	const Hp1Buf *x = &((const MapEntry *) a)->key;
+	const Hp1Buf *y = &((const MapEntry *) b)->key;
 	size_t		m = x->len < y->len ? x->len : y->len;
 	int			c = memcmp(x->data, y->data, m);
 
@@ -232,34 +241,34 @@ EntryCmp(const void *a, const void *b)
  * false when the bytes are not such a value or a map repeats a key.
  */
 static bool
-Canon(const uint8_t **pp, const uint8_t *end, HpBuf *out, int depth)
+Canon(const uint8_t **pp, const uint8_t *end, Hp1Buf *out, int depth)
 {
-	HpCborHead	h;
+	Hp1CborHead	h;
 	const uint8_t *start = *pp;
 
-	if (depth > 64 || !hp_cbor_read_head(pp, end, &h))
+	if (depth > 64 || !hp1_cbor_read_head(pp, end, &h))
 		return false;
 	switch (h.major)
 	{
-		case HP_CBOR_UINT:
-		case HP_CBOR_NINT:
-			hp_cbor_head(out, h.major, h.val);
+		case HP1_CBOR_UINT:
+		case HP1_CBOR_NINT:
+			hp1_cbor_head(out, h.major, h.val);
 			return true;
-		case HP_CBOR_BYTES:
-			hp_cbor_bytes(out, h.ptr, (size_t) h.val);
+		case HP1_CBOR_BYTES:
+			hp1_cbor_bytes(out, h.ptr, (size_t) h.val);
 			return true;
-		case HP_CBOR_TEXT:
-			hp_cbor_text(out, (const char *) h.ptr, (size_t) h.val);
+		case HP1_CBOR_TEXT:
+			hp1_cbor_text(out, (const char *) h.ptr, (size_t) h.val);
 			return true;
-		case HP_CBOR_ARRAY:
+		case HP1_CBOR_ARRAY:
 			if (h.val > (uint64_t) (end - *pp))
 				return false;
-			hp_cbor_head(out, HP_CBOR_ARRAY, h.val);
+			hp1_cbor_head(out, HP1_CBOR_ARRAY, h.val);
 			for (uint64_t i = 0; i < h.val; i++)
 				if (!Canon(pp, end, out, depth + 1))
 					return false;
 			return true;
-		case HP_CBOR_MAP:
+		case HP1_CBOR_MAP:
 			{
 				MapEntry   *e;
 				size_t		n = (size_t) h.val;
@@ -282,41 +291,41 @@ Canon(const uint8_t **pp, const uint8_t *end, HpBuf *out, int depth)
 				}
 				if (good)
 				{
-					hp_cbor_head(out, HP_CBOR_MAP, n);
+					hp1_cbor_head(out, HP1_CBOR_MAP, n);
 					for (size_t i = 0; i < n; i++)
 					{
-						hp_buf_append(out, e[i].key.data, e[i].key.len);
-						hp_buf_append(out, e[i].val.data, e[i].val.len);
+						hp1_buf_append(out, e[i].key.data, e[i].key.len);
+						hp1_buf_append(out, e[i].val.data, e[i].val.len);
 					}
 				}
 				for (size_t i = 0; i < n; i++)
 				{
-					BufFree(&e[i].key);
-					BufFree(&e[i].val);
+					hp1_buf_free(&e[i].key);
+					hp1_buf_free(&e[i].val);
 				}
 				free(e);
 				return good;
 			}
-		case HP_CBOR_TAG:
-			hp_cbor_head(out, HP_CBOR_TAG, h.val);
+		case HP1_CBOR_TAG:
+			hp1_cbor_head(out, HP1_CBOR_TAG, h.val);
 			return Canon(pp, end, out, depth + 1);
 		default:
 			if (h.info < 24)
-				hp_cbor_head(out, HP_CBOR_SIMPLE, h.val);
+				hp1_cbor_head(out, HP1_CBOR_SIMPLE, h.val);
 			else if (h.info == 24)
 			{
 				uint8_t		s[2] = {0xF8, (uint8_t) h.val};
 
-				hp_buf_append(out, s, 2);
+				hp1_buf_append(out, s, 2);
 			}
 			else
 			{
-				double		d = hp_cbor_float_value(&h);
+				double		d = hp1_cbor_float_value(&h);
 
 				if (!isfinite(d))
 					return false;	/* the writer has no NaN/infinity forms */
 				/* floats are accepted in any width: keep the bytes as read */
-				hp_buf_append(out, start, (size_t) (*pp - start));
+				hp1_buf_append(out, start, (size_t) (*pp - start));
 			}
 			return true;
 	}
@@ -327,11 +336,11 @@ static void
 CheckCanonical(const uint8_t *p, size_t n, const char *what)
 {
 	const uint8_t *q = p;
-	HpBuf		c = {0};
+	Hp1Buf		c = {0};
 
 	CHECK(Canon(&q, p + n, &c, 0), what);
 	CHECK(q == p + n && c.len == n && memcmp(c.data, p, n) == 0, what);
-	BufFree(&c);
+	hp1_buf_free(&c);
 }
 
 /* ---------------------------------------------------------------------
@@ -343,7 +352,7 @@ CheckCanonical(const uint8_t *p, size_t n, const char *what)
 static void
 CheckToken(const uint8_t *cose, size_t n, const Hp1Token *t)
 {
-	HpBuf		b = {0};
+	Hp1Buf		b = {0};
 
 	CHECK(n <= HP1_MAX_COSE, "a parsed token is within the size limit");
 	CHECK(Within(t->protected_hdr, t->protected_len, cose, n), "protected header inside the token");
@@ -369,21 +378,21 @@ CheckToken(const uint8_t *cose, size_t n, const Hp1Token *t)
 	{
 		b.len = 0;
 		hp1_claims_head(&b, t->iss, t->iss_len, t->iat, t->exp, t->cti);
-		hp_buf_append(&b, t->body, t->body_len);
+		hp1_buf_append(&b, t->body, t->body_len);
 		CHECK(b.len == t->payload_len && memcmp(b.data, t->payload, b.len) == 0,
 			  "the five claims re-encode with hp1_claims_head");
 	}
 
 	/* the whole COSE_Sign1 */
 	b.len = 0;
-	hp_cbor_head(&b, HP_CBOR_TAG, 18);
-	hp_cbor_head(&b, HP_CBOR_ARRAY, 4);
-	hp_cbor_bytes(&b, t->protected_hdr, t->protected_len);
-	hp_cbor_head(&b, HP_CBOR_MAP, 0);
-	hp_cbor_bytes(&b, t->payload, t->payload_len);
-	hp_cbor_bytes(&b, t->sig, HP1_SIG_LEN);
+	hp1_cbor_head(&b, HP1_CBOR_TAG, 18);
+	hp1_cbor_head(&b, HP1_CBOR_ARRAY, 4);
+	hp1_cbor_bytes(&b, t->protected_hdr, t->protected_len);
+	hp1_cbor_head(&b, HP1_CBOR_MAP, 0);
+	hp1_cbor_bytes(&b, t->payload, t->payload_len);
+	hp1_cbor_bytes(&b, t->sig, HP1_SIG_LEN);
 	CHECK(b.len == n && memcmp(b.data, cose, n) == 0, "the COSE_Sign1 re-encodes to itself");
-	BufFree(&b);
+	hp1_buf_free(&b);
 }
 
 /* FindKey: the trust-list key with t's kid, or NULL */
@@ -499,7 +508,7 @@ CheckZlibChanges(const uint8_t *z, size_t n, const uint8_t pk[32],
 				 const uint8_t *cose, size_t cose_n, uint64_t h)
 {
 	uint8_t    *c = Copy(z, n);
-	HpBuf		out = {0};
+	Hp1Buf		out = {0};
 
 	for (int k = 0; k < 4 && n > 0; k++, h = h * UINT64_C(6364136223846793005) + 1442695040888963407u)
 	{
@@ -513,7 +522,7 @@ CheckZlibChanges(const uint8_t *z, size_t n, const uint8_t pk[32],
 			  "a zlib stream with one flipped bit verifies to other bytes");
 		c[pos] ^= bit;
 	}
-	BufFree(&out);
+	hp1_buf_free(&out);
 	free(c);
 }
 
@@ -543,7 +552,7 @@ CheckCoseChanges(const uint8_t *cose, size_t n, const uint8_t pk[32], uint64_t h
 static void
 CheckResign(const uint8_t *cose, size_t n, const Hp1Token *t, uint64_t h)
 {
-	HpBuf		signed_cose = {0},
+	Hp1Buf		signed_cose = {0},
 				z = {0},
 				scratch = {0};
 	char	   *text;
@@ -572,9 +581,9 @@ CheckResign(const uint8_t *cose, size_t n, const Hp1Token *t, uint64_t h)
 	}
 	CheckTextChanges(text, tlen, keys[0].pk, signed_cose.data, signed_cose.len, h ^ 0x9e3779b9u);
 	free(text);
-	BufFree(&signed_cose);
-	BufFree(&z);
-	BufFree(&scratch);
+	hp1_buf_free(&signed_cose);
+	hp1_buf_free(&z);
+	hp1_buf_free(&scratch);
 }
 
 /*
@@ -612,24 +621,24 @@ TextVerdict(const char *text, size_t n, uint64_t h, bool deep)
 	}
 
 	/* base45 on its own, into a block of exactly the promised size */
-	raw = malloc(hp_base45_decoded_max(blen));
+	raw = malloc(hp1_base45_decoded_max(blen));
 	if (raw == NULL)
 		abort();
-	b45ok = hp_base45_decode(body, blen, raw, &rawlen);
+	b45ok = hp1_base45_decode(body, blen, raw, &rawlen);
 	CHECK(b45ok == (e != HP1_ERR_BASE45), "base45 verdicts agree");
 	if (!b45ok)
 	{
 		free(raw);
 		return V_MALFORMED;
 	}
-	CHECK(rawlen <= hp_base45_decoded_max(blen), "base45 stays within hp_base45_decoded_max");
+	CHECK(rawlen <= hp1_base45_decoded_max(blen), "base45 stays within hp1_base45_decoded_max");
 	{
-		char	   *again = malloc(hp_base45_encoded_len(rawlen) + 1);
+		char	   *again = malloc(hp1_base45_encoded_len(rawlen) + 1);
 
 		if (again == NULL)
 			abort();
-		hp_base45_encode(raw, rawlen, again);
-		CHECK(hp_base45_encoded_len(rawlen) == blen && memcmp(again, body, blen) == 0,
+		hp1_base45_encode(raw, rawlen, again);
+		CHECK(hp1_base45_encoded_len(rawlen) == blen && memcmp(again, body, blen) == 0,
 			  "base45 encode(decode(x)) == x");
 		free(again);
 	}
@@ -638,13 +647,13 @@ TextVerdict(const char *text, size_t n, uint64_t h, bool deep)
 	if (rawlen > 0 && raw[0] == 0x78)
 	{
 		uint8_t    *z = Copy(raw, rawlen);
-		HpBuf		out = {0};
+		Hp1Buf		out = {0};
 		Hp1Error	ze = hp1_inflate(z, rawlen, &out);
 
 		CHECK(ze == e, "inflate verdicts agree");
 		if (ze == HP1_OK)
 		{
-			HpBuf		z2 = {0},
+			Hp1Buf		z2 = {0},
 						back = {0};
 
 			CHECK(out.len <= HP1_MAX_COSE, "inflate keeps to the size limit");
@@ -653,10 +662,10 @@ TextVerdict(const char *text, size_t n, uint64_t h, bool deep)
 			CHECK(hp1_deflate(out.data, out.len, &z2) && hp1_inflate(z2.data, z2.len, &back) == HP1_OK &&
 				  back.len == out.len && memcmp(back.data, out.data, out.len) == 0,
 				  "the zlib layer round-trips");
-			BufFree(&z2);
-			BufFree(&back);
+			hp1_buf_free(&z2);
+			hp1_buf_free(&back);
 		}
-		BufFree(&out);
+		hp1_buf_free(&out);
 		free(z);
 	}
 	else
@@ -705,7 +714,7 @@ RawInput(const uint8_t *data, size_t size, uint64_t h)
 	/* and compressed */
 	if (size <= HP1_MAX_COSE)
 	{
-		HpBuf		z = {0};
+		Hp1Buf		z = {0};
 
 		CHECK(hp1_deflate(data, size, &z), "hp1_deflate succeeds");
 		tlen = hp1_text_len(z.len);
@@ -716,43 +725,43 @@ RawInput(const uint8_t *data, size_t size, uint64_t h)
 		/* nothing may follow the stream: the input's first byte appended is refused */
 		if (size > 0)
 		{
-			HpBuf		out = {0};
+			Hp1Buf		out = {0};
 			uint8_t    *zx;
 
-			hp_buf_append(&z, data, 1);
+			hp1_buf_append(&z, data, 1);
 			zx = Copy(z.data, z.len);
 			CHECK(hp1_inflate(zx, z.len, &out) == HP1_ERR_ZLIB, "a byte after the zlib stream is refused");
 			free(zx);
-			BufFree(&out);
+			hp1_buf_free(&out);
 		}
-		BufFree(&z);
+		hp1_buf_free(&z);
 	}
 
 	/* the body reader on any CBOR value: what it accepts is canonical */
-	if (hp_cbor_check_value(&p, data + size, 0))
+	if (hp1_cbor_check_value(&p, data + size, 0))
 	{
 		CHECK(p > data && p <= data + size, "the body reader moves forward within the input");
 		CheckCanonical(data, (size_t) (p - data), "an accepted body value is canonical CBOR");
 	}
 
 	/* UTF-8 against the reference */
-	CHECK(hp_utf8_valid(data, size) == RefUtf8(data, size), "hp_utf8_valid agrees with the reference");
+	CHECK(hp1_utf8_valid(data, size) == RefUtf8(data, size), "hp1_utf8_valid agrees with the reference");
 
 	/* base45 on the raw bytes */
 	{
-		uint8_t    *out = malloc(hp_base45_decoded_max(size));
+		uint8_t    *out = malloc(hp1_base45_decoded_max(size));
 		size_t		olen = 0;
 
 		if (out == NULL)
 			abort();
-		if (hp_base45_decode((const char *) data, size, out, &olen))
+		if (hp1_base45_decode((const char *) data, size, out, &olen))
 		{
-			char	   *again = malloc(hp_base45_encoded_len(olen) + 1);
+			char	   *again = malloc(hp1_base45_encoded_len(olen) + 1);
 
 			if (again == NULL)
 				abort();
-			hp_base45_encode(out, olen, again);
-			CHECK(hp_base45_encoded_len(olen) == size && memcmp(again, data, size) == 0,
+			hp1_base45_encode(out, olen, again);
+			CHECK(hp1_base45_encoded_len(olen) == size && memcmp(again, data, size) == 0,
 				  "base45 encode(decode(x)) == x");
 			free(again);
 		}
@@ -776,6 +785,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void) argv;
 	if (sodium_init() < 0)
 		abort();
+	hp1_set_allocator(FuzzAlloc, FuzzRealloc, free);
 	for (int i = 0; i < 2; i++)
 	{
 		hp1_ed25519_keypair(seeds[i], keys[i].pk, keys[i].sk);
@@ -783,7 +793,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	/* a server backend's scratch buffer may be large from earlier work: the
 	 * inflate checks compare this one with a fresh buffer */
-	hp_buf_grow(&s_inflated, 4 * (size_t) HP1_MAX_COSE);
+	hp1_buf_reserve(&s_inflated, 4 * (size_t) HP1_MAX_COSE);
 	return 0;
 }
 

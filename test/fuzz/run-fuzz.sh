@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of the HP1 token decoding path (test/fuzz/hp1_fuzz.c
-# over src/hp1_base45.c, src/hp1_cbor.c, src/hp1_cose.c) with libFuzzer,
+# over the PostgreSQL-free codec files src/hp1_*.c alone) with libFuzzer,
 # AddressSanitizer (leaks included) and UndefinedBehaviorSanitizer.
 #
 #   test/fuzz/run-fuzz.sh [seconds]      (default 300)
@@ -30,7 +30,8 @@ if [ -z "$cc" ]; then
 fi
 
 # rebuild only when the harness or a codec changed
-srcs=(test/fuzz/hp1_fuzz.c src/hp1_codec.h src/hp1_base45.c src/hp1_cbor.c src/hp1_cose.c)
+codec=(src/hp1_*.c)
+srcs=(test/fuzz/hp1_fuzz.c src/hp1_codec.h "${codec[@]}")
 bin=$build/hp1_fuzz
 stale=0
 [ -x "$bin" ] || stale=1
@@ -39,7 +40,7 @@ if [ "$stale" = 1 ]; then
   "$cc" -std=gnu99 -g -O1 -fno-omit-frame-pointer \
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
     -Wall -Wextra -Werror -Wno-unused-parameter -Isrc \
-    -o "$bin.tmp.$$" test/fuzz/hp1_fuzz.c src/hp1_base45.c src/hp1_cbor.c src/hp1_cose.c \
+    -o "$bin.tmp.$$" test/fuzz/hp1_fuzz.c "${codec[@]}" \
     -lsodium -lz -lm
   mv "$bin.tmp.$$" "$bin"
 fi

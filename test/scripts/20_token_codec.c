@@ -3,8 +3,10 @@
  * (src/hp1_base45.c, src/hp1_cbor.c, src/hp1_cose.c), printing TAP.
  * RFC 9285 base45 vectors, RFC 8032 Ed25519 vectors, RFC 8949 CBOR
  * examples, the deterministic HP1 vector and the verdicts of the thirteen HP1
- * vector tokens (read from standard input, see 20_token_codec.sh), and a
- * single-character change at every position of the valid vector tokens.
+ * vector tokens (read from standard input, see 20_token_codec.sh), a
+ * single-character change at every position of the valid vector tokens, and
+ * what the codec does when its allocator returns NULL. Links the codec
+ * files alone: the allocator is malloc's, installed with hp1_set_allocator.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,14 +19,33 @@
 static int	test_no = 0;
 static int	failures = 0;
 
-/* hp_buf_grow for the codecs: plain realloc */
-void
-hp_buf_grow(HpBuf *b, size_t newcap)
+/*
+ * The codec's allocator here: malloc, realloc and free, which return NULL
+ * when memory runs out; the codec then marks the buffer failed and the
+ * tests that read it fail. fail_after makes allocations fail on purpose
+ * (test_out_of_memory): -1 never, otherwise after that many more.
+ */
+static long fail_after = -1;
+
+static void *
+TestAlloc(size_t size, void *cxt)
 {
-	b->data = realloc(b->data, newcap);
-	if (b->data == NULL)
-		abort();
-	b->cap = newcap;
+	(void) cxt;
+	if (fail_after == 0)
+		return NULL;
+	if (fail_after > 0)
+		fail_after--;
+	return malloc(size);
+}
+
+static void *
+TestRealloc(void *ptr, size_t size)
+{
+	if (fail_after == 0)
+		return NULL;
+	if (fail_after > 0)
+		fail_after--;
+	return realloc(ptr, size);
 }
 
 static void
@@ -78,14 +99,14 @@ test_base45(void)
 	{
 		size_t		len = strlen(pairs[i][0]);
 
-		hp_base45_encode((const uint8_t *) pairs[i][0], len, out);
-		out[hp_base45_encoded_len(len)] = 0;
+		hp1_base45_encode((const uint8_t *) pairs[i][0], len, out);
+		out[hp1_base45_encoded_len(len)] = 0;
 		ok(strcmp(out, pairs[i][1]) == 0, "base45 encodes RFC 9285 example \"%s\"", pairs[i][0]);
-		ok(hp_base45_decode(pairs[i][1], strlen(pairs[i][1]), dec, &n) && n == len &&
+		ok(hp1_base45_decode(pairs[i][1], strlen(pairs[i][1]), dec, &n) && n == len &&
 		   memcmp(dec, pairs[i][0], n) == 0, "base45 decodes \"%s\"", pairs[i][1]);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ok(!hp_base45_decode(bad[i], strlen(bad[i]), dec, &n), "base45 rejects \"%s\"", bad[i]);
+		ok(!hp1_base45_decode(bad[i], strlen(bad[i]), dec, &n), "base45 rejects \"%s\"", bad[i]);
 	/* every 2-byte value round-trips */
 	{
 		int			good = 1;
@@ -94,8 +115,8 @@ test_base45(void)
 		{
 			uint8_t		in[2] = {(uint8_t) (v >> 8), (uint8_t) v};
 
-			hp_base45_encode(in, 2, out);
-			if (!hp_base45_decode(out, 3, dec, &n) || n != 2 || memcmp(in, dec, 2) != 0)
+			hp1_base45_encode(in, 2, out);
+			if (!hp1_base45_decode(out, 3, dec, &n) || n != 2 || memcmp(in, dec, 2) != 0)
 				good = 0;
 		}
 		ok(good, "base45 round-trips all %s two-byte values", "65536");
@@ -185,30 +206,30 @@ test_cbor(void)
 		{"fa00000000", 0.0}, {"fa3fc00000", 1.5}, {"fb3ff0000000000000", 1.0},
 		{"fb3ff8000000000000", 1.5}, {"fa42120000", 36.5}, {"fb4042400000000000", 36.5}
 	};
-	HpBuf		b = {0};
+	Hp1Buf		b = {0};
 	char		name[64];
 
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
 	{
 		b.len = 0;
-		hp_cbor_int(&b, ints[i].v);
+		hp1_cbor_int(&b, ints[i].v);
 		snprintf(name, sizeof(name), "%lld", ints[i].v);
 		ok(strcmp(tohex(b.data, b.len), ints[i].hex) == 0, "CBOR writes RFC 8949 example %s", name);
 	}
 	for (size_t i = 0; i < sizeof(floats) / sizeof(floats[0]); i++)
 	{
-		HpCborHead	h;
+		Hp1CborHead	h;
 		const uint8_t *p;
 
 		b.len = 0;
-		hp_cbor_double(&b, floats[i].v);
+		hp1_cbor_double(&b, floats[i].v);
 		snprintf(name, sizeof(name), "%.17g", floats[i].v);
 		ok(strcmp(tohex(b.data, b.len), floats[i].hex) == 0, "CBOR writes float %s in its shortest form", name);
 		p = b.data;
-		ok(hp_cbor_read_head(&p, b.data + b.len, &h) && hp_cbor_float_value(&h) == floats[i].v,
+		ok(hp1_cbor_read_head(&p, b.data + b.len, &h) && hp1_cbor_float_value(&h) == floats[i].v,
 		   "CBOR reads float %s back", name);
 		p = b.data;
-		ok(hp_cbor_check_value(&p, b.data + b.len, 0) && p == b.data + b.len,
+		ok(hp1_cbor_check_value(&p, b.data + b.len, 0) && p == b.data + b.len,
 		   "CBOR body reader accepts float %s in its shortest form", name);
 	}
 	for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++)
@@ -216,12 +237,12 @@ test_cbor(void)
 		uint8_t		in[16];
 		size_t		n = unhex(wide[i].hex, in);
 		const uint8_t *p = in;
-		HpCborHead	h;
+		Hp1CborHead	h;
 
-		ok(hp_cbor_check_value(&p, in + n, 0) && p == in + n,
+		ok(hp1_cbor_check_value(&p, in + n, 0) && p == in + n,
 		   "CBOR body reader accepts float %s in a wider form", wide[i].hex);
 		p = in;
-		ok(hp_cbor_read_head(&p, in + n, &h) && hp_cbor_float_value(&h) == wide[i].v,
+		ok(hp1_cbor_read_head(&p, in + n, &h) && hp1_cbor_float_value(&h) == wide[i].v,
 		   "CBOR reads %s as the value it holds", wide[i].hex);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -230,9 +251,9 @@ test_cbor(void)
 		size_t		n = unhex(bad[i], in);
 		const uint8_t *p = in;
 
-		ok(!hp_cbor_check_value(&p, in + n, 0), "CBOR reader rejects %s", bad[i]);
+		ok(!hp1_cbor_check_value(&p, in + n, 0), "CBOR reader rejects %s", bad[i]);
 	}
-	free(b.data);
+	hp1_buf_free(&b);
 }
 
 /* ---- HP1 vectors ---- */
@@ -252,7 +273,7 @@ static const uint64_t skew = 300;
 static const char *
 Verdict(const char *text, size_t n)
 {
-	static HpBuf b45,
+	static Hp1Buf b45,
 				inflated,
 				scratch;
 	const uint8_t *cose;
@@ -291,7 +312,7 @@ test_deterministic(char *line)
 				sk[64],
 				kid[8],
 				cti[16];
-	HpBuf		prot = {0},
+	Hp1Buf		prot = {0},
 				payload = {0},
 				cose = {0},
 				scratch = {0};
@@ -308,17 +329,17 @@ test_deterministic(char *line)
 	hp1_protected(&prot, kid, 8);
 	ok(strcmp(tohex(prot.data, prot.len), want[0]) == 0, "deterministic vector: %s", "protected_hex");
 	hp1_claims_head(&payload, "CN-44", 5, 1767225600, 2082758400, cti);
-	hp_cbor_head(&payload, HP_CBOR_MAP, 5);
-	hp_cbor_text(&payload, "c", 1);
-	hp_cbor_text(&payload, "green", 5);
-	hp_cbor_text(&payload, "d", 1);
-	hp_cbor_text(&payload, "4401**********123X", 18);
-	hp_cbor_text(&payload, "k", 1);
-	hp_cbor_text(&payload, "health", 6);
-	hp_cbor_text(&payload, "n", 1);
-	hp_cbor_text(&payload, "\xe5\xbc\xa0*\xe6\x98\x8e", 7);
-	hp_cbor_text(&payload, "v", 1);
-	hp_cbor_int(&payload, 1);
+	hp1_cbor_head(&payload, HP1_CBOR_MAP, 5);
+	hp1_cbor_text(&payload, "c", 1);
+	hp1_cbor_text(&payload, "green", 5);
+	hp1_cbor_text(&payload, "d", 1);
+	hp1_cbor_text(&payload, "4401**********123X", 18);
+	hp1_cbor_text(&payload, "k", 1);
+	hp1_cbor_text(&payload, "health", 6);
+	hp1_cbor_text(&payload, "n", 1);
+	hp1_cbor_text(&payload, "\xe5\xbc\xa0*\xe6\x98\x8e", 7);
+	hp1_cbor_text(&payload, "v", 1);
+	hp1_cbor_int(&payload, 1);
 	ok(strcmp(tohex(payload.data, payload.len), want[1]) == 0, "deterministic vector: %s", "payload_hex");
 	hp1_sign(&cose, &scratch, sk, prot.data, prot.len, payload.data, payload.len);
 	ok(strcmp(tohex(cose.data + cose.len - 64, 64), want[2]) == 0, "deterministic vector: %s", "signature_hex");
@@ -328,7 +349,7 @@ test_deterministic(char *line)
 	   "deterministic vector parses back and verifies%s", "");
 	/* the zlib layer round-trips it */
 	{
-		HpBuf		z = {0},
+		Hp1Buf		z = {0},
 					back = {0};
 
 		ok(hp1_deflate(cose.data, cose.len, &z) && z.data[0] == 0x78 &&
@@ -341,13 +362,13 @@ test_deterministic(char *line)
 			ok(hp1_inflate(z.data, z.len, &back) != HP1_OK ||
 			   memcmp(back.data, cose.data, cose.len) != 0, "a change in the deflate stream is refused%s", "");
 		}
-		free(z.data);
-		free(back.data);
+		hp1_buf_free(&z);
+		hp1_buf_free(&back);
 	}
-	free(prot.data);
-	free(payload.data);
-	free(cose.data);
-	free(scratch.data);
+	hp1_buf_free(&prot);
+	hp1_buf_free(&payload);
+	hp1_buf_free(&cose);
+	hp1_buf_free(&scratch);
 }
 
 /*
@@ -361,7 +382,7 @@ test_inflate_limit(void)
 {
 	static const size_t sizes[] = {65536, 65537, 200000};
 	uint8_t    *big = calloc(200000, 1);
-	HpBuf		z = {0};
+	Hp1Buf		z = {0};
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 	{
@@ -371,26 +392,138 @@ test_inflate_limit(void)
 		hp1_deflate(big, sizes[i], &z);
 		for (int damaged = 0; damaged < 2; damaged++)
 		{
-			HpBuf		fresh = {0},
+			Hp1Buf		fresh = {0},
 						reused = {0};
 			Hp1Error	a,
 						b;
 
 			if (damaged)
 				z.data[z.len - 1] ^= 1; /* Adler-32 */
-			hp_buf_grow(&reused, 262144);
+			hp1_buf_reserve(&reused, 262144);
 			a = hp1_inflate(z.data, z.len, &fresh);
 			b = hp1_inflate(z.data, z.len, &reused);
 			snprintf(name, sizeof(name), "%s%zu bytes of zeros", damaged ? "damaged " : "", sizes[i]);
 			ok(a == b && a == (damaged && want == HP1_OK ? HP1_ERR_ZLIB : want) &&
 			   fresh.len <= HP1_MAX_COSE + 1 && reused.len <= HP1_MAX_COSE + 1,
 			   "inflate limit holds with a fresh and a large reused buffer: %s", name);
-			free(fresh.data);
-			free(reused.data);
+			hp1_buf_free(&fresh);
+			hp1_buf_free(&reused);
 		}
 	}
-	free(z.data);
+	hp1_buf_free(&z);
 	free(big);
+}
+
+/*
+ * test_out_of_memory: when the allocator returns NULL, the codec marks the
+ * buffer failed, skips later writes to it and reports the failure; it
+ * never writes through NULL (the server's allocator raises instead)
+ */
+static void
+test_out_of_memory(void)
+{
+	static const uint8_t seed[32] = {1};
+	static const uint8_t cti[HP1_CTI_LEN] = {2};
+	uint8_t		pk[32],
+				sk[64],
+				kid[HP1_KID_LEN];
+	char		text[512];
+	size_t		tlen;
+	const uint8_t *cose;
+	size_t		cose_len;
+	Hp1Token	t;
+	Hp1Buf		b = {0},
+				prot = {0},
+				payload = {0},
+				signed_cose = {0},
+				scratch = {0},
+				z = {0},
+				b45 = {0},
+				inflated = {0};
+	char		big[300];
+
+	hp1_ed25519_keypair(seed, pk, sk);
+	hp1_kid(pk, kid);
+
+	/* no allocator installed: every allocation fails */
+	hp1_set_allocator(NULL, NULL, NULL);
+	hp1_cbor_text(&b, "abc", 3);
+	ok(b.failed && b.len == 0 && b.data == NULL, "without an allocator a write fails and marks the buffer%s", "");
+	hp1_set_allocator(TestAlloc, TestRealloc, free);
+	hp1_cbor_text(&b, "abc", 3);
+	ok(b.failed && b.len == 0, "a failed buffer stays failed%s", "");
+	hp1_buf_reset(&b);
+	hp1_cbor_text(&b, "abc", 3);
+	ok(!b.failed && b.len == 4 && memcmp(b.data, "\x63" "abc", 4) == 0,
+	   "hp1_buf_reset clears the mark%s", "");
+	hp1_buf_free(&b);
+
+	/* growing fails midway: what was written stays, later writes are skipped */
+	memset(big, 'x', sizeof(big));
+	fail_after = 1;
+	hp1_cbor_text(&b, big, sizeof(big));
+	hp1_cbor_int(&b, 1);
+	fail_after = -1;
+	ok(b.failed && b.len == 3 && b.cap == 256 && b.data != NULL && b.data[0] == 0x79,
+	   "a failed realloc keeps the buffer and skips later writes%s", "");
+	hp1_buf_free(&b);
+
+	/* a token to sign, compress and decode */
+	hp1_protected(&prot, kid, HP1_KID_LEN);
+	hp1_claims_head(&payload, "CN-44", 5, 1767225600, 2082758400, cti);
+	hp1_cbor_head(&payload, HP1_CBOR_MAP, 2);
+	hp1_cbor_text(&payload, "k", 1);
+	hp1_cbor_text(&payload, "health", 6);
+	hp1_cbor_text(&payload, "v", 1);
+	hp1_cbor_int(&payload, 1);
+
+	fail_after = 0;
+	ok(!hp1_sign(&signed_cose, &scratch, sk, prot.data, prot.len, payload.data, payload.len) &&
+	   scratch.failed && signed_cose.data == NULL, "hp1_sign reports a scratch buffer that cannot grow%s", "");
+	fail_after = 1;
+	ok(!hp1_sign(&signed_cose, &scratch, sk, prot.data, prot.len, payload.data, payload.len) &&
+	   !scratch.failed && signed_cose.failed, "hp1_sign reports an output buffer that cannot grow%s", "");
+	fail_after = -1;
+	ok(hp1_sign(&signed_cose, &scratch, sk, prot.data, prot.len, payload.data, payload.len) &&
+	   !signed_cose.failed, "hp1_sign succeeds again once memory is back%s", "");
+
+	ok(hp1_parse(signed_cose.data, signed_cose.len, &t) == HP1_OK, "the token parses%s", "");
+	hp1_buf_free(&scratch);
+	fail_after = 0;
+	ok(!hp1_verify(&t, &scratch, pk) && scratch.failed, "hp1_verify is false with scratch->failed when scratch cannot grow%s", "");
+	fail_after = -1;
+	ok(hp1_verify(&t, &scratch, pk) && !scratch.failed, "hp1_verify checks once memory is back%s", "");
+
+	fail_after = 0;
+	ok(!hp1_deflate(signed_cose.data, signed_cose.len, &z) && z.failed, "hp1_deflate is false when its output cannot grow%s", "");
+	fail_after = -1;
+	ok(hp1_deflate(signed_cose.data, signed_cose.len, &z) && !z.failed && z.data[0] == 0x78,
+	   "hp1_deflate compresses once memory is back%s", "");
+	tlen = hp1_text_len(z.len);
+	if (tlen >= sizeof(text))
+		tlen = 0;
+	hp1_text_write(z.data, z.len, text);
+
+	fail_after = 0;
+	ok(hp1_text_decode(text, tlen, &b45, &inflated, &cose, &cose_len) == HP1_ERR_MEMORY,
+	   "hp1_text_decode reports HP1_ERR_MEMORY when base45 has no memory%s", "");
+	fail_after = 1;
+	ok(hp1_text_decode(text, tlen, &b45, &inflated, &cose, &cose_len) == HP1_ERR_MEMORY,
+	   "hp1_text_decode reports HP1_ERR_MEMORY when inflate has no memory%s", "");
+	fail_after = -1;
+	ok(hp1_text_decode(text, tlen, &b45, &inflated, &cose, &cose_len) == HP1_OK &&
+	   cose_len == signed_cose.len && memcmp(cose, signed_cose.data, cose_len) == 0,
+	   "hp1_text_decode decodes once memory is back%s", "");
+	ok(strstr(hp1_error_detail(HP1_ERR_MEMORY), "memory") != NULL,
+	   "HP1_ERR_MEMORY has its own detail: %s", hp1_error_detail(HP1_ERR_MEMORY));
+
+	hp1_buf_free(&prot);
+	hp1_buf_free(&payload);
+	hp1_buf_free(&signed_cose);
+	hp1_buf_free(&scratch);
+	hp1_buf_free(&z);
+	hp1_buf_free(&b45);
+	hp1_buf_free(&inflated);
 }
 
 static void
@@ -427,10 +560,12 @@ main(void)
 
 	if (sodium_init() < 0)
 		return 1;
+	hp1_set_allocator(TestAlloc, TestRealloc, free);
 	test_base45();
 	test_ed25519();
 	test_cbor();
 	test_inflate_limit();
+	test_out_of_memory();
 	while (fgets(line, sizeof(line), stdin))
 	{
 		char	   *tag = strtok(line, "\t");
