@@ -5,11 +5,13 @@
 #   pgtap     pg_prove: test/pgtap/*.sql, each in a fresh database (one per assertion)
 #   isolation pg_isolation_regress: test/isolation/specs/*.spec (one per spec)
 #   scripts   test/scripts/*.sh printing TAP: zbar decoding, C unit tests (one per assertion)
-#   doc       every ```sql block of README.md, in order, in one database (one per block)
+#   doc       every ```sql block of README.md and doc/*.md, in the order
+#             test/doctest.sh gives, in one database (one per block)
 # Exits non-zero when anything failed.
 #
 # For development: test/run-tests.sh REGEX runs only the files whose names
-# match REGEX (and the doc test only when HP_DOCS names files to run).
+# match REGEX (and the doc test only when HP_DOCS names files to run, in the
+# order given; HP_DOCS=all runs the whole manual).
 set -u
 cd "$(dirname "$0")/.."
 PGVER=${PGVER:-15}
@@ -87,15 +89,16 @@ for f in $(ls test/scripts/*.sh 2>/dev/null | pick); do
 done
 add "$tp" "$tf" scripts
 
-# 5. README doc test
+# 5. doc test: README.md, then the manual in doc/ (test/doctest.sh --list)
 docs=${HP_DOCS:-}
-[ -z "$only" ] && [ -z "$docs" ] && docs=README.md
+[ -z "$only" ] && [ -z "$docs" ] && docs=all
 tp=0 tf=0
 if [ -n "$docs" ]; then
   # several files are run as one document, in the order given
-  cat $docs >"$OUT/doc.md"
-  bash test/doctest.sh "$OUT/doc.md" >"$OUT/doctest.tap" 2>&1; rc=$?
-  tap_count "$OUT/doctest.tap" "$rc" "$docs"
+  if [ "$docs" = all ]; then docs=$(bash test/doctest.sh --list | tr '\n' ' '); fi
+  # shellcheck disable=SC2086
+  bash test/doctest.sh $docs >"$OUT/doctest.tap" 2>&1; rc=$?
+  tap_count "$OUT/doctest.tap" "$rc" "doc test"
 fi
 add "$tp" "$tf" doc
 
