@@ -172,7 +172,7 @@ COMMENT ON FUNCTION healthpass.import_signing_key(text, timestamptz, timestamptz
     'superuser: makes the Ed25519 seed in a server-side file (64 hex digits, mode 0600) the active signing key';
 
 CREATE OR REPLACE FUNCTION revoke_signing_key(kid bytea, reason text) RETURNS integer
-    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
@@ -505,7 +505,7 @@ COMMENT ON FUNCTION healthpass.revoke_token(bytea, text, bytea) IS
     'puts a token id on the revocation list; its token verifies as revoked';
 
 CREATE OR REPLACE FUNCTION revoke_pass(token pass, reason text) RETURNS timestamptz
-    LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = healthpass, healthpass_internal, pg_temp
     RETURN revoke_token(pass_token_id(token), reason, pass_kid(token));
 COMMENT ON FUNCTION healthpass.revoke_pass(pass, text) IS 'revokes the token of a pass, recording its kid';

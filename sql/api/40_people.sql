@@ -191,6 +191,10 @@ AS $$
 DECLARE
     p person;
 BEGIN
+    IF pid IS NULL THEN
+        RAISE EXCEPTION 'person id is missing'
+            USING ERRCODE = '22004', DETAIL = 'Name the person by their person_id.';
+    END IF;
     SELECT * INTO p FROM person WHERE person_id = pid FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'person % does not exist', pid
@@ -209,6 +213,10 @@ AS $$
 DECLARE
     p person;
 BEGIN
+    IF pid IS NULL THEN
+        RAISE EXCEPTION 'person id is missing'
+            USING ERRCODE = '22004', DETAIL = 'Name the person by their person_id.';
+    END IF;
     SELECT * INTO p FROM person WHERE person_id = pid;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'person % does not exist', pid
@@ -304,7 +312,7 @@ $$;
 COMMENT ON FUNCTION healthpass.find_person(text, text) IS 'person_id of a document (normalised first), or P0002';
 
 CREATE OR REPLACE FUNCTION person_by_ref(ref uuid) RETURNS bigint
-    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
@@ -339,7 +347,7 @@ $$;
 COMMENT ON FUNCTION healthpass_internal.person_claims(bigint) IS 'reference, masked name and masked document for code bodies (internal)';
 
 CREATE OR REPLACE FUNCTION person_info(person_id bigint) RETURNS jsonb
-    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
@@ -467,7 +475,7 @@ COMMENT ON FUNCTION healthpass.edit_person(bigint, jsonb) IS
 
 CREATE OR REPLACE FUNCTION person_history(person_id bigint)
     RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
-    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE

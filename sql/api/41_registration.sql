@@ -110,7 +110,7 @@ COMMENT ON FUNCTION healthpass.current_notice(text) IS 'the current version of a
 
 CREATE OR REPLACE FUNCTION notice_acceptances(person_id bigint)
     RETURNS TABLE (kind text, version integer, accepted_at timestamptz)
-    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
@@ -395,7 +395,7 @@ COMMENT ON FUNCTION healthpass.modify_entry(bigint, jsonb) IS
     'change fields of the entry registration (history kept); revokes the earlier entry codes and returns a new one';
 
 CREATE OR REPLACE FUNCTION entry_code(person_id bigint) RETURNS text
-    LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
@@ -405,7 +405,7 @@ $$;
 COMMENT ON FUNCTION healthpass.entry_code(bigint) IS 'a fresh HP1 entry code for a registered person';
 
 CREATE OR REPLACE FUNCTION entry_registration(person_id bigint) RETURNS jsonb
-    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
@@ -424,7 +424,7 @@ COMMENT ON FUNCTION healthpass.entry_registration(bigint) IS 'the current entry 
 
 CREATE OR REPLACE FUNCTION entry_history(person_id bigint)
     RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
-    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE

@@ -261,7 +261,7 @@ CREATE OR REPLACE FUNCTION group_codes(person_id bigint)
     RETURNS TABLE (pos integer, person_ref uuid, is_registrant boolean,
                    name_masked text, doc_masked text,
                    prev_ref uuid, next_ref uuid, code_status text, entry_code text)
-    LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE

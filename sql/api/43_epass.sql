@@ -2,22 +2,6 @@
 -- pass (seed 000).
 -- (replayed by every upgrade: CREATE OR REPLACE only)
 
--- The health-code section of the e-pass page. This version says that no
--- health code is available; the health-code domain (sql/api/5x) replaces
--- this one function (same signature) to show the live colour and code.
-CREATE OR REPLACE FUNCTION epass_health_section(person_id bigint) RETURNS jsonb
-    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
-    SET search_path = healthpass, healthpass_internal, pg_temp
-AS $$
-BEGIN
-    RETURN jsonb_build_object(
-        'available', false,
-        'message', 'the health code is not available');
-END
-$$;
-COMMENT ON FUNCTION healthpass.epass_health_section(bigint) IS
-    'health-code part of the e-pass page: {"available": false, ...} until the health-code domain replaces it';
-
 CREATE OR REPLACE TRIGGER epass_keep_history
     BEFORE UPDATE ON epass
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
@@ -94,7 +78,7 @@ COMMENT ON FUNCTION healthpass.record_face_check(bigint, text, text, bytea, text
 CREATE OR REPLACE FUNCTION face_checks(person_id bigint)
     RETURNS TABLE (check_id bigint, provider text, provider_ref text, outcome text,
                    checked_at timestamptz, photo_bound boolean)
-    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
@@ -112,7 +96,7 @@ COMMENT ON FUNCTION healthpass.face_checks(bigint) IS 'a person''s face checks, 
 
 CREATE OR REPLACE FUNCTION certified_photo(person_id bigint)
     RETURNS TABLE (media_type text, photo bytea, bound_at timestamptz, provider text, checked_at timestamptz)
-    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
@@ -133,7 +117,7 @@ $$;
 COMMENT ON FUNCTION healthpass.certified_photo(bigint) IS 'the certified photo to show (person''s own flows only)';
 
 CREATE OR REPLACE FUNCTION unbind_certified_photo(person_id bigint) RETURNS text
-    LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
@@ -199,7 +183,7 @@ $$;
 COMMENT ON FUNCTION healthpass_internal.hp_epass_blocks(person) IS 'reasons an e-pass is suspended';
 
 CREATE OR REPLACE FUNCTION epass_page(person_id bigint) RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
@@ -320,7 +304,7 @@ COMMENT ON FUNCTION healthpass.modify_epass(bigint, jsonb) IS
 
 CREATE OR REPLACE FUNCTION epass_history(person_id bigint)
     RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
-    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE

@@ -108,7 +108,7 @@ COMMENT ON FUNCTION healthpass.add_family_member(bigint, text, text, text, text,
 CREATE OR REPLACE FUNCTION family_members(guardian_id bigint)
     RETURNS TABLE (member_id bigint, person_ref uuid, name text, doc_kind text, doc_masked text,
                    birth_date date, relation text, realname_status text, added_at timestamptz)
-    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
@@ -174,7 +174,7 @@ COMMENT ON FUNCTION healthpass.family_member_qr_png(bigint, bigint, interval, in
 
 CREATE OR REPLACE FUNCTION family_member_history(guardian_id bigint, member_id bigint)
     RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, relation text)
-    LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE

@@ -168,7 +168,7 @@ COMMENT ON FUNCTION healthpass.family_test_results(bigint, timestamptz) IS
 CREATE OR REPLACE FUNCTION test_results(person_id bigint)
     RETURNS TABLE (result_id bigint, institution text, sample_ref text, sampled_at timestamptz,
                    result text, reported_at timestamptz, recorded_at timestamptz)
-    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE

@@ -91,7 +91,7 @@ COMMENT ON FUNCTION healthpass.lift_risk_mark(bigint, bigint, text) IS 'lift a r
 CREATE OR REPLACE FUNCTION risk_marks(person_id bigint)
     RETURNS TABLE (mark_id bigint, kind risk_mark_kind, valid_from timestamptz, valid_until timestamptz,
                    active boolean, note text, recorded_at timestamptz, lifted_at timestamptz, lift_reason text)
-    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE

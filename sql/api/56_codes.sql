@@ -48,7 +48,7 @@ COMMENT ON FUNCTION healthpass_internal.hp_health_code(person) IS 'issue a healt
 CREATE OR REPLACE FUNCTION health_code(person_id bigint)
     RETURNS TABLE (token text, colour health_colour, reasons text[], since timestamptz,
                    last_negative_at timestamptz, expires_at timestamptz)
-    LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER PARALLEL UNSAFE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
@@ -243,10 +243,10 @@ $$;
 COMMENT ON FUNCTION healthpass.manual_health_check(text, text, text, text) IS
     'staff check of a person without a smartphone by document, name and phone (the guardian''s for a member by proxy): masked identity, the colour now and the latest test';
 
--- The e-pass page's health-code section (replaces the placeholder of
--- 43_epass.sql): the live colour, why, since when, the last negative test,
+-- The e-pass page's health-code section (epass_page, 43_epass.sql, shows
+-- it): the live colour, why, since when, the last negative test,
 -- and a fresh dynamic code. A rejected person gets no code.
-CREATE OR REPLACE FUNCTION epass_health_section(person_id bigint) RETURNS jsonb
+CREATE OR REPLACE FUNCTION healthpass_internal.epass_health_section(person_id bigint) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
@@ -271,7 +271,7 @@ BEGIN
         'code_expires_at', c.expires_at);
 END
 $$;
-COMMENT ON FUNCTION healthpass.epass_health_section(bigint) IS
+COMMENT ON FUNCTION healthpass_internal.epass_health_section(bigint) IS
     'health-code part of the e-pass page: live colour, meaning, since, reasons, last negative test and a fresh dynamic code';
 
 GRANT EXECUTE ON FUNCTION

@@ -54,11 +54,11 @@ SELECT pg_catalog.pg_extension_config_dump('colour_current', '');
 -- Boxes are what GiST indexes best among the built-in types: measured on
 -- this project's 2-core machine, an insert costs ~30 us against ~60 us for
 -- a pair of ranges (int8range, tstzrange), and it needs no btree_gist.
-CREATE FUNCTION period_box(person_id bigint, since timestamptz, until timestamptz) RETURNS box
+CREATE FUNCTION healthpass_internal.period_box(person_id bigint, since timestamptz, until timestamptz) RETURNS box
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN box(point(person_id, extract(epoch FROM since - timestamptz '1970-01-01 00:00:00+00') * 1000000),
                point(person_id, extract(epoch FROM until - timestamptz '1970-01-01 00:00:00+00') * 1000000 - 1));
-COMMENT ON FUNCTION healthpass.period_box(bigint, timestamptz, timestamptz) IS
+COMMENT ON FUNCTION healthpass_internal.period_box(bigint, timestamptz, timestamptz) IS
     'a person''s period [since, until) as a box (x = person, y = microseconds) for the no-overlap constraint';
 
 CREATE TABLE colour_history (

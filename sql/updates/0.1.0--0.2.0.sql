@@ -125,7 +125,8 @@ ALTER FUNCTION age(cn_resident_id, date) RENAME TO cn_resident_id_age;
 ALTER FUNCTION mask(cn_resident_id) RENAME TO cn_resident_id_mask;
 
 -- issue 10: every internal routine moves to healthpass_internal: the
--- helpers (hp_*, _*) and the two commented as internal. Moving keeps each
+-- helpers (hp_*, _*), those commented as internal, the e-pass page's health
+-- section and the exclusion constraint's period_box. Moving keeps each
 -- routine's OID, so triggers, constraints and indexes built on them stay.
 -- The internals 0.1.0 granted to every role lose the grants.
 REVOKE EXECUTE ON FUNCTION _b64url_encode(bytea), _utc(timestamptz)
@@ -136,7 +137,7 @@ DECLARE
 BEGIN
     FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
               WHERE p.pronamespace = 'healthpass'::regnamespace
-                AND (p.proname ~ '^(hp)?_' OR p.proname IN ('person_claims', 'colour_facts'))
+                AND (p.proname ~ '^(hp)?_' OR p.proname IN ('person_claims', 'colour_facts', 'epass_health_section', 'period_box'))
     LOOP
         EXECUTE format('ALTER ROUTINE %s SET SCHEMA healthpass_internal', f);
     END LOOP;

@@ -274,7 +274,7 @@ SELECT ok(length(pg_temp.error_of(format('SELECT healthpass.import_signing_key(%
   FROM (VALUES (repeat('z', 5000)), ('/tmp/' || repeat('z/', 600) || 'seed.hex'), (repeat('/', 900) || repeat('é', 500))) x(p);
 SELECT format('COPY (SELECT 1) TO PROGRAM %L', format('rm -rf %s', :'fdir')) \gexec
 SELECT format('COPY (SELECT %L) TO %L', repeat('ab', 32), current_setting('data_directory') || '/hp_test_open.hex') \gexec
--- QuotePath in src/keys.c: an ASCII path of more than 67 bytes shows its first 24 and last 40
+-- QuotePath in src/master_key.c: an ASCII path of more than 67 bytes shows its first 24 and last 40
 CREATE FUNCTION pg_temp.quote_path(p text) RETURNS text LANGUAGE sql
 RETURN CASE WHEN length(p) <= 67 THEN p ELSE left(p, 24) || '...' || right(p, 40) END;
 SELECT throws_ok(format('SELECT healthpass.import_signing_key(%L)', current_setting('data_directory') || '/hp_test_open.hex'),
