@@ -63,17 +63,17 @@ BEGIN
     IF v IS NULL THEN
         IF required THEN
             RAISE EXCEPTION '% is missing', field
-                USING ERRCODE = '22023', DETAIL = format('Give the %s.', field);
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Give the %s.', field);
         END IF;
         RETURN NULL;
     END IF;
     IF length(v) > maxlen THEN
         RAISE EXCEPTION '% "%" is % characters long', field, hp_quote(v), length(v)
-            USING ERRCODE = '54000', DETAIL = format('The %s has at most %s characters.', field, maxlen);
+            USING ERRCODE = 'program_limit_exceeded', DETAIL = format('The %s has at most %s characters.', field, maxlen);
     END IF;
     IF v ~ hp_bad_chars(multiline) THEN
         RAISE EXCEPTION '% "%" holds a control character', field, hp_quote(v)
-            USING ERRCODE = '22023',
+            USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The %s may not hold control, zero-width or text-direction characters%s.',
                                   field, CASE WHEN multiline THEN ' (line breaks and tabs are allowed)' ELSE '' END);
     END IF;
@@ -93,11 +93,11 @@ DECLARE
 BEGIN
     IF v = '' THEN
         RAISE EXCEPTION '% "%" is empty', field, coalesce(value, '')
-            USING ERRCODE = '22023', DETAIL = 'A person needs the name printed on their document.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A person needs the name printed on their document.';
     END IF;
     IF length(v) > 100 THEN
         RAISE EXCEPTION '% "%" is % characters long', field, hp_quote(v), length(v)
-            USING ERRCODE = '22023', DETAIL = 'A name has at most 100 characters.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A name has at most 100 characters.';
     END IF;
     IF current_setting('server_encoding') = 'UTF8' THEN
         v := normalize(v, NFC);
@@ -108,7 +108,7 @@ BEGIN
        OR v ~ '[0-9０-９!-&(-,./:-@\[-`{-~！-＆（-＋，．／：-＠［-｀｛-～]'
        OR v !~ '[^ ·・''’-]' THEN
         RAISE EXCEPTION '% "%" is not valid', field, hp_quote(v)
-            USING ERRCODE = '22023',
+            USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'A name is letters, with spaces, middle dots, hyphens and apostrophes between them; no digits, symbols or control characters.';
     END IF;
     RETURN v;
@@ -125,17 +125,17 @@ BEGIN
     IF value IS NULL THEN
         IF required THEN
             RAISE EXCEPTION '% is missing', field
-                USING ERRCODE = '22004', DETAIL = format('Give the %s as a date and time.', field);
+                USING ERRCODE = 'null_value_not_allowed', DETAIL = format('Give the %s as a date and time.', field);
         END IF;
         RETURN NULL;
     END IF;
     IF NOT isfinite(value) THEN
         RAISE EXCEPTION '% "%" is not a point in time', field, value
-            USING ERRCODE = '22008', DETAIL = format('The %s must be a real date and time, not infinity.', field);
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = format('The %s must be a real date and time, not infinity.', field);
     END IF;
     IF value < timestamptz '1900-01-01 00:00:00+00' OR value >= timestamptz '10000-01-01 00:00:00+00' THEN
         RAISE EXCEPTION '% "%" is out of range', field, value
-            USING ERRCODE = '22008', DETAIL = format('The %s lies between the years 1900 and 9999.', field);
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = format('The %s lies between the years 1900 and 9999.', field);
     END IF;
     RETURN value;
 END

@@ -31,7 +31,7 @@ AS $$
 BEGIN
     IF data !~ '^[A-Za-z0-9_-]*$' OR length(data) % 4 = 1 THEN
         RAISE EXCEPTION 'invalid base64url in trust list field "%": "%"', field, hp_quote(data)
-            USING ERRCODE = '22023',
+            USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'Trust list keys carry base64url (RFC 4648 section 5) without padding.';
     END IF;
     RETURN decode(translate(data, '-_', '+/') || repeat('=', (4 - length(data) % 4) % 4), 'base64');
@@ -71,7 +71,7 @@ DECLARE
 BEGIN
     IF valid_for IS NULL THEN
         RAISE EXCEPTION 'signing key validity is missing'
-            USING ERRCODE = '22023', DETAIL = 'Give how long the key signs, such as 1 year.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Give how long the key signs, such as 1 year.';
     END IF;
     BEGIN
         until := valid_from + valid_for;
@@ -80,11 +80,11 @@ BEGIN
     END;
     IF until = '-infinity' OR extract(epoch FROM until) - extract(epoch FROM valid_from) < 1 THEN
         RAISE EXCEPTION 'signing key validity "%" is too short', hp_quote(valid_for::text)
-            USING ERRCODE = '22023', DETAIL = 'A signing key is valid for at least one second, as a token is.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A signing key is valid for at least one second, as a token is.';
     END IF;
     IF until > timestamptz '9999-12-31 23:59:59Z' THEN
         RAISE EXCEPTION 'signing key validity "%" is too long', hp_quote(valid_for::text)
-            USING ERRCODE = '22008',
+            USING ERRCODE = 'datetime_field_overflow',
                   DETAIL = 'A signing key''s validity ends by 9999-12-31 23:59:59 UTC, the last second a token can carry.';
     END IF;
     RETURN until;
@@ -100,7 +100,7 @@ AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM signing_key WHERE public_key = m.public_key) THEN
         RAISE EXCEPTION 'signing key % is already stored', encode(m.kid, 'hex')
-            USING ERRCODE = '23505', DETAIL = 'Each public key is stored once.';
+            USING ERRCODE = 'unique_violation', DETAIL = 'Each public key is stored once.';
     END IF;
     UPDATE signing_key SET status = 'retired', changed_at = now()
      WHERE secret_box IS NOT NULL AND status = 'active';
@@ -157,11 +157,11 @@ BEGIN
     PERFORM hp_instant('not_before', not_before), hp_instant('not_after', not_after);
     IF extract(epoch FROM not_after) - extract(epoch FROM not_before) < 1 THEN
         RAISE EXCEPTION 'signing key not_after "%" is not after not_before "%"', not_after, not_before
-            USING ERRCODE = '22023', DETAIL = 'A signing key is valid for at least one second, as a token is.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A signing key is valid for at least one second, as a token is.';
     END IF;
     IF not_after > timestamptz '9999-12-31 23:59:59Z' THEN
         RAISE EXCEPTION 'signing key not_after "%" is too late', not_after
-            USING ERRCODE = '22008',
+            USING ERRCODE = 'datetime_field_overflow',
                   DETAIL = 'A signing key''s validity ends by 9999-12-31 23:59:59 UTC, the last second a token can carry.';
     END IF;
     LOCK TABLE signing_key IN SHARE ROW EXCLUSIVE MODE;
@@ -181,14 +181,14 @@ BEGIN
     PERFORM hp_text('revocation reason', reason, 500, required => true);
     IF NOT EXISTS (SELECT 1 FROM signing_key k WHERE k.kid = revoke_signing_key.kid) THEN
         RAISE EXCEPTION 'no signing key with kid %', hp_quote(encode(kid, 'hex'))
-            USING ERRCODE = 'P0002', DETAIL = 'Neither a local nor an imported key has this kid.';
+            USING ERRCODE = 'no_data_found', DETAIL = 'Neither a local nor an imported key has this kid.';
     END IF;
     UPDATE signing_key k SET status = 'revoked', status_reason = reason, changed_at = now()
      WHERE k.kid = revoke_signing_key.kid AND k.status <> 'revoked';
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n = 0 THEN
         RAISE EXCEPTION 'signing key % is already revoked', encode(kid, 'hex')
-            USING ERRCODE = '55000', DETAIL = 'A revoked key stays revoked.';
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'A revoked key stays revoked.';
     END IF;
     RETURN n;
 END
@@ -245,14 +245,14 @@ BEGIN
     IF NOT obj ? member THEN
         IF required THEN
             RAISE EXCEPTION 'trust list field "%" is missing', field
-                USING ERRCODE = '22023',
+                USING ERRCODE = 'invalid_parameter_value',
                       DETAIL = 'A trust list has "issuer", "generated_at" and "keys", and every key "kid", "kty", "crv", "x", "not_before" and "not_after".';
         END IF;
         RETURN NULL;
     END IF;
     IF jsonb_typeof(obj->member) <> 'string' THEN
         RAISE EXCEPTION 'trust list field "%" is not a string: %', field, hp_quote((obj->member)::text)
-            USING ERRCODE = '22023', DETAIL = format('The field "%s" holds a JSON string.', member);
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The field "%s" holds a JSON string.', member);
     END IF;
     RETURN obj->>member;
 END
@@ -268,12 +268,12 @@ AS $$
 BEGIN
     IF value !~ '^[A-Za-z0-9._-]{1,64}$' THEN
         RAISE EXCEPTION 'trust list field "%" is not a valid issuer: "%"', field, hp_quote(value)
-            USING ERRCODE = '22023',
+            USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'An issuer is 1 to 64 ASCII letters, digits, hyphens, underscores and dots, such as CN-44.';
     END IF;
     IF upper(value) = upper(token_issuer()) THEN
         RAISE EXCEPTION 'trust list field "%" names this server''s own issuer "%"', field, value
-            USING ERRCODE = '22023',
+            USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'Only this server''s own keys sign for its own issuer (healthpass.issuer); a trust list cannot add keys for it.';
     END IF;
     RETURN value;
@@ -290,7 +290,7 @@ DECLARE
 BEGIN
     IF value IS NULL THEN
         RAISE EXCEPTION 'trust list field "%" is missing', field
-            USING ERRCODE = '22023', DETAIL = 'A trust list carries generated_at, and every key not_before and not_after.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A trust list carries generated_at, and every key not_before and not_after.';
     END IF;
     BEGIN
         t := value::timestamptz;
@@ -299,7 +299,7 @@ BEGIN
     END;
     IF t IS NULL OR NOT isfinite(t) THEN
         RAISE EXCEPTION 'trust list field "%" is not a valid time: "%"', field, hp_quote(value)
-            USING ERRCODE = '22023', DETAIL = 'Times are ISO 8601 with a time zone, such as 2026-01-01T00:00:00Z.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Times are ISO 8601 with a time zone, such as 2026-01-01T00:00:00Z.';
     END IF;
     RETURN t;
 END
@@ -331,7 +331,7 @@ DECLARE
 BEGIN
     IF jsonb_typeof(doc) IS DISTINCT FROM 'object' THEN
         RAISE EXCEPTION 'trust list is not a JSON object: %', hp_quote(doc::text)
-            USING ERRCODE = '22023',
+            USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'A trust list is an object with "issuer", "generated_at" and "keys".';
     END IF;
     iss := _trust_issuer('issuer', _trust_string(doc, 'issuer', 'issuer'));
@@ -339,67 +339,67 @@ BEGIN
     PERFORM _trust_time('generated_at', _trust_string(doc, 'generated_at', 'generated_at'));
     IF jsonb_typeof(doc->'keys') IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'trust list field "keys" is %', CASE WHEN doc ? 'keys' THEN 'not an array: ' || hp_quote((doc->'keys')::text) ELSE 'missing' END
-            USING ERRCODE = '22023', DETAIL = 'The field "keys" holds a JSON array of keys (RFC 8037 JWKs).';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The field "keys" holds a JSON array of keys (RFC 8037 JWKs).';
     END IF;
     LOCK TABLE signing_key IN SHARE ROW EXCLUSIVE MODE;
     FOR k, i IN SELECT e.value, e.n - 1 FROM jsonb_array_elements(doc->'keys') WITH ORDINALITY e(value, n) LOOP
         f := format('keys[%s]', i);
         IF jsonb_typeof(k) <> 'object' THEN
             RAISE EXCEPTION 'trust list field "%" is not an object: %', f, hp_quote(k::text)
-                USING ERRCODE = '22023', DETAIL = 'Each key is a JSON object (an RFC 8037 JWK).';
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Each key is a JSON object (an RFC 8037 JWK).';
         END IF;
         IF k ? 'd' THEN
             RAISE EXCEPTION 'trust list key % carries a secret key', hp_quote(k->>'kid')
-                USING ERRCODE = '22023',
+                USING ERRCODE = 'invalid_parameter_value',
                       DETAIL = 'A trust list holds public keys only; the JWK member "d" is a private key.',
                       HINT = 'Remove "d" and treat that key as compromised.';
         END IF;
         PERFORM _trust_string(k, 'kid', f || '.kid');
         IF _trust_string(k, 'kty', f || '.kty') <> 'OKP' THEN
             RAISE EXCEPTION 'trust list field "%.kty" is not "OKP": "%"', f, hp_quote(k->>'kty')
-                USING ERRCODE = '22023', DETAIL = 'Keys are RFC 8037 JWKs with "kty": "OKP" and "crv": "Ed25519".';
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Keys are RFC 8037 JWKs with "kty": "OKP" and "crv": "Ed25519".';
         END IF;
         IF _trust_string(k, 'crv', f || '.crv') <> 'Ed25519' THEN
             RAISE EXCEPTION 'trust list field "%.crv" is not "Ed25519": "%"', f, hp_quote(k->>'crv')
-                USING ERRCODE = '22023', DETAIL = 'Keys are RFC 8037 JWKs with "kty": "OKP" and "crv": "Ed25519".';
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Keys are RFC 8037 JWKs with "kty": "OKP" and "crv": "Ed25519".';
         END IF;
         x := _b64url_decode(f || '.x', _trust_string(k, 'x', f || '.x'));
         key_kid := _b64url_decode(f || '.kid', k->>'kid');
         IF length(x) <> 32 THEN
             RAISE EXCEPTION 'trust list field "%.x" holds a public key of % bytes', f, length(x)
-                USING ERRCODE = '22023', DETAIL = 'An Ed25519 public key has 32 bytes.';
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'An Ed25519 public key has 32 bytes.';
         END IF;
         IF key_kid <> substring(sha256(x) FROM 1 FOR 8) THEN
             RAISE EXCEPTION 'trust list kid "%" does not match its public key', hp_quote(k->>'kid')
-                USING ERRCODE = '22023', DETAIL = 'A kid is the first 8 bytes of SHA-256 over the public key.';
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A kid is the first 8 bytes of SHA-256 over the public key.';
         END IF;
         nb := _trust_time(f || '.not_before', _trust_string(k, 'not_before', f || '.not_before'));
         na := _trust_time(f || '.not_after', _trust_string(k, 'not_after', f || '.not_after'));
         IF nb >= na THEN
             RAISE EXCEPTION 'trust list key % has not_before % after not_after %', k->>'kid', nb, na
-                USING ERRCODE = '22023', DETAIL = 'A key''s validity is a non-empty period.';
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A key''s validity is a non-empty period.';
         END IF;
         IF k ? 'status' AND (jsonb_typeof(k->'status') <> 'string'
                              OR k->>'status' NOT IN ('active', 'retired', 'revoked')) THEN
             RAISE EXCEPTION 'trust list field "%.status" is not active, retired or revoked: %', f, hp_quote((k->'status')::text)
-                USING ERRCODE = '22023', DETAIL = 'A key''s status is "active", "retired" or "revoked" (active when left out).';
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A key''s status is "active", "retired" or "revoked" (active when left out).';
         END IF;
         st := coalesce(k->>'status', 'active');
         key_iss := coalesce(_trust_issuer(f || '.iss', _trust_string(k, 'iss', f || '.iss', false)), iss);
         IF EXISTS (SELECT 1 FROM signing_key s WHERE s.public_key = x AND s.secret_box IS NOT NULL) THEN
             RAISE EXCEPTION 'trust list key % is one of this server''s own keys', k->>'kid'
-                USING ERRCODE = '23505', DETAIL = 'Own keys are not imported.';
+                USING ERRCODE = 'unique_violation', DETAIL = 'Own keys are not imported.';
         END IF;
         IF x = ANY (seen) THEN
             RAISE EXCEPTION 'trust list lists key % twice', k->>'kid'
-                USING ERRCODE = '23505', DETAIL = 'Each public key appears once.';
+                USING ERRCODE = 'unique_violation', DETAIL = 'Each public key appears once.';
         END IF;
         SELECT s.issuer INTO old_iss FROM signing_key s
          WHERE s.kid = key_kid AND (s.secret_box IS NOT NULL OR s.issuer <> key_iss)
          ORDER BY s.key_id LIMIT 1;
         IF FOUND THEN
             RAISE EXCEPTION 'trust list key % is stored for issuer "%" and cannot move to "%"', k->>'kid', old_iss, key_iss
-                USING ERRCODE = '22023',
+                USING ERRCODE = 'invalid_parameter_value',
                       DETAIL = 'A key vouches for one issuer only; a later list cannot move a kid to another issuer.',
                       HINT = 'If the key really changed hands, delete the stored key first.';
         END IF;
@@ -484,19 +484,19 @@ DECLARE
 BEGIN
     IF token_id IS NULL OR length(token_id) <> 16 THEN
         RAISE EXCEPTION 'invalid token id "%"', hp_quote(encode(token_id, 'hex'))
-            USING ERRCODE = '22023', DETAIL = 'A token id (cti) has 16 bytes.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A token id (cti) has 16 bytes.';
     END IF;
     PERFORM hp_text('revocation reason', reason, 500, required => true);
     IF kid IS NOT NULL AND length(kid) <> 8 THEN
         RAISE EXCEPTION 'invalid kid "%"', hp_quote(encode(kid, 'hex'))
-            USING ERRCODE = '22023', DETAIL = 'A kid has 8 bytes.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A kid has 8 bytes.';
     END IF;
     INSERT INTO revoked_token (token_id, kid, reason) VALUES (token_id, kid, reason)
     ON CONFLICT DO NOTHING
     RETURNING revoked_at INTO at;
     IF at IS NULL THEN
         RAISE EXCEPTION 'token % is already revoked', encode(token_id, 'hex')
-            USING ERRCODE = '23505', DETAIL = 'A token is revoked once.';
+            USING ERRCODE = 'unique_violation', DETAIL = 'A token is revoked once.';
     END IF;
     RETURN at;
 END

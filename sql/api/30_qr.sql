@@ -51,7 +51,7 @@ AS $$
 BEGIN
     IF module_px IS NULL OR module_px NOT BETWEEN 1 AND 40 THEN
         RAISE EXCEPTION 'module size % is out of range', coalesce(module_px::text, 'NULL')
-            USING ERRCODE = '22023', DETAIL = 'A module is 1 to 40 pixels wide.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A module is 1 to 40 pixels wide.';
     END IF;
     RETURN module_px;
 END

@@ -71,12 +71,12 @@ AS $$
 BEGIN
     IF kind IS NULL OR NOT kind = ANY (hp_person_kinds()) THEN
         RAISE EXCEPTION 'document kind "%" does not identify a person', hp_quote(kind)
-            USING ERRCODE = '22023',
+            USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('A person is identified by one of: %s.', array_to_string(hp_person_kinds(), ', '));
     END IF;
     IF number IS NULL THEN
         RAISE EXCEPTION 'document number is missing for kind "%"', kind
-            USING ERRCODE = '22023', DETAIL = 'Every person needs a document number.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Every person needs a document number.';
     END IF;
     BEGIN
         RETURN normalize_document(kind, number);
@@ -131,7 +131,7 @@ BEGIN
     person_sex := lower(btrim(sex));
     IF person_sex IS NOT NULL AND person_sex NOT IN ('male', 'female') THEN
         RAISE EXCEPTION 'sex "%" is not valid', hp_quote(sex)
-            USING ERRCODE = '22023', DETAIL = 'Sex is "male" or "female".';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Sex is "male" or "female".';
     END IF;
 
     IF kind = 'cn_resident_id' THEN
@@ -140,13 +140,13 @@ BEGIN
         IF birth IS NOT NULL AND birth <> id_birth THEN
             RAISE EXCEPTION 'birth date % does not match resident identity card "%"',
                     birth, hp_mask_document(kind, doc_number)
-                USING ERRCODE = '23514',
+                USING ERRCODE = 'check_violation',
                       DETAIL = format('The card number gives the birth date %s.', id_birth);
         END IF;
         IF person_sex IS NOT NULL AND person_sex <> id_sex THEN
             RAISE EXCEPTION 'sex "%" does not match resident identity card "%"',
                     person_sex, hp_mask_document(kind, doc_number)
-                USING ERRCODE = '23514',
+                USING ERRCODE = 'check_violation',
                       DETAIL = format('The card number gives the sex %s.', id_sex);
         END IF;
         birth_date := id_birth;
@@ -154,30 +154,30 @@ BEGIN
     ELSE
         IF birth IS NULL THEN
             RAISE EXCEPTION 'birth date is missing for document kind "%"', kind
-                USING ERRCODE = '22023',
+                USING ERRCODE = 'invalid_parameter_value',
                       DETAIL = 'Only a resident identity card number carries the birth date; other documents need it given.';
         END IF;
         birth_date := birth;
     END IF;
     IF birth_date < date '1900-01-01' OR birth_date > current_date THEN
         RAISE EXCEPTION 'birth date % is out of range', birth_date
-            USING ERRCODE = '22008', DETAIL = 'A birth date lies between 1900-01-01 and today.';
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'A birth date lies between 1900-01-01 and today.';
     END IF;
 
     person_nationality := upper(btrim(nationality));
     IF person_nationality IS NOT NULL AND person_nationality !~ '^[A-Z]{3}$' THEN
         RAISE EXCEPTION 'nationality "%" is not valid', hp_quote(nationality)
-            USING ERRCODE = '22023', DETAIL = 'Nationality is an ISO 3166-1 alpha-3 code such as CHN, HKG or MAC.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Nationality is an ISO 3166-1 alpha-3 code such as CHN, HKG or MAC.';
     END IF;
     IF kind = 'passport' AND person_nationality IS NULL THEN
         RAISE EXCEPTION 'nationality is missing for passport "%"', hp_mask_document(kind, doc_number)
-            USING ERRCODE = '22023', DETAIL = 'A foreign passport needs the issuing country.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A foreign passport needs the issuing country.';
     END IF;
 
     person_phone := regexp_replace(phone, '[\s\-()]', '', 'g');
     IF person_phone IS NOT NULL AND person_phone !~ '^\+?[0-9]{5,20}$' THEN
         RAISE EXCEPTION 'phone number "%" is not valid', hp_quote(phone)
-            USING ERRCODE = '22023', DETAIL = 'A phone number has 5 to 20 digits, optionally after a leading +.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A phone number has 5 to 20 digits, optionally after a leading +.';
     END IF;
 END
 $$;
@@ -193,12 +193,12 @@ DECLARE
 BEGIN
     IF pid IS NULL THEN
         RAISE EXCEPTION 'person id is missing'
-            USING ERRCODE = '22004', DETAIL = 'Name the person by their person_id.';
+            USING ERRCODE = 'null_value_not_allowed', DETAIL = 'Name the person by their person_id.';
     END IF;
     SELECT * INTO p FROM person WHERE person_id = pid FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'person % does not exist', pid
-            USING ERRCODE = 'P0002', DETAIL = 'No person has this id.';
+            USING ERRCODE = 'no_data_found', DETAIL = 'No person has this id.';
     END IF;
     RETURN p;
 END
@@ -215,12 +215,12 @@ DECLARE
 BEGIN
     IF pid IS NULL THEN
         RAISE EXCEPTION 'person id is missing'
-            USING ERRCODE = '22004', DETAIL = 'Name the person by their person_id.';
+            USING ERRCODE = 'null_value_not_allowed', DETAIL = 'Name the person by their person_id.';
     END IF;
     SELECT * INTO p FROM person WHERE person_id = pid;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'person % does not exist', pid
-            USING ERRCODE = 'P0002', DETAIL = 'No person has this id.';
+            USING ERRCODE = 'no_data_found', DETAIL = 'No person has this id.';
     END IF;
     RETURN p;
 END
@@ -236,7 +236,7 @@ AS $$
 BEGIN
     IF p.realname_status = 'rejected' THEN
         RAISE EXCEPTION 'real-name verification of person % was rejected', p.person_id
-            USING ERRCODE = '55000',
+            USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = format('The real-name service rejected the information: %s.', rtrim(p.realname_reason, '.')),
                   HINT = 'The person must edit their name and document; the code is available again once the new check is approved.';
     END IF;
@@ -266,7 +266,7 @@ BEGIN
         INSERT INTO document_index VALUES (c.doc_kind, c.doc_number, pid);
     EXCEPTION WHEN unique_violation THEN
         RAISE EXCEPTION 'document % "%" is already registered', c.doc_kind, hp_mask_document(c.doc_kind, c.doc_number)
-            USING ERRCODE = '23505',
+            USING ERRCODE = 'unique_violation',
                   DETAIL = 'Each document identifies one person; look the person up instead of registering again.';
     END;
     INSERT INTO ref_index VALUES (ref, pid);
@@ -303,7 +303,7 @@ BEGIN
      WHERE d.doc_kind = find_person.doc_kind AND d.doc_number = n;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no person has document % "%"', doc_kind, hp_mask_document(doc_kind, n)
-            USING ERRCODE = 'P0002', DETAIL = 'The document has not been registered yet.',
+            USING ERRCODE = 'no_data_found', DETAIL = 'The document has not been registered yet.',
                   HINT = 'Register the person first.';
     END IF;
     RETURN pid;
@@ -321,7 +321,7 @@ BEGIN
     SELECT r.person_id INTO pid FROM ref_index r WHERE r.public_ref = ref;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no person has reference "%"', ref
-            USING ERRCODE = 'P0002', DETAIL = 'The reference does not name a registered person.';
+            USING ERRCODE = 'no_data_found', DETAIL = 'The reference does not name a registered person.';
     END IF;
     RETURN pid;
 END
@@ -396,18 +396,18 @@ DECLARE
 BEGIN
     IF changes IS NULL OR jsonb_typeof(changes) <> 'object' THEN
         RAISE EXCEPTION 'changes "%" are not a JSON object', hp_quote(changes::text)
-            USING ERRCODE = '22023', DETAIL = 'Changes are given as {"field": value, ...}.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Changes are given as {"field": value, ...}.';
     END IF;
     FOR k IN SELECT jsonb_object_keys(changes) LOOP
         IF NOT k = ANY (allowed) THEN
             RAISE EXCEPTION 'unknown person field "%"', hp_quote(k)
-                USING ERRCODE = '22023',
+                USING ERRCODE = 'invalid_parameter_value',
                       DETAIL = format('Editable fields are %s.', array_to_string(allowed, ', '));
         END IF;
         -- every field is a string (null clears an optional one)
         IF jsonb_typeof(changes->k) NOT IN ('string', 'null') THEN
             RAISE EXCEPTION 'person field "%" must be a string, not %', k, hp_quote((changes->k)::text)
-                USING ERRCODE = '22023', DETAIL = 'Every field of "my information" is a JSON string.';
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Every field of "my information" is a JSON string.';
         END IF;
     END LOOP;
     IF changes ? 'doc_kind' THEN new_kind := changes->>'doc_kind'; END IF;
@@ -418,7 +418,7 @@ BEGIN
             birth := (changes->>'birth_date')::date;
         EXCEPTION WHEN others THEN
             RAISE EXCEPTION 'birth date "%" is not a date', hp_quote(changes->>'birth_date')
-                USING ERRCODE = '22007', DETAIL = 'Dates are written YYYY-MM-DD.';
+                USING ERRCODE = 'invalid_datetime_format', DETAIL = 'Dates are written YYYY-MM-DD.';
         END;
     ELSIF new_kind = 'cn_resident_id' THEN
         birth := NULL;
@@ -438,7 +438,7 @@ BEGIN
             INSERT INTO document_index VALUES (c.doc_kind, c.doc_number, p.person_id);
         EXCEPTION WHEN unique_violation THEN
             RAISE EXCEPTION 'document % "%" is already registered', c.doc_kind, hp_mask_document(c.doc_kind, c.doc_number)
-                USING ERRCODE = '23505', DETAIL = 'Each document identifies one person.';
+                USING ERRCODE = 'unique_violation', DETAIL = 'Each document identifies one person.';
         END;
         DELETE FROM document_index WHERE doc_kind = p.doc_kind AND doc_number = p.doc_number;
     END IF;
@@ -497,7 +497,7 @@ AS $$
 BEGIN
     IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
         RAISE EXCEPTION 'max_rows % is out of range', max_rows
-            USING ERRCODE = '22023', DETAIL = 'Ask for 1 to 10000 people at a time.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Ask for 1 to 10000 people at a time.';
     END IF;
     RETURN QUERY
         SELECT p.person_id, p.version, p.doc_kind, p.doc_number, p.name, p.birth_date, p.updated_at
@@ -521,27 +521,27 @@ DECLARE
 BEGIN
     IF result IS NULL OR result NOT IN ('approved', 'rejected') THEN
         RAISE EXCEPTION 'real-name result "%" is not valid', hp_quote(result)
-            USING ERRCODE = '22023', DETAIL = 'A real-name result is "approved" or "rejected".';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A real-name result is "approved" or "rejected".';
     END IF;
     PERFORM hp_text('rejection reason', reason, 500);
     IF result = 'rejected' AND nullif(btrim(reason), '') IS NULL THEN
         RAISE EXCEPTION 'a rejection of person % needs a reason', person_id
-            USING ERRCODE = '22023', DETAIL = 'The reason tells the person what to correct.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The reason tells the person what to correct.';
     END IF;
     p := hp_lock_person(person_id);
     IF p.realname_status <> 'pending' THEN
         RAISE EXCEPTION 'real-name status of person % is "%", not pending', person_id, p.realname_status
-            USING ERRCODE = '55000',
+            USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'Only a pending person can get a real-name result; an edit of their information makes them pending again.';
     END IF;
     IF checked_version IS NULL THEN
         RAISE EXCEPTION 'real-name result for person % names no checked version', person_id
-            USING ERRCODE = '22004',
+            USING ERRCODE = 'null_value_not_allowed',
                   DETAIL = 'Quote back the version realname_queue gave with the information that was checked.';
     END IF;
     IF checked_version <> p.version THEN
         RAISE EXCEPTION 'real-name result for version % of person % is stale', checked_version, person_id
-            USING ERRCODE = '55000',
+            USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = format('The person has been edited since; the current version is %s.', p.version),
                   HINT = 'Check the current information again.';
     END IF;
@@ -623,7 +623,7 @@ DECLARE
 BEGIN
     IF valid_for IS NULL OR valid_for <= interval '0' OR valid_for > interval '366 days' THEN
         RAISE EXCEPTION 'validity % is out of range', valid_for
-            USING ERRCODE = '22023', DETAIL = 'A personal code is valid for more than zero and at most 366 days.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A personal code is valid for more than zero and at most 366 days.';
     END IF;
     PERFORM hp_require_not_rejected(p);
     RETURN hp_issue_code(p, 'personal', person_claims(p.person_id), valid_for);

@@ -16,7 +16,7 @@ AS $$
 BEGIN
     IF kind IS NULL OR kind NOT IN ('registration_notice', 'commitment_letter') THEN
         RAISE EXCEPTION 'notice kind "%" is not valid', hp_quote(kind)
-            USING ERRCODE = '22023', DETAIL = 'Notice kinds are "registration_notice" and "commitment_letter".';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Notice kinds are "registration_notice" and "commitment_letter".';
     END IF;
 END
 $$;
@@ -34,7 +34,7 @@ BEGIN
     SELECT max(n.version) INTO v FROM notice n WHERE n.kind = hp_current_notice_version.kind;
     IF v IS NULL THEN
         RAISE EXCEPTION 'no % has been published', replace(kind, '_', ' ')
-            USING ERRCODE = 'P0002',
+            USING ERRCODE = 'no_data_found',
                   DETAIL = 'An administrator must publish one with publish_notice before travellers can accept it.';
     END IF;
     RETURN v;
@@ -53,13 +53,13 @@ DECLARE
 BEGIN
     IF accepted IS NULL THEN
         RAISE EXCEPTION 'the % has not been accepted', label
-            USING ERRCODE = '55000',
+            USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = format('The traveller must read and accept version %s first.', cur),
                   HINT = 'Pass the version the traveller accepted.';
     END IF;
     IF accepted <> cur THEN
         RAISE EXCEPTION '% version % is not the current one', label, accepted
-            USING ERRCODE = '55000',
+            USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = format('The current version is %s.', cur),
                   HINT = 'Show the current version and ask the traveller to accept it.';
     END IF;
@@ -81,7 +81,7 @@ BEGIN
     PERFORM hp_check_notice_kind(kind);
     IF nullif(btrim(title), '') IS NULL OR nullif(btrim(body), '') IS NULL THEN
         RAISE EXCEPTION 'the % needs a title and a body', replace(kind, '_', ' ')
-            USING ERRCODE = '22023', DETAIL = 'Neither the title nor the body may be empty.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Neither the title nor the body may be empty.';
     END IF;
     PERFORM hp_text('notice title', title, 200), hp_text('notice body', body, 20000, multiline => true);
     -- one publisher at a time per kind
@@ -135,12 +135,12 @@ DECLARE
 BEGIN
     IF form ? field AND jsonb_typeof(form->field) NOT IN ('string', 'null') THEN
         RAISE EXCEPTION 'field "%" must be a string, not %', field, hp_quote((form->field)::text)
-            USING ERRCODE = '22023', DETAIL = 'Form fields are JSON strings.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Form fields are JSON strings.';
     END IF;
     t := nullif(btrim(regexp_replace(form->>field, '[\s　]+', ' ', 'g')), '');
     IF t IS NULL AND required THEN
         RAISE EXCEPTION 'field "%" is required', field
-            USING ERRCODE = '22023', DETAIL = 'The form is complete only when every required field is filled in.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The form is complete only when every required field is filled in.';
     END IF;
     RETURN hp_text(format('field "%s"', field), t, maxlen);
 END
@@ -156,12 +156,12 @@ DECLARE
 BEGIN
     IF form IS NULL OR jsonb_typeof(form) <> 'object' THEN
         RAISE EXCEPTION '% "%" is not a JSON object', what, hp_quote(form::text)
-            USING ERRCODE = '22023', DETAIL = 'Forms are given as {"field": value, ...}.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Forms are given as {"field": value, ...}.';
     END IF;
     FOR k IN SELECT jsonb_object_keys(form) LOOP
         IF NOT k = ANY (allowed) THEN
             RAISE EXCEPTION 'unknown % field "%"', what, k
-                USING ERRCODE = '22023', DETAIL = format('The fields are %s.', array_to_string(allowed, ', '));
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The fields are %s.', array_to_string(allowed, ', '));
         END IF;
     END LOOP;
 END
@@ -185,7 +185,7 @@ DECLARE
 BEGIN
     IF p IS NOT NULL AND p !~ '^\+?[0-9]{5,20}$' THEN
         RAISE EXCEPTION 'field "%" is not a phone number: "%"', field, phone
-            USING ERRCODE = '22023', DETAIL = 'A phone number has 5 to 20 digits, optionally after a leading +.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A phone number has 5 to 20 digits, optionally after a leading +.';
     END IF;
     RETURN p;
 END
@@ -219,24 +219,24 @@ BEGIN
         arrival := t::date;
     EXCEPTION WHEN others THEN
         RAISE EXCEPTION 'arrival date "%" is not a date', hp_quote(t)
-            USING ERRCODE = '22007', DETAIL = 'Dates are written YYYY-MM-DD.';
+            USING ERRCODE = 'invalid_datetime_format', DETAIL = 'Dates are written YYYY-MM-DD.';
     END;
     IF arrival < current_date - 30 OR arrival > current_date + 180 THEN
         RAISE EXCEPTION 'arrival date % is out of range', arrival
-            USING ERRCODE = '22008', DETAIL = 'The arrival date lies between 30 days ago and 180 days ahead.';
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'The arrival date lies between 30 days ago and 180 days ahead.';
     END IF;
     r := r || jsonb_build_object('arrival_date', arrival);
 
     t := lower(hp_form_text(form, 'transport_mode', true, 20));
     IF t NOT IN ('flight', 'train', 'ship', 'road', 'on_foot') THEN
         RAISE EXCEPTION 'transport mode "%" is not valid', hp_quote(t)
-            USING ERRCODE = '22023', DETAIL = 'The transport mode is flight, train, ship, road or on_foot.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The transport mode is flight, train, ship, road or on_foot.';
     END IF;
     r := r || jsonb_build_object('transport_mode', t);
     t := upper(replace(hp_form_text(form, 'transport_number', t IN ('flight', 'train', 'ship'), 20), ' ', ''));
     IF t !~ '^[A-Z0-9-]{1,20}$' THEN
         RAISE EXCEPTION 'transport number "%" is not valid', hp_quote(t)
-            USING ERRCODE = '22023', DETAIL = 'A flight, train or ship number has letters, digits and hyphens.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A flight, train or ship number has letters, digits and hyphens.';
     END IF;
     r := r || jsonb_build_object('transport_number', t,
                                  'seat_number', upper(hp_form_text(form, 'seat_number', false, 10)));
@@ -244,7 +244,7 @@ BEGIN
     t := upper(hp_form_text(form, 'departure_country', true, 60));
     IF t !~ '^[A-Z]{3}$' THEN
         RAISE EXCEPTION 'departure country "%" is not valid', hp_quote(t)
-            USING ERRCODE = '22023', DETAIL = 'The country or region is an ISO 3166-1 alpha-3 code such as HKG, MAC or GBR.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The country or region is an ISO 3166-1 alpha-3 code such as HKG, MAC or GBR.';
     END IF;
     r := r || jsonb_build_object(
         'departure_country', t,
@@ -256,7 +256,7 @@ BEGIN
     t := lower(hp_form_text(form, 'purpose', true, 20));
     IF t NOT IN ('business', 'family', 'tourism', 'study', 'work', 'return_home', 'transit', 'other') THEN
         RAISE EXCEPTION 'purpose "%" is not valid', hp_quote(t)
-            USING ERRCODE = '22023',
+            USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'The purpose is business, family, tourism, study, work, return_home, transit or other.';
     END IF;
     r := r || jsonb_build_object(
@@ -281,7 +281,7 @@ BEGIN
     SELECT * INTO e FROM entry_registration WHERE person_id = p.person_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'person % has no entry registration', p.person_id
-            USING ERRCODE = 'P0002', DETAIL = 'The person has not completed the entry registration.',
+            USING ERRCODE = 'no_data_found', DETAIL = 'The person has not completed the entry registration.',
                   HINT = 'Submit the entry registration with submit_entry.';
     END IF;
     PERFORM hp_require_not_rejected(p);
@@ -341,7 +341,7 @@ DECLARE
 BEGIN
     IF EXISTS (SELECT 1 FROM entry_registration e WHERE e.person_id = p.person_id) THEN
         RAISE EXCEPTION 'person % already has an entry registration', p.person_id
-            USING ERRCODE = '23505', DETAIL = 'Each person has one entry registration.',
+            USING ERRCODE = 'unique_violation', DETAIL = 'Each person has one entry registration.',
                   HINT = 'Change it with modify_entry.';
     END IF;
     PERFORM hp_accept_notice(p.person_id, 'registration_notice', notice_version);
@@ -372,7 +372,7 @@ BEGIN
     SELECT * INTO e FROM entry_registration x WHERE x.person_id = p.person_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'person % has no entry registration', p.person_id
-            USING ERRCODE = 'P0002', DETAIL = 'Only a submitted registration can be modified.',
+            USING ERRCODE = 'no_data_found', DETAIL = 'Only a submitted registration can be modified.',
                   HINT = 'Submit the entry registration with submit_entry.';
     END IF;
     PERFORM hp_form_keys(changes, entry_fields(), 'entry');
@@ -415,7 +415,7 @@ BEGIN
     SELECT to_jsonb(e) INTO r FROM entry_registration e WHERE e.person_id = p.person_id;
     IF r IS NULL THEN
         RAISE EXCEPTION 'person % has no entry registration', p.person_id
-            USING ERRCODE = 'P0002', DETAIL = 'The person has not completed the entry registration.';
+            USING ERRCODE = 'no_data_found', DETAIL = 'The person has not completed the entry registration.';
     END IF;
     RETURN r;
 END

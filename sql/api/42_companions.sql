@@ -49,13 +49,13 @@ BEGIN
         IF NEW.person_id IS DISTINCT FROM OLD.person_id OR NEW.companion_id IS DISTINCT FROM OLD.companion_id THEN
             RAISE EXCEPTION 'the companion binding of person % to the group of person % cannot be moved',
                     OLD.companion_id, OLD.person_id
-                USING ERRCODE = '55000',
+                USING ERRCODE = 'object_not_in_prerequisite_state',
                       DETAIL = 'A binding is removed and made again: unbind_companion, then bind_companion.';
         END IF;
         IF NEW.pos IS DISTINCT FROM OLD.pos
            AND EXISTS (SELECT 1 FROM companion c WHERE c.person_id = NEW.person_id AND c.pos = NEW.pos) THEN
             RAISE EXCEPTION 'position % in the group of person % is taken', NEW.pos, NEW.person_id
-                USING ERRCODE = '23505', DETAIL = 'Each companion of a group has a position of their own.';
+                USING ERRCODE = 'unique_violation', DETAIL = 'Each companion of a group has a position of their own.';
         END IF;
         RETURN NEW;
     END IF;
@@ -64,29 +64,29 @@ BEGIN
     END IF;
     IF NEW.companion_id = NEW.person_id THEN
         RAISE EXCEPTION 'person % cannot accompany themselves', NEW.person_id
-            USING ERRCODE = '23514', DETAIL = 'A registrant binds other people as companions.';
+            USING ERRCODE = 'check_violation', DETAIL = 'A registrant binds other people as companions.';
     END IF;
     -- the person's row, when there is one (a restore loads people later)
     PERFORM FROM person x WHERE x.person_id = NEW.person_id FOR UPDATE;
     IF EXISTS (SELECT 1 FROM companion_of c WHERE c.person_id = NEW.person_id) THEN
         RAISE EXCEPTION 'person % accompanies another group and cannot bind companions', NEW.person_id
-            USING ERRCODE = '23514', DETAIL = 'Groups do not nest: a companion cannot have companions of their own.';
+            USING ERRCODE = 'check_violation', DETAIL = 'Groups do not nest: a companion cannot have companions of their own.';
     END IF;
     IF EXISTS (SELECT 1 FROM companion c WHERE c.person_id = NEW.person_id AND c.companion_id = NEW.companion_id) THEN
         RAISE EXCEPTION 'person % is already bound to the group of person %', NEW.companion_id, NEW.person_id
-            USING ERRCODE = '23505', DETAIL = 'A companion is bound to a group once.';
+            USING ERRCODE = 'unique_violation', DETAIL = 'A companion is bound to a group once.';
     END IF;
     SELECT count(*) INTO n FROM companion c WHERE c.person_id = NEW.person_id;
     IF n >= companion_limit() THEN
         RAISE EXCEPTION 'the group of person % already has % companions', NEW.person_id, n
-            USING ERRCODE = '54000', DETAIL = format('A registrant binds at most %s companions.', companion_limit());
+            USING ERRCODE = 'program_limit_exceeded', DETAIL = format('A registrant binds at most %s companions.', companion_limit());
     END IF;
     IF NEW.pos IS NULL THEN
         -- binding order: after every companion of the group
         SELECT coalesce(max(c.pos), 0) + 1 INTO NEW.pos FROM companion c WHERE c.person_id = NEW.person_id;
     ELSIF EXISTS (SELECT 1 FROM companion c WHERE c.person_id = NEW.person_id AND c.pos = NEW.pos) THEN
         RAISE EXCEPTION 'position % in the group of person % is taken', NEW.pos, NEW.person_id
-            USING ERRCODE = '23505', DETAIL = 'Each companion of a group has a position of their own; leave pos out to bind them last.';
+            USING ERRCODE = 'unique_violation', DETAIL = 'Each companion of a group has a position of their own; leave pos out to bind them last.';
     END IF;
     RETURN NEW;
 END
@@ -111,7 +111,7 @@ BEGIN
         IF NEW.person_id IS DISTINCT FROM OLD.person_id OR NEW.registrant_id IS DISTINCT FROM OLD.registrant_id THEN
             RAISE EXCEPTION 'the companion binding of person % to the group of person % cannot be moved',
                     OLD.person_id, OLD.registrant_id
-                USING ERRCODE = '55000',
+                USING ERRCODE = 'object_not_in_prerequisite_state',
                       DETAIL = 'A binding is removed and made again: unbind_companion, then bind_companion.';
         END IF;
         RETURN NEW;
@@ -121,21 +121,21 @@ BEGIN
     END IF;
     IF NEW.registrant_id = NEW.person_id THEN
         RAISE EXCEPTION 'person % cannot accompany themselves', NEW.person_id
-            USING ERRCODE = '23514', DETAIL = 'A companion accompanies another person''s group.';
+            USING ERRCODE = 'check_violation', DETAIL = 'A companion accompanies another person''s group.';
     END IF;
     -- the person's row, when there is one (a restore loads people later)
     PERFORM FROM person x WHERE x.person_id = NEW.person_id FOR UPDATE;
     SELECT c.registrant_id INTO other FROM companion_of c WHERE c.person_id = NEW.person_id;
     IF other = NEW.registrant_id THEN
         RAISE EXCEPTION 'person % is already bound to the group of person %', NEW.person_id, other
-            USING ERRCODE = '23505', DETAIL = 'A companion is bound to a group once.';
+            USING ERRCODE = 'unique_violation', DETAIL = 'A companion is bound to a group once.';
     ELSIF other IS NOT NULL THEN
         RAISE EXCEPTION 'person % already accompanies the group of person %', NEW.person_id, other
-            USING ERRCODE = '23514', DETAIL = 'A person accompanies one group at a time.';
+            USING ERRCODE = 'check_violation', DETAIL = 'A person accompanies one group at a time.';
     END IF;
     IF EXISTS (SELECT 1 FROM companion c WHERE c.person_id = NEW.person_id) THEN
         RAISE EXCEPTION 'person % leads a group of their own', NEW.person_id
-            USING ERRCODE = '23514', DETAIL = 'Groups do not nest: a registrant with companions cannot join another group.';
+            USING ERRCODE = 'check_violation', DETAIL = 'Groups do not nest: a registrant with companions cannot join another group.';
     END IF;
     RETURN NEW;
 END
@@ -164,12 +164,12 @@ BEGIN
      WHERE d.doc_kind = bind_companion.doc_kind AND d.doc_number = n;
     IF cid IS NULL THEN
         RAISE EXCEPTION 'no person has document % "%"', doc_kind, shown
-            USING ERRCODE = 'P0002', DETAIL = 'The companion has not registered yet.',
+            USING ERRCODE = 'no_data_found', DETAIL = 'The companion has not registered yet.',
                   HINT = 'The companion must register first: look up their document with entry_lookup and complete the entry registration.';
     END IF;
     IF cid = registrant THEN
         RAISE EXCEPTION 'person % cannot accompany themselves', registrant
-            USING ERRCODE = '23514', DETAIL = format('Document %s "%s" is the registrant''s own.', doc_kind, shown);
+            USING ERRCODE = 'check_violation', DETAIL = format('Document %s "%s" is the registrant''s own.', doc_kind, shown);
     END IF;
 
     -- both people, locked in person_id order: every binding, unbinding and
@@ -180,37 +180,37 @@ BEGIN
 
     IF NOT EXISTS (SELECT 1 FROM entry_registration e WHERE e.person_id = registrant) THEN
         RAISE EXCEPTION 'person % has no entry registration', registrant
-            USING ERRCODE = '55000', DETAIL = 'Only a registered traveller can bind companions.',
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'Only a registered traveller can bind companions.',
                   HINT = 'Submit the entry registration with submit_entry first.';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM entry_registration e WHERE e.person_id = cid) THEN
         RAISE EXCEPTION 'companion % "%" has not completed the entry registration', doc_kind, shown
-            USING ERRCODE = '55000', DETAIL = 'A companion must have a complete entry registration of their own.',
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'A companion must have a complete entry registration of their own.',
                   HINT = 'The companion must register first: look up their document with entry_lookup and complete the entry registration.';
     END IF;
 
     SELECT c.registrant_id INTO other FROM companion_of c WHERE c.person_id = cid;
     IF other = registrant THEN
         RAISE EXCEPTION 'companion % "%" is already bound to this group', doc_kind, shown
-            USING ERRCODE = '23505', DETAIL = 'A companion is bound to a group once.';
+            USING ERRCODE = 'unique_violation', DETAIL = 'A companion is bound to a group once.';
     ELSIF other IS NOT NULL THEN
         RAISE EXCEPTION 'companion % "%" already accompanies another group', doc_kind, shown
-            USING ERRCODE = '23514', DETAIL = 'A person accompanies one group at a time.',
+            USING ERRCODE = 'check_violation', DETAIL = 'A person accompanies one group at a time.',
                   HINT = 'The other registrant must unbind them first.';
     END IF;
     IF EXISTS (SELECT 1 FROM companion c WHERE c.person_id = cid) THEN
         RAISE EXCEPTION 'companion % "%" leads a group of their own', doc_kind, shown
-            USING ERRCODE = '23514', DETAIL = 'Groups do not nest: a registrant with companions cannot join another group.';
+            USING ERRCODE = 'check_violation', DETAIL = 'Groups do not nest: a registrant with companions cannot join another group.';
     END IF;
     IF EXISTS (SELECT 1 FROM companion_of c WHERE c.person_id = registrant) THEN
         RAISE EXCEPTION 'person % accompanies another group and cannot bind companions', registrant
-            USING ERRCODE = '23514', DETAIL = 'Groups do not nest: a companion cannot have companions of their own.';
+            USING ERRCODE = 'check_violation', DETAIL = 'Groups do not nest: a companion cannot have companions of their own.';
     END IF;
 
     SELECT count(*) INTO locked FROM companion c WHERE c.person_id = registrant;
     IF locked >= companion_limit() THEN
         RAISE EXCEPTION 'the group of person % already has % companions', registrant, locked
-            USING ERRCODE = '54000', DETAIL = format('A registrant binds at most %s companions.', companion_limit());
+            USING ERRCODE = 'program_limit_exceeded', DETAIL = format('A registrant binds at most %s companions.', companion_limit());
     END IF;
 
     -- pos left out: the row trigger gives the next position (binding order)
@@ -221,7 +221,7 @@ BEGIN
         -- cannot happen under the two person locks; a row written around
         -- this function is reported in the project's words all the same
         RAISE EXCEPTION 'companion % "%" is already bound to a group', doc_kind, shown
-            USING ERRCODE = '23505', DETAIL = 'A person accompanies one group at a time.';
+            USING ERRCODE = 'unique_violation', DETAIL = 'A person accompanies one group at a time.';
     END;
     -- the new companion is last: after the registrant and the others
     RETURN locked + 2;
@@ -250,7 +250,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'document % "%" is not bound to the group of person %',
                 doc_kind, hp_mask_document(doc_kind, n), registrant
-            USING ERRCODE = 'P0002', DETAIL = 'Only a bound companion can be unbound.';
+            USING ERRCODE = 'no_data_found', DETAIL = 'Only a bound companion can be unbound.';
     END IF;
     DELETE FROM companion_of c WHERE c.person_id = cid;
 END
@@ -273,7 +273,7 @@ BEGIN
     registrant := coalesce(registrant, me.person_id);
     IF NOT EXISTS (SELECT 1 FROM entry_registration e WHERE e.person_id = registrant) THEN
         RAISE EXCEPTION 'person % has no entry registration', registrant
-            USING ERRCODE = 'P0002', DETAIL = 'A group is a registered traveller and their companions.',
+            USING ERRCODE = 'no_data_found', DETAIL = 'A group is a registered traveller and their companions.',
                   HINT = 'Submit the entry registration with submit_entry first.';
     END IF;
     FOR m IN

@@ -27,36 +27,36 @@ DECLARE
 BEGIN
     IF prov IS NULL OR length(prov) > 50 OR prov ~ hp_bad_chars(false) THEN
         RAISE EXCEPTION 'face check provider "%" is not valid', hp_quote(provider)
-            USING ERRCODE = '22023', DETAIL = 'The provider is named by 1 to 50 characters, for example "CTID".';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The provider is named by 1 to 50 characters, for example "CTID".';
     END IF;
     IF outcome IS NULL OR outcome NOT IN ('passed', 'failed') THEN
         RAISE EXCEPTION 'face check outcome "%" is not valid', hp_quote(outcome)
-            USING ERRCODE = '22023', DETAIL = 'The outcome is "passed" or "failed".';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The outcome is "passed" or "failed".';
     END IF;
     PERFORM hp_instant('face check time', checked_at);
     IF checked_at > now() + interval '5 minutes' THEN
         RAISE EXCEPTION 'face check time % is in the future', checked_at
-            USING ERRCODE = '22008', DETAIL = 'A face check is recorded after it happened.';
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'A face check is recorded after it happened.';
     END IF;
     IF outcome = 'passed' AND photo IS NULL THEN
         RAISE EXCEPTION 'passed face check of person % has no certified photo', p.person_id
-            USING ERRCODE = '22023', DETAIL = 'A passed check returns the certified photo, which must be recorded with it.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A passed check returns the certified photo, which must be recorded with it.';
     END IF;
     IF outcome = 'failed' AND photo IS NOT NULL THEN
         RAISE EXCEPTION 'failed face check of person % carries a photo', p.person_id
-            USING ERRCODE = '22023', DETAIL = 'Only a passed check yields a certified photo.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Only a passed check yields a certified photo.';
     END IF;
     IF photo IS NOT NULL THEN
         IF length(photo) > photo_limit() THEN
             RAISE EXCEPTION 'certified photo of % bytes is too large', length(photo)
-                USING ERRCODE = '54000', DETAIL = format('A certified photo has at most %s bytes.', photo_limit());
+                USING ERRCODE = 'program_limit_exceeded', DETAIL = format('A certified photo has at most %s bytes.', photo_limit());
         END IF;
         media := CASE WHEN substr(photo, 1, 3) = '\xffd8ff'::bytea THEN 'image/jpeg'
                       WHEN substr(photo, 1, 8) = '\x89504e470d0a1a0a'::bytea THEN 'image/png' END;
         IF media IS NULL THEN
             RAISE EXCEPTION 'certified photo starting with "%" is not a JPEG or PNG image',
                     encode(substr(photo, 1, 8), 'hex')
-                USING ERRCODE = '22023', DETAIL = 'Certified photos are JPEG or PNG images.';
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Certified photos are JPEG or PNG images.';
         END IF;
     END IF;
     INSERT INTO face_check (person_id, provider, provider_ref, outcome, checked_at)
@@ -109,7 +109,7 @@ BEGIN
          WHERE c.person_id = p.person_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'person % has no certified photo', p.person_id
-            USING ERRCODE = 'P0002', DETAIL = 'No passed face check is bound, or its photo was unbound.',
+            USING ERRCODE = 'no_data_found', DETAIL = 'No passed face check is bound, or its photo was unbound.',
                   HINT = 'Run the face check again.';
     END IF;
 END
@@ -126,7 +126,7 @@ BEGIN
     DELETE FROM certified_photo c WHERE c.person_id = p.person_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'person % has no certified photo', p.person_id
-            USING ERRCODE = 'P0002', DETAIL = 'There is no bound photo to unbind.';
+            USING ERRCODE = 'no_data_found', DETAIL = 'There is no bound photo to unbind.';
     END IF;
     -- the e-pass is suspended: its live codes go with it
     PERFORM hp_revoke_codes(p.person_id, 'certified photo unbound', ARRAY['epass']);
@@ -195,7 +195,7 @@ BEGIN
     SELECT * INTO e FROM epass x WHERE x.person_id = p.person_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'person % has no electronic pass', p.person_id
-            USING ERRCODE = 'P0002', DETAIL = 'The person has not applied for an electronic pass.',
+            USING ERRCODE = 'no_data_found', DETAIL = 'The person has not applied for an electronic pass.',
                   HINT = 'Apply with apply_epass.';
     END IF;
     blocks := hp_epass_blocks(p);
@@ -225,23 +225,23 @@ DECLARE
 BEGIN
     IF p.doc_kind <> 'cn_resident_id' THEN
         RAISE EXCEPTION 'document kind "%" cannot hold an electronic pass', p.doc_kind
-            USING ERRCODE = '23514', DETAIL = 'Electronic passes are for holders of a resident identity card.';
+            USING ERRCODE = 'check_violation', DETAIL = 'Electronic passes are for holders of a resident identity card.';
     END IF;
     IF EXISTS (SELECT 1 FROM epass x WHERE x.person_id = p.person_id) THEN
         RAISE EXCEPTION 'person % already has an electronic pass', p.person_id
-            USING ERRCODE = '23505', DETAIL = 'Each person has one electronic pass.',
+            USING ERRCODE = 'unique_violation', DETAIL = 'Each person has one electronic pass.',
                   HINT = 'Change it with modify_epass.';
     END IF;
     IF p.realname_status <> 'approved' THEN
         RAISE EXCEPTION 'real-name status of person % is "%", not approved', p.person_id, p.realname_status
-            USING ERRCODE = '55000', DETAIL = 'An electronic pass needs an approved real-name verification.',
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'An electronic pass needs an approved real-name verification.',
                   HINT = CASE WHEN p.realname_status = 'rejected'
                               THEN 'The person must edit their information and wait for approval.'
                               ELSE 'Wait for the real-name result.' END;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM certified_photo c WHERE c.person_id = p.person_id) THEN
         RAISE EXCEPTION 'person % has not passed a face check', p.person_id
-            USING ERRCODE = '55000', DETAIL = 'An electronic pass needs a passed face check with its certified photo.',
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'An electronic pass needs a passed face check with its certified photo.',
                   HINT = 'Run the face check (CTID) and record it with record_face_check.';
     END IF;
     PERFORM hp_accept_notice(p.person_id, 'commitment_letter', letter_version);
@@ -254,7 +254,7 @@ BEGIN
               FROM jsonb_populate_record(NULL::epass, form) r;
     EXCEPTION WHEN unique_violation THEN
         RAISE EXCEPTION 'person % already has an electronic pass', p.person_id
-            USING ERRCODE = '23505', DETAIL = 'Each person has one electronic pass.',
+            USING ERRCODE = 'unique_violation', DETAIL = 'Each person has one electronic pass.',
                   HINT = 'Change it with modify_epass.';
     END;
     RETURN epass_page(p.person_id);
@@ -278,7 +278,7 @@ BEGIN
     SELECT * INTO e FROM epass x WHERE x.person_id = p.person_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'person % has no electronic pass', p.person_id
-            USING ERRCODE = 'P0002', DETAIL = 'Only an existing electronic pass can be modified.',
+            USING ERRCODE = 'no_data_found', DETAIL = 'Only an existing electronic pass can be modified.',
                   HINT = 'Apply with apply_epass.';
     END IF;
     PERFORM hp_form_keys(changes, epass_fields() || person_keys, 'e-pass');

@@ -42,7 +42,7 @@ DECLARE
 BEGIN
     IF r IS NULL OR r NOT IN ('parent', 'child', 'spouse', 'grandparent', 'grandchild', 'sibling', 'other') THEN
         RAISE EXCEPTION 'relation "%" is not valid', hp_quote(relation)
-            USING ERRCODE = '22023',
+            USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'The relation is parent, child, spouse, grandparent, grandchild, sibling or other.';
     END IF;
     RETURN r;
@@ -61,7 +61,7 @@ BEGIN
     PERFORM hp_get_person(guardian);
     IF NOT EXISTS (SELECT 1 FROM family_member f WHERE f.person_id = guardian AND f.member_id = member) THEN
         RAISE EXCEPTION 'person % is not a family member of person %', member, guardian
-            USING ERRCODE = '42501', DETAIL = 'A guardian sees and edits only the family members they registered.';
+            USING ERRCODE = 'insufficient_privilege', DETAIL = 'A guardian sees and edits only the family members they registered.';
     END IF;
     IF for_update THEN
         p := hp_lock_person(member);
@@ -88,12 +88,12 @@ DECLARE
 BEGIN
     IF g.guardian_id IS NOT NULL THEN
         RAISE EXCEPTION 'person % was registered by proxy and cannot register family members', g.person_id
-            USING ERRCODE = '23514', DETAIL = 'Only a person who registered themselves acts for their family.';
+            USING ERRCODE = 'check_violation', DETAIL = 'Only a person who registered themselves acts for their family.';
     END IF;
     SELECT count(*) INTO n FROM family_member f WHERE f.person_id = g.person_id;
     IF n >= family_limit() THEN
         RAISE EXCEPTION 'person % already has % family members', g.person_id, n
-            USING ERRCODE = '54000', DETAIL = format('A guardian registers at most %s family members.', family_limit());
+            USING ERRCODE = 'program_limit_exceeded', DETAIL = format('A guardian registers at most %s family members.', family_limit());
     END IF;
     -- no phone of their own: the guardian's number is the contact (seed 004)
     mid := hp_insert_person(doc_kind, doc_number, name, birth_date, sex, nationality,

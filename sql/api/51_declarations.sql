@@ -26,7 +26,7 @@ DECLARE
 BEGIN
     IF p IS NULL OR p = '' THEN
         RAISE EXCEPTION '% "%" is empty', field, hp_quote(coalesce(place, ''))
-            USING ERRCODE = '22023', DETAIL = 'A place names a country, province, city or district.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A place names a country, province, city or district.';
     END IF;
     RETURN p;
 END
@@ -53,15 +53,15 @@ DECLARE
 BEGIN
     IF declare_health.fever_today IS NULL THEN
         RAISE EXCEPTION 'fever_today is missing'
-            USING ERRCODE = '22023', DETAIL = 'Every declaration answers whether the person has a fever or symptoms today.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Every declaration answers whether the person has a fever or symptoms today.';
     END IF;
     IF declare_health.contact_14d IS NULL THEN
         RAISE EXCEPTION 'contact_14d is missing'
-            USING ERRCODE = '22023', DETAIL = 'Every declaration answers whether the person had contact with a case in the last 14 days.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Every declaration answers whether the person had contact with a case in the last 14 days.';
     END IF;
     IF coalesce(cardinality(declare_health.travel_places), 0) > 30 THEN
         RAISE EXCEPTION 'travel history lists % places', cardinality(declare_health.travel_places)
-            USING ERRCODE = '54000', DETAIL = 'A declaration lists at most 30 places visited in the last 14 days.';
+            USING ERRCODE = 'program_limit_exceeded', DETAIL = 'A declaration lists at most 30 places visited in the last 14 days.';
     END IF;
     SELECT coalesce(array_agg(DISTINCT hp_clean_place('travel place', t.pl) ORDER BY hp_clean_place('travel place', t.pl)), '{}')
       INTO places FROM unnest(declare_health.travel_places) AS t(pl);
@@ -73,18 +73,18 @@ BEGIN
                                   '[\s　]+', ' ', 'g');
         IF address IS NULL THEN
             RAISE EXCEPTION 'destination address "%" is empty', hp_quote(declare_health.destination_address)
-                USING ERRCODE = '22023', DETAIL = 'Leave the address out, or give the street and number.';
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Leave the address out, or give the street and number.';
         END IF;
     END IF;
     IF declare_health.temperature IS NOT NULL
        AND NOT declare_health.temperature BETWEEN 34.0 AND 43.0 THEN
         RAISE EXCEPTION 'temperature % is out of range', hp_quote(declare_health.temperature::text)
-            USING ERRCODE = '22023', DETAIL = 'A body temperature is given in degrees Celsius between 34.0 and 43.0.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A body temperature is given in degrees Celsius between 34.0 and 43.0.';
     END IF;
     INSERT INTO health_declaration AS d
            (person_id, valid_until, fever_today, contact_14d, travel_places,
             destination_city, destination_address, temperature)
-    VALUES (p.person_id, now() + (hp_health_config()).declaration_valid_for,
+    VALUES (p.person_id, now() + hp_setting('declaration_valid_for')::interval,
             declare_health.fever_today, declare_health.contact_14d, places,
             city, address, round(declare_health.temperature, 1))
     RETURNING d.declaration_id, d.declared_at, d.valid_until
@@ -107,7 +107,7 @@ DECLARE
 BEGIN
     IF max_rows IS NULL OR max_rows NOT BETWEEN 1 AND 1000 THEN
         RAISE EXCEPTION 'max_rows % is out of range', max_rows
-            USING ERRCODE = '22023', DETAIL = 'Ask for 1 to 1000 declarations at a time.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Ask for 1 to 1000 declarations at a time.';
     END IF;
     RETURN QUERY
         SELECT d.declaration_id, d.declared_at, d.valid_until,

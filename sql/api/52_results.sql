@@ -33,22 +33,22 @@ DECLARE
 BEGIN
     IF res IS NULL OR res NOT IN ('negative', 'positive', 'pending') THEN
         RAISE EXCEPTION 'test result "%" is not valid', hp_quote(record_test_result.result)
-            USING ERRCODE = '22023', DETAIL = 'A nucleic-acid result is negative, positive or pending.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A nucleic-acid result is negative, positive or pending.';
     END IF;
     IF sampled > now() THEN
         RAISE EXCEPTION 'sampling time "%" is in the future', sampled
-            USING ERRCODE = '22008', DETAIL = 'A sample is recorded after it was taken.';
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'A sample is recorded after it was taken.';
     END IF;
     IF res = 'pending' THEN
         IF reported IS NOT NULL THEN
             RAISE EXCEPTION 'a pending result cannot have a report time "%"', reported
-                USING ERRCODE = '22023', DETAIL = 'A result is reported when it is negative or positive.';
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A result is reported when it is negative or positive.';
         END IF;
     ELSE
         reported := coalesce(reported, now());
         IF reported < sampled OR reported > now() THEN
             RAISE EXCEPTION 'report time "%" is out of range', reported
-                USING ERRCODE = '22008',
+                USING ERRCODE = 'datetime_field_overflow',
                       DETAIL = format('A result is reported between sampling (%s) and now.', sampled);
         END IF;
     END IF;
@@ -64,15 +64,15 @@ BEGIN
     IF FOUND THEN
         IF prev.sampled_at <> sampled THEN
             RAISE EXCEPTION 'sample "%" of "%" was taken at %, not %', hp_quote(ref), hp_quote(inst), prev.sampled_at, sampled
-                USING ERRCODE = '23514', DETAIL = 'All records of one sample have the same sampling time.';
+                USING ERRCODE = 'check_violation', DETAIL = 'All records of one sample have the same sampling time.';
         END IF;
         IF prev.result = res THEN
             RAISE EXCEPTION 'sample "%" of "%" is already recorded as %', hp_quote(ref), hp_quote(inst), res
-                USING ERRCODE = '23505', DETAIL = 'A record is added only when the result changes.';
+                USING ERRCODE = 'unique_violation', DETAIL = 'A record is added only when the result changes.';
         END IF;
         IF prev.result <> 'pending' AND res = 'pending' THEN
             RAISE EXCEPTION 'sample "%" of "%" already has the final result %', hp_quote(ref), hp_quote(inst), prev.result
-                USING ERRCODE = '55000', DETAIL = 'A reported result does not go back to pending; record the corrected result instead.';
+                USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'A reported result does not go back to pending; record the corrected result instead.';
         END IF;
     END IF;
 
@@ -84,7 +84,7 @@ BEGIN
         -- test_result_pending_once: only a row written around this function
         -- can collide (the person lock serialises the function's own calls)
         RAISE EXCEPTION 'sample "%" of "%" is already recorded as %', hp_quote(ref), hp_quote(inst), res
-            USING ERRCODE = '23505', DETAIL = 'A sample is pending once: one pending record per sample.';
+            USING ERRCODE = 'unique_violation', DETAIL = 'A sample is pending once: one pending record per sample.';
     END;
     RETURN id;
 END
@@ -119,7 +119,7 @@ DECLARE
 BEGIN
     IF hp_instant('instant', at) > now() THEN
         RAISE EXCEPTION 'instant "%" is not valid', at
-            USING ERRCODE = '22008', DETAIL = 'Results are looked up at an instant that is not in the future.';
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'Results are looked up at an instant that is not in the future.';
     END IF;
     RETURN QUERY
         SELECT s.sampled_at, s.result, s.reported_at, s.institution, s.sample_ref,
@@ -145,7 +145,7 @@ DECLARE
 BEGIN
     IF hp_instant('instant', at) > now() THEN
         RAISE EXCEPTION 'instant "%" is not valid', at
-            USING ERRCODE = '22008', DETAIL = 'Results are looked up at an instant that is not in the future.';
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'Results are looked up at an instant that is not in the future.';
     END IF;
     RETURN QUERY
         SELECT m.person_id, mask_name(m.name), f.relation,

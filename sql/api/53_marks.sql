@@ -37,17 +37,17 @@ DECLARE
 BEGIN
     IF kind IS NULL OR NOT kind = ANY (enum_range(NULL::risk_mark_kind)::text[]) THEN
         RAISE EXCEPTION 'risk mark kind "%" is not valid', hp_quote(kind)
-            USING ERRCODE = '22023',
+            USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('A risk mark is one of: %s.', array_to_string(enum_range(NULL::risk_mark_kind), ', '));
     END IF;
     k := kind::risk_mark_kind;
     IF v_until IS NOT NULL AND v_until <= v_from THEN
         RAISE EXCEPTION 'validity window "%" to "%" is empty', v_from, v_until
-            USING ERRCODE = '22008', DETAIL = 'A risk mark ends after it starts.';
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'A risk mark ends after it starts.';
     END IF;
     IF v_until IS NOT NULL AND v_until <= now() THEN
         RAISE EXCEPTION 'validity window ends in the past at "%"', v_until
-            USING ERRCODE = '22008', DETAIL = 'A risk mark is recorded before it ends.';
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'A risk mark is recorded before it ends.';
     END IF;
     INSERT INTO risk_mark AS m (person_id, kind, valid_from, valid_until, note)
     VALUES (p.person_id, k, v_from, v_until, why)
@@ -71,15 +71,15 @@ BEGIN
        FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'person % has no risk mark %', lift_risk_mark.person_id, lift_risk_mark.mark_id
-            USING ERRCODE = 'P0002', DETAIL = 'Marks are named by the person and the mark id set_risk_mark returned.';
+            USING ERRCODE = 'no_data_found', DETAIL = 'Marks are named by the person and the mark id set_risk_mark returned.';
     END IF;
     IF m.lifted_at IS NOT NULL THEN
         RAISE EXCEPTION 'risk mark % was already lifted at %', m.mark_id, m.lifted_at
-            USING ERRCODE = '55000', DETAIL = 'A mark is lifted once.';
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'A mark is lifted once.';
     END IF;
     IF m.valid_until IS NOT NULL AND m.valid_until <= now() THEN
         RAISE EXCEPTION 'risk mark % already ended at %', m.mark_id, m.valid_until
-            USING ERRCODE = '55000', DETAIL = 'Only a current or future mark can be lifted.';
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'Only a current or future mark can be lifted.';
     END IF;
     UPDATE risk_mark r SET lifted_at = now(), lift_reason = why
      WHERE r.person_id = m.person_id AND r.mark_id = m.mark_id;
@@ -123,7 +123,7 @@ BEGIN
     LOCK TABLE health_declaration IN SHARE MODE;
     IF EXISTS (SELECT 1 FROM risk_area a WHERE a.place = pl AND a.lifted_at IS NULL) THEN
         RAISE EXCEPTION 'risk area "%" is already declared', hp_quote(pl)
-            USING ERRCODE = '23505', DETAIL = 'An area is declared once until it is lifted.';
+            USING ERRCODE = 'unique_violation', DETAIL = 'An area is declared once until it is lifted.';
     END IF;
     BEGIN
         INSERT INTO risk_area AS a (place, note) VALUES (pl, why)
@@ -133,7 +133,7 @@ BEGIN
         -- passed the check above; the unique index risk_area_active made
         -- this one wait for the other to commit)
         RAISE EXCEPTION 'risk area "%" is already declared', hp_quote(pl)
-            USING ERRCODE = '23505',
+            USING ERRCODE = 'unique_violation',
                   DETAIL = 'Another session declared the area at the same time; an area is declared once until it is lifted.';
     END;
     PERFORM hp_recolour_place(pl);
@@ -154,11 +154,11 @@ BEGIN
     SELECT * INTO a FROM risk_area r WHERE r.area_id = lift_risk_area.area_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'risk area % does not exist', lift_risk_area.area_id
-            USING ERRCODE = 'P0002', DETAIL = 'Areas are named by the id declare_risk_area returned.';
+            USING ERRCODE = 'no_data_found', DETAIL = 'Areas are named by the id declare_risk_area returned.';
     END IF;
     IF a.lifted_at IS NOT NULL THEN
         RAISE EXCEPTION 'risk area "%" was already lifted at %', hp_quote(a.place), a.lifted_at
-            USING ERRCODE = '55000', DETAIL = 'An area is lifted once.';
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'An area is lifted once.';
     END IF;
     UPDATE risk_area r SET lifted_at = now() WHERE r.area_id = a.area_id;
     PERFORM hp_recolour_place(a.place);

@@ -199,15 +199,15 @@ BEGIN
     nodes := nodes + 1;
     IF depth > 10 THEN
         RAISE EXCEPTION 'condition is nested deeper than 10 levels at %', path
-            USING ERRCODE = '54000', DETAIL = 'Write a flatter condition with "all" or "any".';
+            USING ERRCODE = 'program_limit_exceeded', DETAIL = 'Write a flatter condition with "all" or "any".';
     END IF;
     IF nodes > 100 THEN
         RAISE EXCEPTION 'condition has more than 100 parts at %', path
-            USING ERRCODE = '54000', DETAIL = 'Split the condition into several rules.';
+            USING ERRCODE = 'program_limit_exceeded', DETAIL = 'Split the condition into several rules.';
     END IF;
     IF cond IS NULL OR jsonb_typeof(cond) = 'null' THEN
         RAISE EXCEPTION 'condition at % is missing', path
-            USING ERRCODE = '22023', DETAIL = 'A condition is true, false or a JSON object.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A condition is true, false or a JSON object.';
     END IF;
     IF jsonb_typeof(cond) = 'boolean' THEN
         sql := CASE WHEN cond::text = 'true' THEN 'true' ELSE 'false' END;
@@ -215,7 +215,7 @@ BEGIN
     END IF;
     IF jsonb_typeof(cond) <> 'object' THEN
         RAISE EXCEPTION 'condition % at % is not an object', hp_quote(cond::text), path
-            USING ERRCODE = '22023', DETAIL = 'A condition is true, false or a JSON object.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A condition is true, false or a JSON object.';
     END IF;
     SELECT array_agg(k ORDER BY k) INTO keys FROM jsonb_object_keys(cond) k;
 
@@ -223,7 +223,7 @@ BEGIN
         key := keys[1];
         IF jsonb_typeof(cond->key) <> 'array' OR jsonb_array_length(cond->key) = 0 THEN
             RAISE EXCEPTION '"%" at % needs a non-empty array of conditions', key, path
-                USING ERRCODE = '22023', DETAIL = format('Write {"%s": [condition, ...]}.', key);
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Write {"%s": [condition, ...]}.', key);
         END IF;
         FOR i IN 0 .. jsonb_array_length(cond->key) - 1 LOOP
             sub := hp_compile_condition(cond->key->i, format('%s.%s[%s]', path, key, i), depth + 1, nodes, boundaries);
@@ -243,14 +243,14 @@ BEGIN
     END IF;
     IF NOT ('fact' = ANY (keys)) OR NOT keys <@ ARRAY['fact', 'op', 'value'] THEN
         RAISE EXCEPTION 'condition % at % is not understood', hp_quote(cond::text), path
-            USING ERRCODE = '22023',
+            USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'A condition is {"fact": name, "op": operator, "value": value}, {"all": [...]}, {"any": [...]}, {"not": condition}, true or false.';
     END IF;
 
     SELECT * INTO fact FROM colour_fact c WHERE c.name = cond->>'fact';
     IF NOT FOUND OR jsonb_typeof(cond->'fact') <> 'string' THEN
         RAISE EXCEPTION 'unknown fact "%" at %', hp_quote(cond->>'fact'), path
-            USING ERRCODE = '22023',
+            USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The facts are: %s.', (SELECT string_agg(c.name, ', ' ORDER BY c.name) FROM colour_fact c));
     END IF;
     col := 'f.' || quote_ident(fact.name);
@@ -259,7 +259,7 @@ BEGIN
     IF op IS NULL THEN
         IF fact.type <> 'boolean' OR cond ? 'value' THEN
             RAISE EXCEPTION 'fact "%" at % needs an operator', fact.name, path
-                USING ERRCODE = '22023', DETAIL = 'Only a boolean fact may stand alone, meaning "is true".';
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Only a boolean fact may stand alone, meaning "is true".';
         END IF;
         sql := format('coalesce(%s, false)', col);
         RETURN;
@@ -267,34 +267,34 @@ BEGIN
     IF op IN ('is_missing', 'is_present') THEN
         IF cond ? 'value' THEN
             RAISE EXCEPTION 'operator "%" at % takes no value', hp_quote(op), path
-                USING ERRCODE = '22023', DETAIL = 'Write {"fact": name, "op": "is_missing"} or "is_present".';
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Write {"fact": name, "op": "is_missing"} or "is_present".';
         END IF;
         sql := format('(%s IS %sNULL)', col, CASE op WHEN 'is_present' THEN 'NOT ' ELSE '' END);
         RETURN;
     END IF;
     IF NOT cond ? 'value' THEN
         RAISE EXCEPTION 'operator "%" at % needs a value', hp_quote(op), path
-            USING ERRCODE = '22023', DETAIL = 'Write {"fact": name, "op": operator, "value": value}.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Write {"fact": name, "op": operator, "value": value}.';
     END IF;
 
     CASE fact.type
     WHEN 'boolean' THEN
         IF op NOT IN ('=', '<>') OR jsonb_typeof(val) <> 'boolean' THEN
             RAISE EXCEPTION 'fact "%" at % is compared with = or <> to true or false', fact.name, path
-                USING ERRCODE = '22023', DETAIL = format('Got operator "%s" and value %s.', hp_quote(op), hp_quote(val::text));
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got operator "%s" and value %s.', hp_quote(op), hp_quote(val::text));
         END IF;
         sql := format('coalesce(%s %s %s, false)', col, op, val::text);
     WHEN 'numeric' THEN
         IF op NOT IN ('=', '<>', '<', '<=', '>', '>=') OR jsonb_typeof(val) <> 'number' THEN
             RAISE EXCEPTION 'fact "%" at % is compared with =, <>, <, <=, > or >= to a number', fact.name, path
-                USING ERRCODE = '22023', DETAIL = format('Got operator "%s" and value %s.', hp_quote(op), hp_quote(val::text));
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got operator "%s" and value %s.', hp_quote(op), hp_quote(val::text));
         END IF;
         sql := format('coalesce(%s %s %L::numeric, false)', col, op, (val #>> '{}')::numeric);
     WHEN 'text' THEN
         IF op IN ('=', '<>') AND jsonb_typeof(val) = 'string' THEN
             IF length(val #>> '{}') > 200 THEN
                 RAISE EXCEPTION 'value at % is too long', path
-                    USING ERRCODE = '54000', DETAIL = 'A text value has at most 200 characters.';
+                    USING ERRCODE = 'program_limit_exceeded', DETAIL = 'A text value has at most 200 characters.';
             END IF;
             PERFORM hp_text(format('value at %s', path), val #>> '{}', 200);
             sql := format('coalesce(%s %s %L::text, false)', col, op, val #>> '{}');
@@ -302,7 +302,7 @@ BEGIN
               AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(val) e WHERE jsonb_typeof(e) <> 'string') THEN
             IF jsonb_array_length(val) > 50 THEN
                 RAISE EXCEPTION 'value list at % has % entries', path, jsonb_array_length(val)
-                    USING ERRCODE = '54000', DETAIL = 'A value list has at most 50 entries.';
+                    USING ERRCODE = 'program_limit_exceeded', DETAIL = 'A value list has at most 50 entries.';
             END IF;
             PERFORM hp_text(format('value at %s[%s]', path, o - 1), e, 200)
                FROM jsonb_array_elements_text(val) WITH ORDINALITY AS x(e, o);
@@ -312,22 +312,22 @@ BEGIN
                           CASE op WHEN 'not_in' THEN 'NOT ' ELSE '' END, col, lit);
         ELSE
             RAISE EXCEPTION 'fact "%" at % is compared with = or <> to a string, or with in or not_in to a list of strings', fact.name, path
-                USING ERRCODE = '22023', DETAIL = format('Got operator "%s" and value %s.', hp_quote(op), hp_quote(val::text));
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got operator "%s" and value %s.', hp_quote(op), hp_quote(val::text));
         END IF;
     WHEN 'timestamptz' THEN
         IF op NOT IN ('within', 'not_within') OR jsonb_typeof(val) <> 'string' THEN
             RAISE EXCEPTION 'fact "%" at % is tested with within or not_within and an interval such as "3 days"', fact.name, path
-                USING ERRCODE = '22023', DETAIL = format('Got operator "%s" and value %s.', hp_quote(op), hp_quote(val::text));
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got operator "%s" and value %s.', hp_quote(op), hp_quote(val::text));
         END IF;
         BEGIN
             iv := (val #>> '{}')::interval;
         EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
             RAISE EXCEPTION 'interval "%" at % is not valid', hp_quote(val #>> '{}'), path
-                USING ERRCODE = '22007', DETAIL = 'Write an interval such as "72 hours" or "7 days".';
+                USING ERRCODE = 'invalid_datetime_format', DETAIL = 'Write an interval such as "72 hours" or "7 days".';
         END;
         IF iv <= interval '0' OR iv > interval '366 days' THEN
             RAISE EXCEPTION 'interval "%" at % is out of range', hp_quote(val #>> '{}'), path
-                USING ERRCODE = '22023', DETAIL = 'A time window is longer than zero and at most 366 days.';
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A time window is longer than zero and at most 366 days.';
         END IF;
         sql := format('%scoalesce(%s > f.at - %L::interval, false)',
                       CASE op WHEN 'not_within' THEN 'NOT ' ELSE '' END, col, iv);
@@ -369,7 +369,7 @@ BEGIN
         -- the callers hold hp_current_ruleset(true)'s lock; only a version
         -- written directly, around that lock, can collide
         RAISE EXCEPTION 'rule set version % was made by another session at the same time', v
-            USING ERRCODE = '23505', DETAIL = 'Rule set versions are made one at a time; run the change again.';
+            USING ERRCODE = 'unique_violation', DETAIL = 'Rule set versions are made one at a time; run the change again.';
     END;
     PERFORM hp_recolour_job_for(v);
     RETURN v;
@@ -405,18 +405,18 @@ DECLARE
 BEGIN
     IF colour IS NULL THEN
         RAISE EXCEPTION 'rule colour is missing'
-            USING ERRCODE = '22023', DETAIL = 'A rule gives green, light_green, yellow or red.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A rule gives green, light_green, yellow or red.';
     END IF;
     -- people read the reason: one line of at most 200 characters (hp_text:
     -- 54000 when longer, 22023 for control or bidi characters)
     why := hp_text('rule reason', reason, 200);
     IF why IS NULL THEN
         RAISE EXCEPTION 'rule reason "%" is not valid', hp_quote(coalesce(reason, ''))
-            USING ERRCODE = '22023', DETAIL = 'A reason is 1 to 200 characters without control characters; people read it.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A reason is 1 to 200 characters without control characters; people read it.';
     END IF;
     IF priority IS NULL OR priority NOT BETWEEN 0 AND 100000 THEN
         RAISE EXCEPTION 'rule priority % is out of range', priority
-            USING ERRCODE = '22023', DETAIL = 'Priorities run from 0 (listed first) to 100000.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Priorities run from 0 (listed first) to 100000.';
     END IF;
     PERFORM hp_compile_condition(condition, '$', 1, 0, '{}');
     RETURN why;
@@ -442,7 +442,7 @@ BEGIN
 EXCEPTION WHEN unique_violation THEN
     RAISE EXCEPTION 'colour rule id % is taken by a rule written directly',
             currval(pg_get_serial_sequence('healthpass.colour_rule', 'rule_id'))
-        USING ERRCODE = '23505',
+        USING ERRCODE = 'unique_violation',
               DETAIL = format('The rule ids run up to %s; rules are added with add_colour_rule.',
                               (SELECT max(r.rule_id) FROM colour_rule r)),
               HINT = 'Move the sequence past them: SELECT setval(pg_get_serial_sequence(''healthpass.colour_rule'', ''rule_id''), max(rule_id)) FROM healthpass.colour_rule;';
@@ -480,7 +480,7 @@ DECLARE
 BEGIN
     IF replace_colour_rule.rule_id IS NULL OR NOT replace_colour_rule.rule_id = ANY (cur.rule_ids) THEN
         RAISE EXCEPTION 'colour rule % is not in force', replace_colour_rule.rule_id
-            USING ERRCODE = 'P0002', DETAIL = format('The rules in force are %s.', array_to_string(cur.rule_ids, ', '));
+            USING ERRCODE = 'no_data_found', DETAIL = format('The rules in force are %s.', array_to_string(cur.rule_ids, ', '));
     END IF;
     id := hp_insert_rule(replace_colour_rule.colour, why, replace_colour_rule.priority, replace_colour_rule.condition);
     PERFORM hp_activate_ruleset(array_remove(cur.rule_ids, replace_colour_rule.rule_id) || id,
@@ -500,7 +500,7 @@ DECLARE
 BEGIN
     IF retire_colour_rule.rule_id IS NULL OR NOT retire_colour_rule.rule_id = ANY (cur.rule_ids) THEN
         RAISE EXCEPTION 'colour rule % is not in force', retire_colour_rule.rule_id
-            USING ERRCODE = 'P0002', DETAIL = format('The rules in force are %s.', array_to_string(cur.rule_ids, ', '));
+            USING ERRCODE = 'no_data_found', DETAIL = format('The rules in force are %s.', array_to_string(cur.rule_ids, ', '));
     END IF;
     RETURN hp_activate_ruleset(array_remove(cur.rule_ids, retire_colour_rule.rule_id),
                                format('retire rule %s', retire_colour_rule.rule_id));
@@ -524,7 +524,7 @@ BEGIN
         SELECT s.rule_ids INTO ids FROM colour_ruleset s WHERE s.version = colour_rules.version;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'rule set version % does not exist', version
-                USING ERRCODE = 'P0002', DETAIL = 'See colour_rulesets() for the versions.';
+                USING ERRCODE = 'no_data_found', DETAIL = 'See colour_rulesets() for the versions.';
         END IF;
     END IF;
     RETURN QUERY

@@ -273,7 +273,7 @@ AS $$
 BEGIN
     IF at IS NULL OR at > now() OR NOT isfinite(at) THEN
         RAISE EXCEPTION 'instant "%" is not valid', coalesce(at::text, '')
-            USING ERRCODE = '22008', DETAIL = 'Colours are known for real instants up to now, not for the future or infinity.';
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'Colours are known for real instants up to now, not for the future or infinity.';
     END IF;
     RETURN at;
 END
@@ -341,7 +341,7 @@ DECLARE
 BEGIN
     IF from_at IS NULL OR to_at IS NULL OR from_at > to_at THEN
         RAISE EXCEPTION 'period "%" to "%" is not valid', from_at, to_at
-            USING ERRCODE = '22008', DETAIL = 'The period starts before it ends.';
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'The period starts before it ends.';
     END IF;
     PERFORM hp_colour_refresh(ARRAY[p.person_id], false);
     RETURN QUERY
@@ -403,7 +403,7 @@ DECLARE
 BEGIN
     IF max_people IS NULL OR max_people NOT BETWEEN 1 AND 1000000 THEN
         RAISE EXCEPTION 'max_people % is out of range', max_people
-            USING ERRCODE = '22023', DETAIL = 'A tick handles 1 to 1000000 people.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A tick handles 1 to 1000000 people.';
     END IF;
     SELECT array_agg(x.person_id) INTO ids FROM (
         SELECT c.person_id FROM colour_current c
@@ -465,7 +465,7 @@ AS $$
 BEGIN
     IF chunk_size IS NULL OR chunk_size NOT BETWEEN 100 AND 1000000 THEN
         RAISE EXCEPTION 'chunk size % is out of range', chunk_size
-            USING ERRCODE = '22023', DETAIL = 'A chunk has 100 to 1000000 people.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A chunk has 100 to 1000000 people.';
     END IF;
     RETURN hp_recolour_job_for((hp_current_ruleset(false)).version, chunk_size);
 END
@@ -507,7 +507,7 @@ BEGIN
     SELECT * INTO j FROM recolour_job x WHERE x.job_id = recolour_step.job;
     IF NOT FOUND THEN
         RAISE EXCEPTION 're-colouring job % does not exist', recolour_step.job
-            USING ERRCODE = 'P0002', DETAIL = 'Jobs are named by the id recolour_start returned.';
+            USING ERRCODE = 'no_data_found', DETAIL = 'Jobs are named by the id recolour_start returned.';
     END IF;
     IF j.state = 'queued' THEN
         SELECT * INTO c FROM recolour_chunk x

@@ -36,7 +36,7 @@ BEGIN
         body := body || jsonb_build_object('negative_test',
                     to_char(last_negative_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'));
     END IF;
-    token := hp_issue_code(p, 'health', body, (hp_health_config()).code_valid_for);
+    token := hp_issue_code(p, 'health', body, hp_setting('code_valid_for')::interval);
     colour := c.colour;
     reasons := hp_reasons(c.rule_ids);
     since := c.since;
@@ -108,7 +108,7 @@ DECLARE
 BEGIN
     IF token IS NULL THEN
         RAISE EXCEPTION '% is missing', CASE WHEN kinds = ARRAY['health'] THEN 'health code' ELSE 'scanned code' END
-            USING ERRCODE = '22023', DETAIL = 'Pass the scanned HP1 text.';
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Pass the scanned HP1 text.';
     END IF;
     v := verify_token(token);
     ok := v.valid;
@@ -231,7 +231,7 @@ BEGIN
                                                   WHERE m.person_id = p.person_id))
                          AND hp_same_phone(f.phone, given_phone)) THEN
         RAISE EXCEPTION 'no person matches % "%" with the name and phone given', doc_kind, hp_mask_document(doc_kind, n)
-            USING ERRCODE = 'P0002',
+            USING ERRCODE = 'no_data_found',
                   DETAIL = 'The document is not registered, or the name or the phone does not match it.';
     END IF;
     SELECT * INTO s FROM colour_status(p.person_id, now());

@@ -39,20 +39,5 @@ CREATE AGGREGATE worst(health_colour) (
 COMMENT ON AGGREGATE healthpass.worst(health_colour) IS
     'the most severe colour of a set (NULL for no rows)';
 
--- Health settings: one row. The dynamic health code lives minutes so that a
--- screenshot goes stale; a declaration is valid for a day by default.
--- What an administrator changed of the health settings: at most one row,
--- none until configure_health is first called; a NULL value means the
--- default (hp_health_config() holds the defaults). Nothing is inserted by
--- CREATE EXTENSION, so a dump carries exactly what was changed and a
--- restore (which creates the extension first) never collides with it.
-CREATE TABLE health_config (
-    singleton              boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-    code_valid_for         interval
-                           CHECK (code_valid_for BETWEEN interval '30 seconds' AND interval '1 day'),
-    declaration_valid_for  interval
-                           CHECK (declaration_valid_for BETWEEN interval '1 hour' AND interval '30 days'),
-    updated_at             timestamptz NOT NULL DEFAULT now()
-);
-COMMENT ON TABLE healthpass.health_config IS 'health settings an administrator changed (at most one row; NULL: the default)';
-SELECT pg_catalog.pg_extension_config_dump('health_config', '');
+-- The health settings (code and declaration validity) are database settings
+-- (sql/schema/01_settings.sql, sql/api/01_settings.sql).

@@ -8,19 +8,6 @@ COMMENT ON SCHEMA healthpass_internal IS
     'healthpass internals: helpers, trigger functions, caches; not for applications';
 REVOKE ALL ON SCHEMA healthpass_internal FROM PUBLIC;
 
--- issue 9: settings dump only what was changed ----------------------------
--- health_config held a default row inserted by CREATE EXTENSION, which made
--- a restore collide with it; it now holds only what an administrator
--- changed (NULL: the default).
-ALTER TABLE health_config
-    ALTER COLUMN code_valid_for DROP NOT NULL, ALTER COLUMN code_valid_for DROP DEFAULT,
-    ALTER COLUMN declaration_valid_for DROP NOT NULL, ALTER COLUMN declaration_valid_for DROP DEFAULT;
-COMMENT ON TABLE health_config IS 'health settings an administrator changed (at most one row; NULL: the default)';
-UPDATE health_config SET
-    code_valid_for = nullif(code_valid_for, interval '3 minutes'),
-    declaration_valid_for = nullif(declaration_valid_for, interval '1 day');
-DELETE FROM health_config WHERE code_valid_for IS NULL AND declaration_valid_for IS NULL;
-
 -- issue 9: one ledger of live codes for every code kind ---------------------
 CREATE TABLE code_issued (
     person_id  bigint NOT NULL,
@@ -143,3 +130,26 @@ BEGIN
     END LOOP;
 END
 $move$;
+
+-- issue 10: settings in one place ------------------------------------------
+-- health_config (one row of columns, inserted by CREATE EXTENSION, which
+-- made a restore collide with it) becomes rows of the table setting, read
+-- and changed through settings() and configure() like every other database
+-- setting, with no row until a setting is changed; values that differ from
+-- the defaults move over.
+CREATE TABLE setting (
+    name       text PRIMARY KEY,
+    value      text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    updated_by name NOT NULL DEFAULT session_user
+);
+COMMENT ON TABLE healthpass.setting IS 'database settings an administrator changed (the defaults are in settings())';
+SELECT pg_catalog.pg_extension_config_dump('setting', '');
+INSERT INTO setting (name, value, updated_at)
+SELECT 'code_valid_for', c.code_valid_for::text, c.updated_at
+  FROM health_config c WHERE c.code_valid_for <> interval '3 minutes'
+UNION ALL
+SELECT 'declaration_valid_for', c.declaration_valid_for::text, c.updated_at
+  FROM health_config c WHERE c.declaration_valid_for <> interval '1 day';
+DROP FUNCTION hp_health_config();
+DROP TABLE health_config;

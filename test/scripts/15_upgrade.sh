@@ -50,6 +50,7 @@ SELECT healthpass.add_family_member(healthpass.find_person('cn_resident_id', '44
          'cn_resident_id', '440606195508084416', '王大爷', 'parent');
 SELECT healthpass.record_test_result(healthpass.find_person('cn_resident_id', '440104199003071247'),
          'Lab', 'R-1', now() - interval '1 day', 'negative');
+SELECT healthpass.configure_health(code_valid_for => '5 minutes');
 SQL
   state="SELECT (SELECT count(*) FROM healthpass.person) || ' ' || (SELECT count(*) FROM healthpass.person_history)
           || ' ' || (SELECT count(*) FROM healthpass.companion_of) || ' ' || (SELECT count(*) FROM healthpass.epass)
@@ -72,6 +73,9 @@ SQL
     "$(q "$db" -c "SELECT coalesce(reason, 'valid') FROM healthpass.verify_token('$token')")"
   check "$old: a health code issued before the update still verifies" "valid" \
     "$(q "$db" -c "SELECT coalesce(reason, 'valid') FROM healthpass.verify_token('$code')")"
+  check "$old: a changed setting survives the update, the unchanged ones keep their defaults" \
+    "00:05:00 1 day code_valid_for" \
+    "$(q "$db" -c "SELECT s.code_valid_for || ' ' || s.declaration_valid_for || ' ' || (SELECT string_agg(name, ',') FROM healthpass.setting) FROM healthpass.health_settings() s")"
   check "$old: the updated database issues new codes" "valid" \
     "$(q "$db" -c "SELECT coalesce(v.reason, 'valid') FROM healthpass.health_code(healthpass.find_person('cn_resident_id', '440104199003071239')) c, healthpass.verify_token(c.token) v")"
   dropdb "$db"

@@ -40,6 +40,7 @@ old_revoked=$(q "$src" -c "SELECT healthpass.issue_token('health', '{\"c\": \"gr
 q "$src" -c "SELECT healthpass.revoke_token((healthpass.verify_token('$old_revoked')).token_id, 'test')" >/dev/null
 # what every settings function says
 state="SELECT row(s.*)::text FROM healthpass.health_settings() s
+UNION ALL SELECT string_agg(row(s.name, s.value, s.changed, s.updated_at)::text, ';' ORDER BY s.name) FROM healthpass.settings() s
 UNION ALL SELECT coalesce(string_agg(row(r.rule_id, r.priority, r.colour, r.reason, r.condition, r.created_by,
                  -- the shipped rules are made when the extension is created
                  CASE WHEN r.created_by <> 'healthpass' THEN r.created_at END)::text, ';' ORDER BY r.rule_id), '')

@@ -1,0 +1,152 @@
+-- 01_settings.sql: every setting in one place, one way to read and change
+-- them.
+--
+-- A setting is one of three kinds:
+--   database  stored in the table setting when changed (dumped with the
+--             data); changed with configure(name, value), read with
+--             hp_setting(name)
+--   server    a GUC in postgresql.conf (healthpass.issuer, ...): the same
+--             for every database of the server, changed with ALTER SYSTEM
+--             or the configuration file and a reload
+--   fixed     a rule of the seed documents (a group is at most 10
+--             travellers, ...), read from its constant function
+-- settings() lists them all with their value, default and source.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- The registry: every setting, its kind, what it means and how messages
+-- name it (label); for a database setting its default and bounds. A server
+-- setting's default and bounds are the GUC's own (pg_settings), a fixed
+-- one's value is its constant function's: neither is written twice.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_setting_registry()
+    RETURNS TABLE (name text, kind text, default_value text, min_value text, max_value text,
+                   label text, description text)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    VALUES
+      ('code_valid_for', 'database', '00:03:00', '00:00:30', '1 day', 'health-code validity',
+       'how long a dynamic health code is valid: a screenshot goes stale after it'),
+      ('declaration_valid_for', 'database', '1 day', '01:00:00', '30 days', 'declaration validity',
+       'how long a health declaration stays in force'),
+      ('healthpass.issuer', 'server', NULL, NULL, NULL, 'issuer',
+       'the iss of every token this server signs; a key vouches only for its issuer'),
+      ('healthpass.clock_skew', 'server', NULL, NULL, NULL, 'clock skew',
+       'seconds of clock difference a verifier forgives at exp and iat'),
+      ('healthpass.master_key_file', 'server', NULL, NULL, NULL, 'master key file',
+       'the file holding the master key that seals signing keys (empty: healthpass_master.key in the data directory)'),
+      ('companion_limit', 'fixed', NULL, NULL, NULL, 'companion limit',
+       'companions one registrant binds: a group is at most 10 travellers (seed 000)'),
+      ('family_limit', 'fixed', NULL, NULL, NULL, 'family limit',
+       'family members a guardian registers (seed 004)'),
+      ('photo_limit', 'fixed', NULL, NULL, NULL, 'photo limit',
+       'bytes of a certified photo'),
+      ('result_window', 'fixed', NULL, NULL, NULL, 'result window',
+       'how far back a nucleic-acid result counts (seed 004)'),
+      ('recolour_chunk_size', 'fixed', NULL, NULL, NULL, 're-colouring chunk',
+       'people per chunk of a bulk re-colouring job')
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_setting_registry() IS 'every setting: kind, default, bounds, meaning (internal)';
+
+-- A database setting in force: what an administrator changed, else the
+-- default. Raises for a name that is not a database setting.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_setting(setting_name text) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    r record;
+    v text;
+BEGIN
+    SELECT * INTO r FROM hp_setting_registry() g WHERE g.name = setting_name AND g.kind = 'database';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown database setting "%"', hp_quote(setting_name)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'settings() lists the settings; those of kind "database" are changed with configure().';
+    END IF;
+    SELECT s.value INTO v FROM setting s WHERE s.name = setting_name;
+    RETURN coalesce(v, r.default_value);
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_setting(text) IS 'a database setting in force (internal)';
+
+CREATE OR REPLACE FUNCTION settings()
+    RETURNS TABLE (name text, kind text, value text, default_value text, changed boolean,
+                   updated_at timestamptz, description text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    -- the server settings exist once the library is loaded
+    PERFORM token_issuer();
+    RETURN QUERY
+    SELECT g.name, g.kind,
+           CASE g.kind
+               WHEN 'database' THEN coalesce(s.value, g.default_value)
+               WHEN 'server' THEN current_setting(g.name, true)
+               ELSE CASE g.name
+                        WHEN 'companion_limit' THEN companion_limit()::text
+                        WHEN 'family_limit' THEN family_limit()::text
+                        WHEN 'photo_limit' THEN photo_limit()::text
+                        WHEN 'result_window' THEN result_window()::text
+                        WHEN 'recolour_chunk_size' THEN recolour_chunk_size()::text
+                    END
+           END,
+           CASE g.kind WHEN 'database' THEN g.default_value
+                       WHEN 'server' THEN (SELECT p.boot_val FROM pg_settings p WHERE p.name = g.name)
+                       ELSE NULL END,
+           CASE g.kind WHEN 'database' THEN s.name IS NOT NULL
+                       WHEN 'server' THEN (SELECT p.source <> 'default' FROM pg_settings p WHERE p.name = g.name)
+                       ELSE false END,
+           s.updated_at,
+           g.description
+      FROM hp_setting_registry() g LEFT JOIN setting s ON s.name = g.name
+     ORDER BY g.kind, g.name;
+END
+$$;
+COMMENT ON FUNCTION healthpass.settings() IS
+    'every setting in one place: kind (database, server, fixed), value in force, default, whether changed, meaning';
+
+-- Changes a database setting (NULL: back to the default). The value is
+-- checked against the setting's type and bounds; only what is issued or
+-- declared afterwards is affected.
+CREATE OR REPLACE FUNCTION configure(setting_name text, value text) RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    r record;
+    v interval;
+BEGIN
+    SELECT * INTO r FROM hp_setting_registry() g WHERE g.name = setting_name;
+    IF NOT FOUND OR r.kind <> 'database' THEN
+        RAISE EXCEPTION '% "%" cannot be configured here', CASE WHEN FOUND THEN r.kind || ' setting' ELSE 'unknown setting' END,
+                hp_quote(setting_name)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = CASE WHEN NOT FOUND THEN 'settings() lists the settings.'
+                                WHEN r.kind = 'server' THEN 'A server setting is set in postgresql.conf or with ALTER SYSTEM, then reloaded.'
+                                ELSE 'A fixed setting is a rule of the seed documents.' END;
+    END IF;
+    IF value IS NULL THEN
+        DELETE FROM setting s WHERE s.name = setting_name;
+        RETURN r.default_value;
+    END IF;
+    BEGIN
+        v := value::interval;
+    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
+        RAISE EXCEPTION '% "%" is not an interval', r.label, hp_quote(value)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Give a length of time such as 5 minutes or 2 days.';
+    END;
+    IF NOT v BETWEEN r.min_value::interval AND r.max_value::interval THEN
+        RAISE EXCEPTION '% "%" is out of range', r.label, v
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The %s lies between %s and %s.', r.label, r.min_value::interval, r.max_value::interval);
+    END IF;
+    INSERT INTO setting AS s (name, value) VALUES (setting_name, v::text)
+    ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = now(), updated_by = session_user;
+    RETURN v::text;
+END
+$$;
+COMMENT ON FUNCTION healthpass.configure(text, text) IS
+    'change a database setting (NULL: the default); returns the value now in force';
+
+GRANT EXECUTE ON FUNCTION healthpass.settings() TO healthpass_admin, healthpass_report;
+GRANT EXECUTE ON FUNCTION healthpass.configure(text, text) TO healthpass_admin;
