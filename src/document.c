@@ -39,6 +39,25 @@ static const char *const kind_names[HP_DOC_NKINDS] = {
 	"plate",
 };
 
+/*
+ * What each kind identifies: a person (the kinds a traveller registers
+ * with), an organisation or a vehicle (the identifiers a venue is
+ * registered under). SQL reads this through document_kind_holder(), so the
+ * kinds are listed once, here.
+ */
+static const char *const kind_holders[HP_DOC_NKINDS] = {
+	"person",					/* cn_resident_id */
+	"person",					/* hkid */
+	"person",					/* macau_id */
+	"person",					/* home_return_permit */
+	"person",					/* hk_macau_permit */
+	"person",					/* cn_passport */
+	"person",					/* passport */
+	"organisation",				/* uscc */
+	"organisation",				/* org_code */
+	"vehicle",					/* plate */
+};
+
 /* GB/T 2260 province codes, plus 81/82/83 of the residence permits */
 static const int province_codes[] = {
 	11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37,
@@ -1037,6 +1056,14 @@ mask_name(PG_FUNCTION_ARGS)
 		appendStringInfoChar(&buf, '*');
 	}
 	PG_RETURN_TEXT_P(ToText(buf.data));
+}
+
+/* document_kind_holder(kind): what a kind identifies: person, organisation or vehicle */
+PG_FUNCTION_INFO_V1(document_kind_holder);
+Datum
+document_kind_holder(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(kind_holders[KindArg(PG_GETARG_TEXT_PP(0))]));
 }
 
 /* document_kinds(): the kinds normalize_document() knows, in a fixed order */

@@ -71,6 +71,11 @@ CREATE OR REPLACE FUNCTION document_kinds() RETURNS SETOF text
 COMMENT ON FUNCTION healthpass.document_kinds() IS
     'document kinds known to normalize_document';
 
+CREATE OR REPLACE FUNCTION document_kind_holder(kind text) RETURNS text
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION healthpass.document_kind_holder(text) IS
+    'what a document kind identifies: person, organisation or vehicle (22023 for an unknown kind)';
+
 -- all of these are pure functions: every purpose role may call them
 GRANT EXECUTE ON FUNCTION
     healthpass.cn_resident_id_in(cstring), healthpass.cn_resident_id_out(cn_resident_id),
@@ -89,6 +94,7 @@ GRANT EXECUTE ON FUNCTION
     healthpass.cn_resident_id_region_code(cn_resident_id), healthpass.cn_resident_id_age(cn_resident_id, date),
     healthpass.cn_resident_id_mask(cn_resident_id),
     healthpass.normalize_document(text, text), healthpass.is_valid_document(text, text),
-    healthpass.mask_document(text, text), healthpass.mask_name(text), healthpass.document_kinds()
+    healthpass.mask_document(text, text), healthpass.mask_name(text), healthpass.document_kinds(),
+    healthpass.document_kind_holder(text)
     TO healthpass_admin, healthpass_app, healthpass_scanner,
        healthpass_health, healthpass_report;

@@ -59,8 +59,8 @@ CREATE OR REPLACE TRIGGER person_keep_history
 -- normalised by normalize_document; 'passport' is a foreign passport).
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_person_kinds() RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN ARRAY['cn_resident_id', 'hkid', 'macau_id', 'home_return_permit',
-                 'hk_macau_permit', 'cn_passport', 'passport'];
+    SET search_path = healthpass, healthpass_internal, pg_temp
+    RETURN ARRAY(SELECT k FROM document_kinds() k WHERE document_kind_holder(k) = 'person');
 COMMENT ON FUNCTION healthpass_internal.hp_person_kinds() IS 'document kinds that identify a person';
 
 -- Validates a personal document and returns its canonical number.
@@ -183,27 +183,31 @@ END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_check_person(text, text, text, date, text, text, text) IS 'validated, normalised person fields';
 
--- The person row, locked for update; P0002 when there is none.
-CREATE OR REPLACE FUNCTION healthpass_internal.hp_lock_person(pid bigint) RETURNS person
+-- The one way a function locks a person: the row FOR UPDATE (a change of
+-- the person's data or of what hangs off it), or FOR SHARE (issuing a code,
+-- which must not cross a change but may run beside other issues). Every
+-- writer of a person's facts takes this lock before any other of that
+-- person's rows, so two of them never deadlock. A missing or unknown
+-- person raises as hp_get_person does.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_lock_person(pid bigint, mode text DEFAULT 'update') RETURNS person
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     p person;
 BEGIN
-    IF pid IS NULL THEN
-        RAISE EXCEPTION 'person id is missing'
-            USING ERRCODE = 'null_value_not_allowed', DETAIL = 'Name the person by their person_id.';
+    IF mode = 'share' THEN
+        SELECT * INTO p FROM person WHERE person_id = pid FOR SHARE;
+    ELSE
+        SELECT * INTO p FROM person WHERE person_id = pid FOR UPDATE;
     END IF;
-    SELECT * INTO p FROM person WHERE person_id = pid FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'person % does not exist', pid
-            USING ERRCODE = 'no_data_found', DETAIL = 'No person has this id.';
+        PERFORM hp_get_person(pid);     -- raises: missing (22004) or unknown (P0002)
     END IF;
     RETURN p;
 END
 $$;
-COMMENT ON FUNCTION healthpass_internal.hp_lock_person(bigint) IS 'person row locked FOR UPDATE, or P0002';
+COMMENT ON FUNCTION healthpass_internal.hp_lock_person(bigint, text) IS 'person row locked FOR UPDATE (or FOR SHARE), or the error of hp_get_person';
 
 -- The person row without locking; P0002 when there is none.
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_get_person(pid bigint) RETURNS person
@@ -577,7 +581,7 @@ DECLARE
     issued pass;
     now_p person;
 BEGIN
-    SELECT * INTO STRICT now_p FROM person x WHERE x.person_id = p.person_id FOR SHARE;
+    now_p := hp_lock_person(p.person_id, 'share');
     PERFORM hp_require_not_rejected(now_p);
     code := issue_token(kind, body, valid_for);
     issued := code;                     -- decoded once for the ledger

@@ -23,7 +23,7 @@ BEGIN
     -- the person row first, then the colour (hp_issue_code share-locks the
     -- person again): the order every writer of a person's facts takes, so
     -- a code being issued and a result being recorded never deadlock
-    PERFORM 1 FROM person x WHERE x.person_id = p.person_id FOR SHARE;
+    PERFORM hp_lock_person(p.person_id, 'share');
     PERFORM hp_require_not_rejected(p);
     -- locks the person's colour: a code is never issued with a colour that
     -- another transaction is changing

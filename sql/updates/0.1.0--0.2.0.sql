@@ -153,3 +153,6 @@ SELECT 'declaration_valid_for', c.declaration_valid_for::text, c.updated_at
   FROM health_config c WHERE c.declaration_valid_for <> interval '1 day';
 DROP FUNCTION hp_health_config();
 DROP TABLE health_config;
+
+-- issue 10: one person lock (FOR UPDATE or FOR SHARE) ---------------------
+DROP FUNCTION hp_lock_person(bigint);

@@ -4,7 +4,7 @@
 -- from the standards' verification formulas, independent of the C code.
 BEGIN;
 SET search_path = public, healthpass;
-SELECT plan(624);
+SELECT plan(627);
 
 -- ---------------------------------------------------------------------
 -- reference check formulas (from the standards, not from src/)
@@ -644,6 +644,15 @@ SELECT ok(has_function_privilege(r, f, 'EXECUTE'), format('%s may call %s', r, f
                     'healthpass.cn_resident_id_birth_date(healthpass.cn_resident_id)']) f;
 SELECT ok(NOT has_function_privilege('public', 'healthpass.normalize_document(text,text)', 'EXECUTE'),
           'PUBLIC may not call normalize_document');
+
+-- one registry of kinds, in C: what each identifies (SQL reads it; issue 10)
+SELECT is((SELECT string_agg(k || '=' || healthpass.document_kind_holder(k), ',') FROM healthpass.document_kinds() k),
+          'cn_resident_id=person,hkid=person,macau_id=person,home_return_permit=person,hk_macau_permit=person,'
+          'cn_passport=person,passport=person,uscc=organisation,org_code=organisation,plate=vehicle',
+          'every kind says what it identifies');
+SELECT throws_ok($$SELECT healthpass.document_kind_holder('id_card')$$, '22023', 'unknown document kind: "id_card"',
+                 'an unknown kind is refused');
+SELECT is(healthpass.document_kind_holder(NULL), NULL, 'NULL in, NULL out (a pure function)');
 
 SELECT * FROM finish();
 ROLLBACK;

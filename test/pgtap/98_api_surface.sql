@@ -93,6 +93,7 @@ INSERT INTO api_pinned (sig, kind, result, volatility, security, search_path, ex
     ('current_notice(kind text)', 'function', 'TABLE(version integer, title text, body text, published_at timestamp with time zone)', 'stable', 'definer', 'healthpass, healthpass_internal, pg_temp', 'admin,app'),
     ('declare_health(person_id bigint, fever_today boolean, contact_14d boolean, travel_places text[], destination_city text, destination_address text, temperature numeric, OUT declaration_id bigint, OUT declared_at timestamp with time zone, OUT valid_until timestamp with time zone)', 'function', 'record', 'volatile', 'definer', 'healthpass, healthpass_internal, pg_temp', 'admin,app'),
     ('declare_risk_area(place text, note text)', 'function', 'bigint', 'volatile', 'definer', 'healthpass, healthpass_internal, pg_temp', 'admin,health'),
+    ('document_kind_holder(kind text)', 'function', 'text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
     ('document_kinds()', 'function', 'SETOF text', 'immutable', 'invoker', '-', 'admin,app,scanner,health,report'),
     ('edit_family_member(guardian_id bigint, member_id bigint, changes jsonb)', 'function', 'integer', 'volatile', 'definer', 'healthpass, healthpass_internal, pg_temp', 'admin,app'),
     ('edit_person(person_id bigint, changes jsonb)', 'function', 'integer', 'volatile', 'definer', 'healthpass, healthpass_internal, pg_temp', 'admin,app'),
