@@ -20,9 +20,12 @@ AS $$
 BEGIN
     NEW.version := OLD.version + 1;
     NEW.updated_at := now();
-    EXECUTE format('INSERT INTO healthpass.%I (person_id, version, valid_from, valid_to, data)'
-                   ' VALUES ($1, $2, $3, $4, $5)', TG_ARGV[0])
-        USING OLD.person_id, OLD.version, OLD.updated_at, NEW.updated_at, to_jsonb(OLD);
+    -- the history row takes its key columns (person_id, and any other the
+    -- history table has, such as member_id) from the old row by name
+    EXECUTE format('INSERT INTO healthpass.%1$I SELECT * FROM jsonb_populate_record(NULL::healthpass.%1$I, $1)',
+                   TG_ARGV[0])
+        USING to_jsonb(OLD) || jsonb_build_object('version', OLD.version, 'valid_from', OLD.updated_at,
+                                                  'valid_to', NEW.updated_at, 'data', to_jsonb(OLD));
     RETURN NEW;
 END
 $$;

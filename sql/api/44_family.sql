@@ -7,25 +7,11 @@
 -- register others, and a guardian has at most 10 members.
 -- (replayed by every upgrade: CREATE OR REPLACE only)
 
--- Row trigger: version bump and history row for the same guardian.
-CREATE OR REPLACE FUNCTION healthpass_internal.hp_family_member_history() RETURNS trigger
-    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, healthpass_internal, pg_temp
-AS $$
-BEGIN
-    NEW.version := OLD.version + 1;
-    NEW.updated_at := now();
-    INSERT INTO family_member_history (person_id, member_id, version, valid_from, valid_to, data)
-        VALUES (OLD.person_id, OLD.member_id, OLD.version, OLD.updated_at, NEW.updated_at, to_jsonb(OLD));
-    RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION healthpass_internal.hp_family_member_history() IS 'row trigger: history of family links';
-
+-- History of the guardian's links: the generic history trigger (40_people.sql).
 CREATE OR REPLACE TRIGGER family_member_keep_history
     BEFORE UPDATE ON family_member
     FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
-    EXECUTE FUNCTION healthpass_internal.hp_family_member_history();
+    EXECUTE FUNCTION healthpass_internal.hp_keep_history('family_member_history');
 
 -- Largest number of members one guardian may register.
 CREATE OR REPLACE FUNCTION family_limit() RETURNS integer

@@ -156,3 +156,7 @@ DROP TABLE health_config;
 
 -- issue 10: one person lock (FOR UPDATE or FOR SHARE) ---------------------
 DROP FUNCTION hp_lock_person(bigint);
+
+-- issue 10: one history trigger: the family links use the generic one -----
+DROP TRIGGER family_member_keep_history ON family_member;
+DROP FUNCTION hp_family_member_history();
