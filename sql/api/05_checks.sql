@@ -8,6 +8,7 @@
 --               hyphen, apostrophe; NFC; at most 100 characters (22023)
 --   hp_instant  a timestamp: not NULL when required (22004), finite and
 --               between the years 1900 and 9999 (22008)
+--   hp_past_instant  the same, and not in the future (22008)
 -- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- A value as an error message may quote it: at most 40 characters (cut at a
@@ -153,3 +154,20 @@ RETURN CASE WHEN value IS NULL THEN 'NULL'
             WHEN length(value) < 12 THEN hp_quote(left(value, 1) || repeat('*', length(value) - 2) || right(value, 1))
             ELSE hp_quote(left(value, 4) || repeat('*', least(length(value), 40) - 8) || right(value, 4)) END;
 COMMENT ON FUNCTION healthpass_internal.hp_mask_value(text) IS 'an unreadable document number masked for a message (internal)';
+
+-- A point in time up to now (a look-up "as of" an instant): as hp_instant,
+-- and not in the future (22008).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_past_instant(field text, value timestamptz) RETURNS timestamptz
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    IF hp_instant(field, value) > now() THEN
+        RAISE EXCEPTION '% "%" is not valid', field, value
+            USING ERRCODE = 'datetime_field_overflow',
+                  DETAIL = format('The %s is a time up to now: what was known then, not a forecast.', field);
+    END IF;
+    RETURN value;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_past_instant(text, timestamptz) IS 'checked instant that is not in the future (internal)';

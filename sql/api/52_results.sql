@@ -117,10 +117,7 @@ AS $$
 DECLARE
     p person := hp_get_person(latest_test_result.person_id);
 BEGIN
-    IF hp_instant('instant', at) > now() THEN
-        RAISE EXCEPTION 'instant "%" is not valid', at
-            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'Results are looked up at an instant that is not in the future.';
-    END IF;
+    PERFORM hp_past_instant('instant', at);
     RETURN QUERY
         SELECT s.sampled_at, s.result, s.reported_at, s.institution, s.sample_ref,
                (SELECT max(n.sampled_at) FROM hp_recent_samples(p.person_id, at) n WHERE n.result = 'negative')
@@ -143,10 +140,7 @@ AS $$
 DECLARE
     g person := hp_get_person(family_test_results.guardian_id);
 BEGIN
-    IF hp_instant('instant', at) > now() THEN
-        RAISE EXCEPTION 'instant "%" is not valid', at
-            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'Results are looked up at an instant that is not in the future.';
-    END IF;
+    PERFORM hp_past_instant('instant', at);
     RETURN QUERY
         SELECT m.person_id, mask_name(m.name), f.relation,
                s.sampled_at, s.result, s.reported_at, s.institution

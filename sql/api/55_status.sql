@@ -266,20 +266,6 @@ END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_colour_compute(bigint, timestamptz) IS 'colour of a person at an instant, computed without writing (internal)';
 
--- Checks an instant for the look-ups: given and not in the future.
-CREATE OR REPLACE FUNCTION healthpass_internal.hp_check_instant(at timestamptz) RETURNS timestamptz
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
-AS $$
-BEGIN
-    IF at IS NULL OR at > now() OR NOT isfinite(at) THEN
-        RAISE EXCEPTION 'instant "%" is not valid', coalesce(at::text, '')
-            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'Colours are known for real instants up to now, not for the future or infinity.';
-    END IF;
-    RETURN at;
-END
-$$;
-COMMENT ON FUNCTION healthpass_internal.hp_check_instant(timestamptz) IS 'refuses a missing or future instant (internal)';
-
 CREATE OR REPLACE FUNCTION colour_status(person_id bigint, at timestamptz DEFAULT now())
     RETURNS TABLE (colour health_colour, reasons text[], rule_ids integer[],
                    since timestamptz, until timestamptz, source text)
@@ -288,7 +274,7 @@ CREATE OR REPLACE FUNCTION colour_status(person_id bigint, at timestamptz DEFAUL
 AS $$
 DECLARE
     p person := hp_get_person(colour_status.person_id);
-    t timestamptz := hp_check_instant(at);
+    t timestamptz := hp_past_instant('instant', at);
     c colour_current;
     h colour_history;
     e record;

@@ -160,3 +160,6 @@ DROP FUNCTION hp_lock_person(bigint);
 -- issue 10: one history trigger: the family links use the generic one -----
 DROP TRIGGER family_member_keep_history ON family_member;
 DROP FUNCTION hp_family_member_history();
+
+-- issue 10: one check for "as of" instants (hp_past_instant) --------------
+DROP FUNCTION hp_check_instant(timestamptz);

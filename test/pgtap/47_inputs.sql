@@ -20,7 +20,7 @@ SELECT throws_ok(format($$SELECT healthpass.record_face_check(%s, 'CTID', 'faile
 SELECT throws_ok(format($$SELECT healthpass.record_face_check(%s, 'CTID', 'failed', checked_at => NULL)$$, :p),
     '22004', 'face check time is missing', 'a face check needs its time');
 SELECT throws_ok(format($$SELECT * FROM healthpass.colour_status(%s, '-infinity')$$, :p),
-    '22008', 'instant "-infinity" is not valid', 'no colour at -infinity');
+    '22008', 'instant "-infinity" is not a point in time', 'no colour at -infinity');
 
 -- text ----------------------------------------------------------------------
 SELECT throws_ok($$SELECT healthpass.publish_notice('registration_notice', repeat('x', 1000000), 'Read me.')$$,
