@@ -31,6 +31,7 @@
 #include "guc.h"
 #include "hp1_codec.h"
 #include "master_key.h"
+#include "quote.h"
 
 #define MASTER_KEY_LEN	crypto_aead_xchacha20poly1305_ietf_KEYBYTES
 #define BOX_NONCE_LEN	crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
@@ -53,25 +54,19 @@ static char *
 QuotePath(const char *path)
 {
 	int			len = strlen(path);
-	char	   *out;
+	int			head,
+				tail = 0;
 
 	if (len <= PATH_QUOTE_HEAD + PATH_QUOTE_TAIL + 3)
-		out = pstrdup(path);
-	else
-	{
-		int			head = pg_mbcliplen(path, len, PATH_QUOTE_HEAD);
-		int			tail = 0;
-
-		while (tail < len && len - tail > PATH_QUOTE_TAIL)
-			tail += pg_mblen(path + tail);
-		if (tail > len)			/* a broken last character */
-			tail = len;
-		out = psprintf("%.*s...%s", head, path, path + tail);
-	}
-	for (char *c = out; *c; c++)
-		if ((unsigned char) *c < 0x20 || *c == 0x7f)
-			*c = '?';
-	return out;
+		return hp_quote(path, len, len, false);
+	head = pg_mbcliplen(path, len, PATH_QUOTE_HEAD);
+	while (tail < len && len - tail > PATH_QUOTE_TAIL)
+		tail += pg_mblen(path + tail);
+	if (tail > len)				/* a broken last character */
+		tail = len;
+	/* both ends cleaned by the one quoting helper */
+	return psprintf("%s...%s", hp_quote(path, head, head, false),
+					hp_quote(path + tail, len - tail, len - tail, false));
 }
 
 /*
