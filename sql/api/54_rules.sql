@@ -566,6 +566,9 @@ GRANT EXECUTE ON FUNCTION
     healthpass.colour_facts_catalogue()
     TO healthpass_admin, healthpass_health, healthpass_report;
 
--- The shipped rule set (version 1) is compiled here, on install and on every
--- upgrade, so it always matches this version's compiler and rule facts.
-UPDATE colour_ruleset SET compiled = hp_compile_ruleset(rule_ids) WHERE version = 1;
+-- Every rule set (the shipped version 1 and every one an administrator
+-- made) is compiled here, on install and on every upgrade, so its stored
+-- query always names this version's functions (0.2.0 moved colour_facts to
+-- healthpass_internal) and uses this version's compiler. The rules a set
+-- lists never change, so the colours it gives stay the same.
+UPDATE colour_ruleset SET compiled = hp_compile_ruleset(rule_ids);

@@ -51,6 +51,8 @@ SELECT healthpass.add_family_member(healthpass.find_person('cn_resident_id', '44
 SELECT healthpass.record_test_result(healthpass.find_person('cn_resident_id', '440104199003071247'),
          'Lab', 'R-1', now() - interval '1 day', 'negative');
 SELECT healthpass.configure_health(code_valid_for => '5 minutes');
+SELECT healthpass.add_colour_rule('yellow', 'temperature 37.0 °C or higher',
+                                  '{"fact": "temperature", "op": ">=", "value": 37.0}', 95);
 SQL
   state="SELECT (SELECT count(*) FROM healthpass.person) || ' ' || (SELECT count(*) FROM healthpass.person_history)
           || ' ' || (SELECT count(*) FROM healthpass.companion_of) || ' ' || (SELECT count(*) FROM healthpass.epass)
@@ -76,6 +78,10 @@ SQL
   check "$old: a changed setting survives the update, the unchanged ones keep their defaults" \
     "00:05:00 1 day code_valid_for" \
     "$(q "$db" -c "SELECT s.code_valid_for || ' ' || s.declaration_valid_for || ' ' || (SELECT string_agg(name, ',') FROM healthpass.setting) FROM healthpass.health_settings() s")"
+  pid=$(q "$db" -c "SELECT healthpass.register_person('cn_resident_id', '440606198506153311', '赵六')")
+  check "$old: a rule set made before the update still computes colours" "2 true" \
+    "$(q "$db" -c "SELECT (SELECT max(version) FROM healthpass.colour_rulesets()) || ' ' || (c.colour IS NOT NULL)
+                     FROM healthpass.colour_status(${pid:-0}) c" 2>&1)"
   check "$old: the updated database issues new codes" "valid" \
     "$(q "$db" -c "SELECT coalesce(v.reason, 'valid') FROM healthpass.health_code(healthpass.find_person('cn_resident_id', '440104199003071239')) c, healthpass.verify_token(c.token) v")"
   dropdb "$db"
