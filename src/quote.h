@@ -22,7 +22,8 @@ extern char *hp_quote(const char *s, int len, int max_chars, bool keep_numbers);
 
 /*
  * hp_quote_char: the UTF-8 character at s for a detail sentence: itself,
- * or "U+XXXX" for a control, zero-width or text-direction character
+ * or its code point (such as "U+202E") for a control, zero-width or
+ * text-direction character
  */
 extern char *hp_quote_char(const char *s);
 
