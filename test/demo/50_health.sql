@@ -82,5 +82,5 @@ SELECT recolour_all() AS "colours changed back";
 SELECT declaration_id > 0 AS declared FROM declare_health(find_person('cn_resident_id', '440104199003071239'), false, false);
 SELECT e->>'available' AS available, e->>'colour' AS colour, e->'reasons' AS reasons,
        left(e->>'code', 24) || '…' AS code, e->>'code_expires_at' AS code_expires_at
-  FROM epass_health_section(find_person('cn_resident_id', '440104199003071239')) e;
+  FROM (SELECT epass_page(find_person('cn_resident_id', '440104199003071239'))->'health' AS e) p;
 RESET search_path;
