@@ -83,17 +83,20 @@ END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_text(text, text, integer, boolean, boolean) IS 'checked free text: trimmed, length-limited, no control characters (internal)';
 
--- A person's name: spaces (also ideographic ones) collapsed, NFC, 1 to 100
--- characters of letters and combining marks with spaces, middle dots (·, ・),
--- hyphens and apostrophes between them; at least one letter, no digits.
+-- A person's name: spaces (also no-break and ideographic ones) collapsed,
+-- NFC, 1 to 100 characters of letters and combining marks with spaces,
+-- middle dots (·, ・), hyphens and apostrophes between them; at least one
+-- letter, no digits, no line breaks or other control characters.
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_name(field text, value text) RETURNS text
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 DECLARE
-    v text := btrim(regexp_replace(coalesce(value, ''), '[\s　]+', ' ', 'g'));
+    -- runs of spaces (ASCII, no-break, ideographic) become one; line breaks
+    -- and tabs are control characters, refused below
+    v text := btrim(regexp_replace(coalesce(value, ''), '[ \u00a0\u3000]+', ' ', 'g'));
 BEGIN
     IF v = '' THEN
-        RAISE EXCEPTION '% "%" is empty', field, coalesce(value, '')
+        RAISE EXCEPTION '% "%" is empty', field, hp_quote(coalesce(value, ''))
             USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A person needs the name printed on their document.';
     END IF;
     IF length(v) > 100 THEN

@@ -6,7 +6,7 @@
 \pset tuples_only true
 \pset pager off
 SET client_min_messages = warning;
-SELECT plan(77);
+SELECT plan(78);
 
 -- registration -------------------------------------------------------------
 SELECT healthpass.register_person('cn_resident_id', '440104199003071239', ' 王  小明 ',
@@ -132,7 +132,9 @@ SELECT throws_ok(format($$SELECT healthpass.edit_person(%s, '{"name": true}')$$,
 SELECT throws_ok(format($$SELECT healthpass.edit_person(%s, '{"phone": 13800138000}')$$, :p1),
     '22023', 'person field "phone" must be a string, not 13800138000', 'every field is a string');
 SELECT throws_ok(format($$SELECT healthpass.edit_person(%s, jsonb_build_object('name', E'\u202eAlice\nBob'))$$, :p1),
-    '22023', 'name "?Alice Bob" is not valid', 'bidi overrides in a name are refused');
+    '22023', 'name "?Alice?Bob" is not valid', 'bidi overrides and line breaks in a name are refused');
+SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', '440606198506153311', E'Ali\tce')$$,
+    '22023', 'name "Ali?ce" is not valid', 'a tab in a name is refused, not turned into a space');
 SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', '440606198506153311', E'Ali\x01ce')$$,
     '22023', 'name "Ali?ce" is not valid', 'control characters in a name are refused');
 SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', '440606198506153311', '12345')$$,
