@@ -20,7 +20,7 @@
 # (lost connection), raised an internal error (XX***), quoted a full
 # resident ID number in a message, detail or hint (except the validators
 # listed in test/hostile/report.sql), or raised a message over 300
-# characters. Outputs in test/out/:
+# characters. Outputs in test/out/ (or $HP_OUT):
 #   hostile-accepted.txt   every hostile call that succeeded (for review)
 #   hostile-failures.txt   every failing call
 #   hostile-psql.err       notices and warnings the calls raised
@@ -30,7 +30,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 db=hp_hostile
-OUT=test/out
+OUT=${HP_OUT:-test/out}
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT   # work files; copied to $OUT at the end
 timeout=${HOSTILE_TIMEOUT:-2s}
 t0=$(date +%s.%N)
