@@ -93,6 +93,10 @@ BEGIN
             hint text;
         BEGIN
             GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+            IF hint = '' THEN
+                RAISE EXCEPTION 'invalid % number: "%"', kind, hp_mask_value(number)
+                    USING ERRCODE = state, DETAIL = detail;
+            END IF;
             RAISE EXCEPTION 'invalid % number: "%"', kind, hp_mask_value(number)
                 USING ERRCODE = state, DETAIL = detail, HINT = hint;
         END;
@@ -612,7 +616,10 @@ BEGIN
         RETURNING c.*
     )
     SELECT count(revoke_token(g.token_id, reason, g.kid)) INTO n
-      FROM gone g WHERE g.expires_at > now();
+      FROM gone g
+     WHERE g.expires_at > now()
+       -- an administrator may have revoked one already (revoke_token)
+       AND NOT EXISTS (SELECT 1 FROM revoked_token r WHERE r.token_id = g.token_id);
     RETURN n;
 END
 $$;

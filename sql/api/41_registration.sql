@@ -160,7 +160,7 @@ BEGIN
     END IF;
     FOR k IN SELECT jsonb_object_keys(form) LOOP
         IF NOT k = ANY (allowed) THEN
-            RAISE EXCEPTION 'unknown % field "%"', what, k
+            RAISE EXCEPTION 'unknown % field "%"', what, hp_quote(k)
                 USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The fields are %s.', array_to_string(allowed, ', '));
         END IF;
     END LOOP;
@@ -184,7 +184,7 @@ DECLARE
     p text := regexp_replace(phone, '[\s\-()]', '', 'g');
 BEGIN
     IF p IS NOT NULL AND p !~ '^\+?[0-9]{5,20}$' THEN
-        RAISE EXCEPTION 'field "%" is not a phone number: "%"', field, phone
+        RAISE EXCEPTION 'field "%" is not a phone number: "%"', field, hp_quote(phone)
             USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A phone number has 5 to 20 digits, optionally after a leading +.';
     END IF;
     RETURN p;

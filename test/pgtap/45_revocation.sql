@@ -7,7 +7,7 @@
 \pset tuples_only true
 \pset pager off
 SET client_min_messages = warning;
-SELECT plan(22);
+SELECT plan(23);
 
 SELECT healthpass.publish_notice('registration_notice', 'Notice', 'Read me.') AS nv \gset
 SELECT healthpass.publish_notice('commitment_letter', 'Letter', 'I promise.') AS lv \gset
@@ -81,5 +81,13 @@ UPDATE healthpass.code_issued SET expires_at = now() - interval '1 second' WHERE
 SELECT healthpass.personal_code(:p) AS personal4 \gset
 SELECT is((SELECT count(*)::integer FROM healthpass.code_issued WHERE person_id = :p), 1,
           'expired ledger rows are removed when a new code is issued');
+
+-- a code an administrator revoked already does not block a rejection -------
+SELECT healthpass.personal_code(:p) AS personal5 \gset
+SELECT healthpass.revoke_token((healthpass.verify_token(:'personal5')).token_id, 'lost phone') IS NOT NULL AS r5 \gset
+SELECT healthpass.edit_person(:p, '{"name": "王晓明"}') \gset
+SELECT lives_ok(format($$SELECT healthpass.record_realname_result(%s, %s, 'rejected', 'name does not match')$$,
+                       :p, (healthpass.person_info(:p)->>'version')::integer),
+                'a rejection goes through when one of the codes was revoked by hand before');
 
 SELECT * FROM finish();
