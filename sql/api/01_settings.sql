@@ -27,6 +27,8 @@ AS $$
        'how long a dynamic health code is valid: a screenshot goes stale after it'),
       ('declaration_valid_for', 'database', '1 day', '01:00:00', '30 days', 'declaration validity',
        'how long a health declaration stays in force'),
+      ('scan_retention', 'database', '28 days', '1 day', '366 days', 'scan retention',
+       'how long the scan history keeps a day (scan_maintenance drops older days)'),
       ('healthpass.issuer', 'server', NULL, NULL, NULL, 'issuer',
        'the iss of every token this server signs; a key vouches only for its issuer'),
       ('healthpass.clock_skew', 'server', NULL, NULL, NULL, 'clock skew',

@@ -88,7 +88,7 @@ CREATE OR REPLACE FUNCTION healthpass_internal.hp_scan(token text, kinds text[])
                    code_colour health_colour, negative_test date,
                    issued_at timestamptz, expires_at timestamptz,
                    colour health_colour, reasons text[], since timestamptz,
-                   latest_result text, latest_sampled_at timestamptz)
+                   latest_result text, latest_sampled_at timestamptz, token_id bytea)
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
@@ -143,7 +143,7 @@ BEGIN
         CASE WHEN v.kind = ANY (kinds) THEN v.body->>'doc' END,
         CASE WHEN v.kind = ANY (kinds) THEN v.body->>'id' END,
         col, neg, v.issued_at, v.expires_at,
-        now_colour, now_reasons, now_since, test_result, test_at;
+        now_colour, now_reasons, now_since, test_result, test_at, v.token_id;
 END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_scan(text, text[]) IS
@@ -203,23 +203,22 @@ RETURN regexp_replace(regexp_replace(a, '[\s\-()]', '', 'g'), '^(\+|00)86', '')
      = regexp_replace(regexp_replace(b, '[\s\-()]', '', 'g'), '^(\+|00)86', '');
 COMMENT ON FUNCTION healthpass_internal.hp_same_phone(text, text) IS 'two phone numbers are the same ignoring separators and +86 (internal)';
 
-CREATE OR REPLACE FUNCTION manual_health_check(doc_kind text, doc_number text, name text, phone text)
-    RETURNS TABLE (name_masked text, id_masked text, colour health_colour, meaning text,
-                   reasons text[], since timestamptz, latest_result text, latest_sampled_at timestamptz)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+-- The person a manual check names, or the one P0002 answer for every
+-- mismatch (unknown document, wrong name, wrong phone: no oracle).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_manual_match(doc_kind text, doc_number text, name text, phone text)
+    RETURNS person
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 DECLARE
     n text := hp_person_document(doc_kind, doc_number);
-    given_name text := hp_text('name', manual_health_check.name, 100);
-    given_phone text := hp_text('phone', manual_health_check.phone, 30);
+    given_name text := hp_text('name', hp_manual_match.name, 100);
+    given_phone text := hp_text('phone', hp_manual_match.phone, 30);
     p person;
     known boolean;
-    s record;
-    t record;
 BEGIN
     SELECT x.* INTO p FROM document_index d JOIN person x ON x.person_id = d.person_id
-     WHERE d.doc_kind = manual_health_check.doc_kind AND d.doc_number = n;
+     WHERE d.doc_kind = hp_manual_match.doc_kind AND d.doc_number = n;
     known := FOUND;
     IF NOT known OR given_name IS NULL OR given_phone IS NULL
        OR NOT hp_same_name(p.name, given_name)
@@ -234,6 +233,23 @@ BEGIN
             USING ERRCODE = 'no_data_found',
                   DETAIL = 'The document is not registered, or the name or the phone does not match it.';
     END IF;
+    RETURN p;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_manual_match(text, text, text, text) IS
+    'the person named by document, name and phone at a manual check, or one P0002 for any mismatch (internal)';
+
+CREATE OR REPLACE FUNCTION manual_health_check(doc_kind text, doc_number text, name text, phone text)
+    RETURNS TABLE (name_masked text, id_masked text, colour health_colour, meaning text,
+                   reasons text[], since timestamptz, latest_result text, latest_sampled_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_manual_match(doc_kind, doc_number, name, phone);
+    s record;
+    t record;
+BEGIN
     SELECT * INTO s FROM colour_status(p.person_id, now());
     SELECT * INTO t FROM latest_test_result(p.person_id, now());
     RETURN QUERY SELECT mask_name(p.name), hp_mask_document(p.doc_kind, p.doc_number),

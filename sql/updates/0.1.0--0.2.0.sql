@@ -163,3 +163,149 @@ DROP FUNCTION hp_family_member_history();
 
 -- issue 10: one check for "as of" instants (hp_past_instant) --------------
 DROP FUNCTION hp_check_instant(timestamptz);
+
+-- issue 11: scans, checks, alerts and admission rules (as sql/schema/61_scans.sql)
+CREATE TABLE scan (
+    scanned_at      timestamptz NOT NULL,   -- whole seconds
+    venue_id        bigint NOT NULL,
+    person_id       bigint NOT NULL,
+    staff_id        bigint,
+    method          "char" NOT NULL CHECK (method IN ('s', 't', 'm')),
+    code_kind       "char" CHECK (code_kind IN ('h', 'p', 'e', 'n')),
+    colour          health_colour NOT NULL,
+    decision        "char" NOT NULL CHECK (decision IN ('a', 'c', 'r', 'd')),
+    test            "char" CHECK (test IN ('n', 'p', 'w')),
+    test_sampled_at timestamptz,
+    token_id        bytea                    -- the code shown (a replay is recorded, not refused)
+) PARTITION BY RANGE (scanned_at);
+COMMENT ON TABLE healthpass.scan IS
+    'every scan at a venue: who, where, when, how, the colour and test shown and the decision; partitioned by day';
+-- one scan per person, venue and second (a double scan is one scan); it is
+-- also the index of "who was at this venue between t1 and t2"
+CREATE UNIQUE INDEX scan_venue_time ON scan (venue_id, scanned_at, person_id);
+-- a person's own scans (contact tracing starts from them)
+CREATE INDEX scan_person_time ON scan (person_id, scanned_at);
+
+-- What staff recorded after a "check first" decision (seed 004: yellow,
+-- pass after a check such as the temperature).
+CREATE TABLE scan_check (
+    venue_id    bigint NOT NULL,
+    scanned_at  timestamptz NOT NULL,
+    person_id   bigint NOT NULL,
+    staff_id    bigint NOT NULL,
+    temperature numeric(3,1),
+    admitted    boolean NOT NULL,
+    note        text,
+    checked_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (venue_id, scanned_at, person_id)
+);
+COMMENT ON TABLE healthpass.scan_check IS 'the check staff made after a "check first" decision, and whether they admitted';
+SELECT pg_catalog.pg_extension_config_dump('scan_check', '');
+
+-- A red code at a venue raises an alert for the health authority.
+CREATE TABLE venue_alert (
+    alert_id        bigint GENERATED ALWAYS AS IDENTITY,
+    venue_id        bigint NOT NULL,
+    person_id       bigint NOT NULL,
+    scanned_at      timestamptz NOT NULL,
+    colour          health_colour NOT NULL,
+    raised_at       timestamptz NOT NULL DEFAULT now(),
+    acknowledged_at timestamptz,
+    acknowledged_by name,
+    PRIMARY KEY (venue_id, alert_id)
+);
+COMMENT ON TABLE healthpass.venue_alert IS 'red codes met at venues, for the health authority';
+SELECT pg_catalog.pg_extension_config_dump('venue_alert', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.venue_alert', 'alert_id'), '');
+
+-- The admission rules an administrator changed (seed 004 defaults are in
+-- hp_admission_rules(); a row here replaces the default of its colour).
+CREATE TABLE admission_rule (
+    colour     health_colour PRIMARY KEY,
+    decision   "char" NOT NULL CHECK (decision IN ('a', 'c', 'r', 'd')),
+    prompt     text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE healthpass.admission_rule IS 'admission decisions an administrator changed (defaults in admission_rules())';
+SELECT pg_catalog.pg_extension_config_dump('admission_rule', '');
+
+-- issue 11: venues and staff
+CREATE TABLE venue (
+    venue_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id_kind      text NOT NULL CHECK (id_kind IN ('uscc', 'org_code', 'cn_resident_id', 'plate')),
+    id_number    text NOT NULL,      -- normalised by normalize_document
+    name         text NOT NULL,
+    street       text NOT NULL,      -- 街道
+    address      text NOT NULL,
+    phone        text NOT NULL,
+    image_type   text NOT NULL CHECK (image_type IN ('image/jpeg', 'image/png')),
+    image        bytea NOT NULL,     -- licence, or vehicle photo for a plate
+    manager_id   bigint NOT NULL,    -- person_id of the registering person
+    status       text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended', 'closed')),
+    status_reason text,              -- why the status last changed
+    negative_test_hours integer CHECK (negative_test_hours BETWEEN 1 AND 168),
+    version      integer NOT NULL DEFAULT 1,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (id_kind, id_number, name),
+    CONSTRAINT venue_status_reason CHECK (status = 'active' OR status_reason IS NOT NULL)
+);
+COMMENT ON TABLE healthpass.venue IS
+    'venues (seed 004): identifier, name, street, address, phone, licence or vehicle photo, manager, status';
+-- "my venues" of a manager
+CREATE INDEX venue_manager ON venue (manager_id);
+
+-- earlier versions of a venue row (edits and status changes); the image is
+-- kept as its digest (hp_venue_history_slim)
+CREATE TABLE venue_history (
+    venue_id   bigint NOT NULL,
+    version    integer NOT NULL,
+    valid_from timestamptz NOT NULL,
+    valid_to   timestamptz NOT NULL,
+    data       jsonb NOT NULL,
+    PRIMARY KEY (venue_id, version)
+);
+COMMENT ON TABLE healthpass.venue_history IS 'earlier versions of venue rows (data is the row as it was, the image as its SHA-256)';
+
+-- the people who scan for a venue besides its manager; a person may serve
+-- several venues
+CREATE TABLE venue_staff (
+    venue_id   bigint NOT NULL,
+    person_id  bigint NOT NULL,
+    added_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (venue_id, person_id)
+);
+COMMENT ON TABLE healthpass.venue_staff IS 'staff a venue''s manager added (registered people whose name matched)';
+-- "my venues" of a staff member
+CREATE INDEX venue_staff_person ON venue_staff (person_id);
+
+-- staff that were removed, and when
+CREATE TABLE venue_staff_history (
+    venue_id   bigint NOT NULL,
+    person_id  bigint NOT NULL,
+    added_at   timestamptz NOT NULL,
+    removed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (venue_id, person_id, added_at)
+);
+COMMENT ON TABLE healthpass.venue_staff_history IS 'former staff of a venue: when they were added and removed';
+
+-- Every venue code issued and not yet expired or revoked, so that a change
+-- of what the poster shows, a suspension or a closing revokes it. The
+-- token is kept: venue_code hands out the same code until it nears expiry.
+CREATE TABLE venue_code_issued (
+    venue_id   bigint NOT NULL,
+    token_id   bytea NOT NULL,
+    kid        bytea NOT NULL,
+    token      text NOT NULL,
+    version    integer NOT NULL,     -- the venue version the code was issued for
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (venue_id, token_id)
+);
+COMMENT ON TABLE healthpass.venue_code_issued IS 'venue codes issued and not yet expired or revoked (the ledger revocation works from)';
+
+SELECT pg_catalog.pg_extension_config_dump('venue', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.venue', 'venue_id'), '');
+SELECT pg_catalog.pg_extension_config_dump('venue_history', '');
+SELECT pg_catalog.pg_extension_config_dump('venue_staff', '');
+SELECT pg_catalog.pg_extension_config_dump('venue_staff_history', '');
+SELECT pg_catalog.pg_extension_config_dump('venue_code_issued', '');

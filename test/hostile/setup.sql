@@ -123,6 +123,13 @@ BEGIN
         ('tok_health', (SELECT h.token FROM healthpass.health_code(p) h)),
         ('tok_other', healthpass.issue_token('venue', '{"v": 1, "x": [1, {"y": "z"}]}', '1 hour'));
     INSERT INTO hostile.base VALUES ('job', healthpass.recolour_start());
+    INSERT INTO hostile.base VALUES
+        ('V', healthpass.register_venue(p, 'uscc', '91350100M000100Y43', '老王烧烤', '太平镇', '幸福路 1 号', '0537-1234567', jpeg, 24)),
+        ('V2', healthpass.register_venue(p, 'org_code', 'D2143569-X', '太平镇卫生院', '太平镇', '卫生路 3 号', '0537-7654321', jpeg));
+    PERFORM healthpass.add_venue_staff(p, (SELECT v::bigint FROM hostile.base WHERE k = 'V'), 'cn_resident_id', ids[2], '李红');
+    PERFORM healthpass.suspend_venue(p, (SELECT v::bigint FROM hostile.base WHERE k = 'V2'), 'inspection');
+    INSERT INTO hostile.base VALUES
+        ('tok_venue', healthpass.venue_code(p, (SELECT v::bigint FROM hostile.base WHERE k = 'V')));
     PERFORM healthpass.recolour_all();
     tok := healthpass.issue_token('entry', '{}', '1 hour');
     PERFORM healthpass.revoke_pass(tok::healthpass.pass, 'lost');
@@ -196,6 +203,28 @@ BEGIN
         WHEN 'family_member_qr_png.valid_for' THEN '90 days'
         WHEN 'worse.a' THEN 'green'
         WHEN 'worse.b' THEN 'red'
+        WHEN 'register_venue.id_kind' THEN 'uscc'
+        WHEN 'register_venue.id_number' THEN '91350100M000100Y43'
+        WHEN 'register_venue.name' THEN '老王烧烤 (新店)'
+        WHEN 'register_venue.street' THEN '太平镇'
+        WHEN 'register_venue.address' THEN '幸福路 2 号'
+        WHEN 'register_venue.image' THEN hostile.b('jpeg')
+        WHEN 'register_venue.negative_test_hours' THEN '24'
+        WHEN 'edit_venue.changes' THEN '{"name": "老王烧烤 二店", "phone": "13800138000", "negative_test_hours": 12}'
+        WHEN 'edit_venue.image' THEN hostile.b('jpeg')
+        WHEN 'reopen_venue.venue_id' THEN hostile.b('V2')
+        WHEN 'add_venue_staff.doc_number' THEN hostile.b('id_R')
+        WHEN 'add_venue_staff.name' THEN '赵六'
+        WHEN 'remove_venue_staff.staff_id' THEN hostile.b('Q')
+        WHEN 'scan_venue_code.venue_token' THEN hostile.b('tok_venue')
+        WHEN 'staff_scan.token' THEN hostile.b('tok_personal')
+        WHEN 'staff_manual_check.doc_number' THEN hostile.b('id_P')
+        WHEN 'staff_manual_check.name' THEN '王小明'
+        WHEN 'staff_manual_check.phone' THEN '13800138000'
+        WHEN 'record_scan_check.person_ref' THEN hostile.b('ref_P')
+        WHEN 'record_scan_check.scanned_at' THEN now()::text
+        WHEN 'set_admission_rule.decision' THEN 'check'
+        WHEN 'set_admission_rule.prompt' THEN 'check first'
         WHEN 'recolour_step.job' THEN hostile.b('job')
         WHEN 'recolour_progress.job' THEN hostile.b('job')
         WHEN 'recolour_run.job' THEN hostile.b('job')
@@ -203,6 +232,9 @@ BEGIN
     IF b IS NOT NULL THEN RETURN b; END IF;
     b := CASE a
         WHEN 'person_id' THEN hostile.b('P')
+        WHEN 'manager_id' THEN hostile.b('P')
+        WHEN 'venue_id' THEN hostile.b('V')
+        WHEN 'staff_id' THEN hostile.b('Q')
         WHEN 'guardian_id' THEN hostile.b('P')
         WHEN 'member_id' THEN hostile.b('M')
         WHEN 'doc_kind' THEN 'cn_resident_id'

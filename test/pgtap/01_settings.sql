@@ -11,7 +11,7 @@ SELECT plan(16);
 SELECT is((SELECT string_agg(name || ':' || kind, ',' ORDER BY name) FROM healthpass.settings()),
           'code_valid_for:database,companion_limit:fixed,declaration_valid_for:database,family_limit:fixed,'
           'healthpass.clock_skew:server,healthpass.issuer:server,healthpass.master_key_file:server,'
-          'photo_limit:fixed,recolour_chunk_size:fixed,result_window:fixed',
+          'photo_limit:fixed,recolour_chunk_size:fixed,result_window:fixed,scan_retention:database',
           'settings() lists every setting with its kind');
 SELECT is((SELECT value || ' ' || default_value || ' ' || changed FROM healthpass.settings() WHERE name = 'code_valid_for'),
           '00:03:00 00:03:00 false', 'a database setting starts at its default');
