@@ -29,6 +29,10 @@ AS $$
        'how long a health declaration stays in force'),
       ('scan_retention', 'database', '28 days', '1 day', '366 days', 'scan retention',
        'how long the scan history keeps a day (scan_maintenance drops older days)'),
+      ('trace_window', 'database', '00:30:00', '00:01:00', '1 day', 'tracing window',
+       'how close in time two scans at one venue count as an encounter in contact tracing'),
+      ('report_min_cell', 'database', '5', '1', '1000', 'smallest reported count',
+       'report cells counting fewer people are suppressed in aggregates exported outside the health authority'),
       ('healthpass.issuer', 'server', NULL, NULL, NULL, 'issuer',
        'the iss of every token this server signs; a key vouches only for its issuer'),
       ('healthpass.clock_skew', 'server', NULL, NULL, NULL, 'clock skew',
@@ -108,7 +112,8 @@ COMMENT ON FUNCTION healthpass.settings() IS
     'every setting in one place: kind (database, server, fixed), value in force, default, whether changed, meaning';
 
 -- Changes a database setting (NULL: back to the default). The value is
--- checked against the setting's type and bounds; only what is issued or
+-- checked against the setting's type (a length of time, or a whole number
+-- when the default is one) and bounds; only what is issued or
 -- declared afterwards is affected.
 CREATE OR REPLACE FUNCTION configure(setting_name text, value text) RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
@@ -117,6 +122,7 @@ AS $$
 DECLARE
     r record;
     v interval;
+    n integer;
 BEGIN
     SELECT * INTO r FROM hp_setting_registry() g WHERE g.name = setting_name;
     IF NOT FOUND OR r.kind <> 'database' THEN
@@ -130,6 +136,23 @@ BEGIN
     IF value IS NULL THEN
         DELETE FROM setting s WHERE s.name = setting_name;
         RETURN r.default_value;
+    END IF;
+    IF r.default_value ~ '^[0-9]+$' THEN
+        -- a whole-number setting
+        BEGIN
+            n := value::integer;
+        EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+            RAISE EXCEPTION '% "%" is not a whole number', r.label, hp_quote(value)
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Give a whole number such as 5.';
+        END;
+        IF NOT n BETWEEN r.min_value::integer AND r.max_value::integer THEN
+            RAISE EXCEPTION '% "%" is out of range', r.label, n
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('The %s lies between %s and %s.', r.label, r.min_value, r.max_value);
+        END IF;
+        INSERT INTO setting AS s (name, value) VALUES (setting_name, n::text)
+        ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = now(), updated_by = session_user;
+        RETURN n::text;
     END IF;
     BEGIN
         v := value::interval;

@@ -6,12 +6,13 @@
 \pset tuples_only true
 \pset pager off
 SET client_min_messages = warning;
-SELECT plan(16);
+SELECT plan(19);
 
 SELECT is((SELECT string_agg(name || ':' || kind, ',' ORDER BY name) FROM healthpass.settings()),
           'code_valid_for:database,companion_limit:fixed,declaration_valid_for:database,family_limit:fixed,'
           'healthpass.clock_skew:server,healthpass.issuer:server,healthpass.master_key_file:server,'
-          'photo_limit:fixed,recolour_chunk_size:fixed,result_window:fixed,scan_retention:database',
+          'photo_limit:fixed,recolour_chunk_size:fixed,report_min_cell:database,result_window:fixed,'
+          'scan_retention:database,trace_window:database',
           'settings() lists every setting with its kind');
 SELECT is((SELECT value || ' ' || default_value || ' ' || changed FROM healthpass.settings() WHERE name = 'code_valid_for'),
           '00:03:00 00:03:00 false', 'a database setting starts at its default');
@@ -36,6 +37,11 @@ SELECT throws_ok($$SELECT healthpass.configure('code_valid_for', '10 seconds')$$
     'health-code validity "00:00:10" is out of range', 'values are bounded');
 SELECT throws_ok($$SELECT healthpass.configure('declaration_valid_for', 'soon')$$, '22023',
     'declaration validity "soon" is not an interval', 'values are typed');
+SELECT is(healthpass.configure('report_min_cell', '10'), '10', 'a whole-number setting');
+SELECT throws_ok($$SELECT healthpass.configure('report_min_cell', 'ten')$$, '22023',
+    'smallest reported count "ten" is not a whole number', 'whole-number settings are typed');
+SELECT throws_ok($$SELECT healthpass.configure('report_min_cell', '0')$$, '22023',
+    'smallest reported count "0" is out of range', 'and bounded');
 SELECT throws_ok($$SELECT healthpass.configure('healthpass.issuer', 'MO')$$, '22023',
     'server setting "healthpass.issuer" cannot be configured here', 'server settings are set in postgresql.conf');
 SELECT throws_ok($$SELECT healthpass.configure('companion_limit', '20')$$, '22023',
