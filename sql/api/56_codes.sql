@@ -88,7 +88,8 @@ CREATE OR REPLACE FUNCTION healthpass_internal.hp_scan(token text, kinds text[])
                    code_colour health_colour, negative_test date,
                    issued_at timestamptz, expires_at timestamptz,
                    colour health_colour, reasons text[], since timestamptz,
-                   latest_result text, latest_sampled_at timestamptz, token_id bytea)
+                   latest_result text, latest_sampled_at timestamptz, token_id bytea,
+                   last_negative_at timestamptz)
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
@@ -105,6 +106,7 @@ DECLARE
     now_since timestamptz;
     test_result text;
     test_at timestamptz;
+    negative_at timestamptz;
 BEGIN
     IF token IS NULL THEN
         RAISE EXCEPTION '% is missing', CASE WHEN kinds = ARRAY['health'] THEN 'health code' ELSE 'scanned code' END
@@ -135,7 +137,8 @@ BEGIN
         IF pid IS NOT NULL THEN
             SELECT c.colour, c.reasons, c.since INTO now_colour, now_reasons, now_since
               FROM colour_status(pid, now()) c;
-            SELECT r.result, r.sampled_at INTO test_result, test_at FROM latest_test_result(pid, now()) r;
+            SELECT r.result, r.sampled_at, r.last_negative_at INTO test_result, test_at, negative_at
+              FROM latest_test_result(pid, now()) r;
         END IF;
     END IF;
     RETURN QUERY SELECT ok, why, v.kind, v.issuer, ref,
@@ -143,7 +146,7 @@ BEGIN
         CASE WHEN v.kind = ANY (kinds) THEN v.body->>'doc' END,
         CASE WHEN v.kind = ANY (kinds) THEN v.body->>'id' END,
         col, neg, v.issued_at, v.expires_at,
-        now_colour, now_reasons, now_since, test_result, test_at, v.token_id;
+        now_colour, now_reasons, now_since, test_result, test_at, v.token_id, negative_at;
 END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_scan(text, text[]) IS

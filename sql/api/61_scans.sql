@@ -11,19 +11,29 @@
 -- health information) asks the person to declare first; yellow asks staff
 -- to check (the temperature, say) before admitting; red refuses and alerts
 -- the health authority. An administrator may change a colour's rule.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_admission_default(colour health_colour,
+                                                                  OUT decision "char", OUT prompt text)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT d.decision, d.prompt
+      FROM (VALUES ('green'::health_colour, 'a'::"char", 'green code: may enter'),
+                   ('light_green', 'd', 'no health information reported: declare your health, then scan again'),
+                   ('yellow', 'c', 'yellow code: check (for example the temperature) before admitting'),
+                   ('red', 'r', 'red code: may not enter; the health authority has been told')) d(colour, decision, prompt)
+     WHERE d.colour = hp_admission_default.colour
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_admission_default(health_colour) IS 'the seed''s admission decision and prompt for a colour (internal)';
+
 CREATE OR REPLACE FUNCTION admission_rules()
     RETURNS TABLE (colour health_colour, decision text, prompt text, changed boolean)
     LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
-    SELECT d.colour, hp_decision_name(coalesce(r.decision, d.decision)), coalesce(r.prompt, d.prompt),
-           r.colour IS NOT NULL
-      FROM (VALUES ('green'::health_colour, 'a'::"char", 'green code: may enter'),
-                   ('light_green', 'd', 'no health information reported: declare your health, then scan again'),
-                   ('yellow', 'c', 'yellow code: check (for example the temperature) before admitting'),
-                   ('red', 'r', 'red code: may not enter; the health authority has been told')) d(colour, decision, prompt)
-      LEFT JOIN admission_rule r ON r.colour = d.colour
-     ORDER BY d.colour
+    SELECT c, hp_decision_name(coalesce(r.decision, (hp_admission_default(c)).decision)),
+           coalesce(r.prompt, (hp_admission_default(c)).prompt), r.colour IS NOT NULL
+      FROM unnest(enum_range(NULL::health_colour)) c
+      LEFT JOIN admission_rule r ON r.colour = c
+     ORDER BY c
 $$;
 COMMENT ON FUNCTION healthpass.admission_rules() IS 'the admission decision and prompt for each colour, and whether an administrator changed it';
 
@@ -66,12 +76,11 @@ CREATE OR REPLACE FUNCTION healthpass_internal.hp_admission(v venue, colour heal
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
-DECLARE
-    r record;
 BEGIN
-    SELECT * INTO STRICT r FROM admission_rules() a WHERE a.colour = hp_admission.colour;
-    decision := CASE r.decision WHEN 'admit' THEN 'a' WHEN 'check' THEN 'c' WHEN 'refuse' THEN 'r' ELSE 'd' END;
-    prompt := r.prompt;
+    SELECT r.decision, r.prompt INTO decision, prompt FROM admission_rule r WHERE r.colour = hp_admission.colour;
+    IF NOT FOUND THEN
+        SELECT d.decision, d.prompt INTO decision, prompt FROM hp_admission_default(colour) d;
+    END IF;
     IF decision = 'a' AND v.negative_test_hours IS NOT NULL
        AND (last_negative_at IS NULL OR last_negative_at < now() - make_interval(hours => v.negative_test_hours)) THEN
         decision := 'c';
@@ -89,9 +98,11 @@ COMMENT ON FUNCTION healthpass_internal.hp_admission(venue, health_colour, times
 -- `ahead` days on, and drops those wholly older than the retention
 -- (setting scan_retention, 28 days by default). Returns what it did. Run
 -- it daily (pg_cron: SELECT cron.schedule('healthpass-scans', '5 0 * * *',
--- 'SELECT healthpass.scan_maintenance()');). A day partition is dropped
--- with DROP TABLE, which needs a brief exclusive lock on the parent only
--- while the catalogue changes.
+-- 'SELECT healthpass.scan_maintenance()');). Creating or dropping a
+-- partition needs an exclusive lock on the parent for the catalogue change;
+-- waiting for it would hold up every scan queued behind, so each change
+-- waits at most a second (lock_timeout) and is otherwise "deferred" to the
+-- next run.
 CREATE OR REPLACE FUNCTION scan_maintenance(ahead integer DEFAULT 7)
     RETURNS TABLE (action text, partition text, day date)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
@@ -107,19 +118,31 @@ BEGIN
         RAISE EXCEPTION 'days ahead % is out of range', coalesce(ahead::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Partitions are made 1 to 60 days ahead.';
     END IF;
+    PERFORM set_config('lock_timeout', '1s', true);
     FOR d IN SELECT g::date FROM generate_series(today - 1, today + ahead, interval '1 day') g LOOP
-        IF hp_scan_partition(d) THEN
-            action := 'created'; partition := 'scan_' || to_char(d, 'YYYYMMDD'); day := d;
+        partition := 'scan_' || to_char(d, 'YYYYMMDD'); day := d;
+        BEGIN
+            IF hp_scan_partition(d) THEN
+                action := 'created';
+                RETURN NEXT;
+            END IF;
+        EXCEPTION WHEN lock_not_available THEN
+            action := 'deferred';
             RETURN NEXT;
-        END IF;
+        END;
     END LOOP;
     FOR t IN SELECT c.relname, to_date(substr(c.relname, 6), 'YYYYMMDD') AS pday
                FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
               WHERE i.inhparent = 'healthpass.scan'::regclass AND c.relname ~ '^scan_[0-9]{8}$'
               ORDER BY 1 LOOP
         IF (t.pday + 1)::timestamp AT TIME ZONE 'UTC' <= now() - keep THEN
-            EXECUTE format('DROP TABLE healthpass.%I', t.relname);
-            action := 'dropped'; partition := t.relname; day := t.pday;
+            partition := t.relname; day := t.pday;
+            BEGIN
+                EXECUTE format('DROP TABLE healthpass.%I', t.relname);
+                action := 'dropped';
+            EXCEPTION WHEN lock_not_available THEN
+                action := 'deferred';
+            END;
             RETURN NEXT;
         END IF;
     END LOOP;
@@ -188,6 +211,8 @@ COMMENT ON FUNCTION healthpass_internal.hp_record_scan(timestamptz, venue, bigin
 -- The facts a scan shows about a person and the decision, recorded.
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_scan_person(
     v venue, p person, staff_id bigint, method "char", code_kind "char", token_id bytea,
+    known_colour health_colour DEFAULT NULL, known_result text DEFAULT NULL,
+    known_sampled_at timestamptz DEFAULT NULL, known_last_negative timestamptz DEFAULT NULL,
     OUT venue_name text, OUT scanned_at timestamptz, OUT person_ref uuid, OUT name_masked text,
     OUT colour health_colour, OUT meaning text, OUT latest_result text, OUT latest_sampled_at timestamptz,
     OUT decision text, OUT prompt text, OUT recorded boolean)
@@ -206,12 +231,20 @@ BEGIN
     venue_name := v.name;
     person_ref := p.public_ref;
     name_masked := mask_name(p.name);
-    SELECT s.colour INTO colour FROM colour_status(p.person_id, now()) s;
+    IF known_colour IS NOT NULL THEN
+        -- the caller computed these a moment ago (staff_scan, through hp_scan)
+        colour := known_colour;
+        latest_result := known_result;
+        latest_sampled_at := known_sampled_at;
+        last_negative := known_last_negative;
+    ELSE
+        SELECT s.colour INTO colour FROM colour_status(p.person_id, now()) s;
+        SELECT r.result, r.sampled_at, r.last_negative_at INTO t FROM latest_test_result(p.person_id, now()) r;
+        latest_result := t.result;
+        latest_sampled_at := t.sampled_at;
+        last_negative := t.last_negative_at;
+    END IF;
     meaning := colour_meaning(colour);
-    SELECT r.result, r.sampled_at, r.last_negative_at INTO t FROM latest_test_result(p.person_id, now()) r;
-    latest_result := t.result;
-    latest_sampled_at := t.sampled_at;
-    last_negative := t.last_negative_at;
     a := hp_admission(v, colour, last_negative);
     decision := hp_decision_name(a.decision);
     prompt := a.prompt;
@@ -219,7 +252,7 @@ BEGIN
                                latest_result, latest_sampled_at, token_id);
 END
 $$;
-COMMENT ON FUNCTION healthpass_internal.hp_scan_person(venue, person, bigint, "char", "char", bytea) IS
+COMMENT ON FUNCTION healthpass_internal.hp_scan_person(venue, person, bigint, "char", "char", bytea, health_colour, text, timestamptz, timestamptz) IS
     'what a scan shows and decides for a person at a venue, recorded (internal)';
 
 -- The venue a staff member scans for: active staff of an active venue.
@@ -310,7 +343,8 @@ BEGIN
                s.meaning, s.latest_result, s.latest_sampled_at, s.decision, s.prompt, s.recorded
           FROM hp_scan_person(v, p, staff_id, 't',
                               (CASE c.kind WHEN 'health' THEN 'h' WHEN 'personal' THEN 'p'
-                                           WHEN 'epass' THEN 'e' WHEN 'entry' THEN 'n' END)::"char", c.token_id) s;
+                                           WHEN 'epass' THEN 'e' WHEN 'entry' THEN 'n' END)::"char", c.token_id,
+                              c.colour, c.latest_result, c.latest_sampled_at, c.last_negative_at) s;
 END
 $$;
 COMMENT ON FUNCTION healthpass.staff_scan(bigint, bigint, text) IS
