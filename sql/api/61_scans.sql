@@ -169,6 +169,11 @@ BEGIN
     END IF;
     EXECUTE format('CREATE TABLE healthpass.%I PARTITION OF healthpass.scan FOR VALUES FROM (%L) TO (%L)',
                    name, d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
+    -- one scan per person, venue and second (a double scan is one scan);
+    -- also "who was at this venue between t1 and t2"
+    EXECUTE format('CREATE UNIQUE INDEX %I ON healthpass.%I (venue_id, scanned_at, person_id)', name || '_venue', name);
+    -- a person's own scans (where a case has been)
+    EXECUTE format('CREATE INDEX %I ON healthpass.%I (person_id, scanned_at)', name || '_person', name);
     EXECUTE format('REVOKE ALL ON healthpass.%I FROM PUBLIC', name);
     RETURN true;
 END
@@ -189,15 +194,17 @@ CREATE OR REPLACE FUNCTION healthpass_internal.hp_record_scan(
 AS $$
 DECLARE
     t "char" := CASE test WHEN 'negative' THEN 'n' WHEN 'positive' THEN 'p' WHEN 'pending' THEN 'w' END;
+    part text := 'scan_' || to_char((at AT TIME ZONE 'UTC')::date, 'YYYYMMDD');
     n integer;
 BEGIN
-    IF to_regclass('healthpass.scan_' || to_char((at AT TIME ZONE 'UTC')::date, 'YYYYMMDD')) IS NULL THEN
+    IF to_regclass('healthpass.' || part) IS NULL THEN
         PERFORM hp_scan_partition((at AT TIME ZONE 'UTC')::date);
     END IF;
-    INSERT INTO scan (scanned_at, venue_id, person_id, staff_id, method, code_kind, colour, decision,
-                      test, test_sampled_at, token_id)
-    VALUES (at, v.venue_id, pid, sid, how, kind, shown, decided, t, sampled, tid)
-    ON CONFLICT (venue_id, scanned_at, person_id) DO NOTHING;
+    -- into the day's partition, whose unique index is the arbiter
+    EXECUTE format('INSERT INTO healthpass.%I (scanned_at, venue_id, person_id, staff_id, method, code_kind, colour,'
+                   ' decision, test, test_sampled_at, token_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)'
+                   ' ON CONFLICT (venue_id, scanned_at, person_id) DO NOTHING', part)
+        USING at, v.venue_id, pid, sid, how, kind, shown, decided, t, sampled, tid;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n = 1 AND shown = 'red' THEN
         INSERT INTO venue_alert (venue_id, person_id, scanned_at, colour) VALUES (v.venue_id, pid, at, shown);
