@@ -225,6 +225,8 @@ BEGIN
         WHEN 'record_scan_check.scanned_at' THEN now()::text
         WHEN 'set_admission_rule.decision' THEN 'check'
         WHEN 'set_admission_rule.prompt' THEN 'check first'
+        WHEN 'report_venue_day.venue' THEN hostile.b('V')
+        WHEN 'report_hourly_load.venue' THEN hostile.b('V')
         WHEN 'recolour_step.job' THEN hostile.b('job')
         WHEN 'recolour_progress.job' THEN hostile.b('job')
         WHEN 'recolour_run.job' THEN hostile.b('job')
@@ -284,6 +286,7 @@ BEGIN
         WHEN 'from_at' THEN (now() - interval '30 days')::text
         WHEN 'to_at' THEN (now() + interval '1 day')::text
         WHEN 'max_rows' THEN '10'
+        WHEN 'exported' THEN 'true'
         WHEN 'max_people' THEN '100'
         WHEN 'chunk_size' THEN '100'
         WHEN 'mark_id' THEN hostile.b('mark')
