@@ -225,6 +225,7 @@ BEGIN
         WHEN 'record_scan_check.scanned_at' THEN now()::text
         WHEN 'set_admission_rule.decision' THEN 'check'
         WHEN 'set_admission_rule.prompt' THEN 'check first'
+        WHEN 'trace_contacts.from_at' THEN (now() - interval '7 days')::text
         WHEN 'report_venue_day.venue' THEN hostile.b('V')
         WHEN 'report_hourly_load.venue' THEN hostile.b('V')
         WHEN 'recolour_step.job' THEN hostile.b('job')
@@ -287,6 +288,7 @@ BEGIN
         WHEN 'to_at' THEN (now() + interval '1 day')::text
         WHEN 'max_rows' THEN '10'
         WHEN 'exported' THEN 'true'
+        WHEN 'case_person_id' THEN hostile.b('P')
         WHEN 'max_people' THEN '100'
         WHEN 'chunk_size' THEN '100'
         WHEN 'mark_id' THEN hostile.b('mark')
