@@ -48,4 +48,13 @@ SELECT name_masked, colour, decision FROM staff_manual_check(:staff, :venue, 'cn
 SELECT CASE method WHEN 's' THEN 'self' WHEN 't' THEN 'staff' ELSE 'manual' END AS method,
        colour, CASE decision WHEN 'a' THEN 'admit' WHEN 'c' THEN 'check' WHEN 'r' THEN 'refuse' ELSE 'declare' END AS decision
   FROM scan WHERE venue_id = :venue ORDER BY scanned_at, method;
+
+\echo '-- a DBA report (role healthpass_report): scans per venue and day; small cells are suppressed when exported'
+SELECT day, venue_name, method, colour, decision, scans, people, suppressed
+  FROM report_venue_day(now() - interval '1 day', now() + interval '1 hour', exported => false)
+ ORDER BY day, method, colour;
+
+\echo '-- contact tracing (role healthpass_health): who was at the same venue within 30 minutes of the red person'
+SELECT ring, name_masked, encounters, closest_gap, venue_names
+  FROM trace_contacts(:red_person, now() - interval '1 day', now() + interval '1 hour');
 RESET search_path;
