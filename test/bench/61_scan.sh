@@ -82,7 +82,7 @@ SELECT healthpass_internal.hp_scan_partition(current_date - 40);
 INSERT INTO healthpass.scan (scanned_at, venue_id, person_id, staff_id, method, code_kind, colour, decision, test,
                              test_sampled_at, token_id)
 SELECT (current_date - 40)::timestamp AT TIME ZONE 'UTC' + make_interval(secs => (g % 86400)),
-       1 + g % 20000, 1 + (g * 7919) % 200000, NULL, 's', NULL, 'green', 'a', 'n', now() - interval '41 days', NULL
+       1 + g % 20000, 1 + (g::bigint * 7919) % 200000, NULL, 's', NULL, 'green', 'a', 'n', now() - interval '41 days', NULL
   FROM generate_series(1, $DAYROWS) g
     ON CONFLICT DO NOTHING;
 SQL
