@@ -9,6 +9,7 @@
 --   hp_instant  a timestamp: not NULL when required (22004), finite and
 --               between the years 1900 and 9999 (22008)
 --   hp_past_instant  the same, and not in the future (22008)
+--   hp_image    a JPEG or PNG image by its magic bytes, at most photo_limit()
 -- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- A value as an error message may quote it: at most 40 characters (cut at a
@@ -174,3 +175,33 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_past_instant(text, timestamptz) IS 'checked instant that is not in the future (internal)';
+
+-- An image a caller gives (a certified photo, a licence, a vehicle photo):
+-- present, at most photo_limit()
+-- bytes, and a JPEG or PNG by its first bytes. Returns the media type.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_image(field text, image bytea) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    media text;
+BEGIN
+    IF image IS NULL THEN
+        RAISE EXCEPTION '% is missing', field
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Give the %s as a JPEG or PNG file.', field);
+    END IF;
+    IF length(image) > photo_limit() THEN
+        RAISE EXCEPTION '% of % bytes is too large', field, length(image)
+            USING ERRCODE = 'program_limit_exceeded', DETAIL = format('An image has at most %s bytes.', photo_limit());
+    END IF;
+    media := CASE WHEN substr(image, 1, 3) = '\xffd8ff'::bytea THEN 'image/jpeg'
+                  WHEN substr(image, 1, 8) = '\x89504e470d0a1a0a'::bytea THEN 'image/png' END;
+    IF media IS NULL THEN
+        RAISE EXCEPTION '% starting with "%" is not a JPEG or PNG image', field, encode(substr(image, 1, 8), 'hex')
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Images are JPEG or PNG files.';
+    END IF;
+    RETURN media;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_image(text, bytea) IS 'media type of a checked JPEG or PNG image (internal)';

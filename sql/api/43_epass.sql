@@ -47,17 +47,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Only a passed check yields a certified photo.';
     END IF;
     IF photo IS NOT NULL THEN
-        IF length(photo) > photo_limit() THEN
-            RAISE EXCEPTION 'certified photo of % bytes is too large', length(photo)
-                USING ERRCODE = 'program_limit_exceeded', DETAIL = format('A certified photo has at most %s bytes.', photo_limit());
-        END IF;
-        media := CASE WHEN substr(photo, 1, 3) = '\xffd8ff'::bytea THEN 'image/jpeg'
-                      WHEN substr(photo, 1, 8) = '\x89504e470d0a1a0a'::bytea THEN 'image/png' END;
-        IF media IS NULL THEN
-            RAISE EXCEPTION 'certified photo starting with "%" is not a JPEG or PNG image',
-                    encode(substr(photo, 1, 8), 'hex')
-                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Certified photos are JPEG or PNG images.';
-        END IF;
+        media := hp_image('certified photo', photo);
     END IF;
     INSERT INTO face_check (person_id, provider, provider_ref, outcome, checked_at)
         VALUES (p.person_id, prov, hp_text('provider reference', provider_ref, 200), outcome, checked_at)

@@ -136,35 +136,6 @@ END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_venue_phone(text) IS 'checked, normalised venue phone (internal)';
 
--- An image a venue is registered with: present, at most photo_limit()
--- bytes, and a JPEG or PNG by its first bytes. Returns the media type.
-CREATE OR REPLACE FUNCTION healthpass_internal.hp_image(field text, image bytea) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    SET search_path = healthpass, healthpass_internal, pg_temp
-AS $$
-DECLARE
-    media text;
-BEGIN
-    IF image IS NULL THEN
-        RAISE EXCEPTION '% is missing', field
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'A venue is registered with a picture of its licence (a vehicle: a photo of it), as JPEG or PNG.';
-    END IF;
-    IF length(image) > photo_limit() THEN
-        RAISE EXCEPTION '% of % bytes is too large', field, length(image)
-            USING ERRCODE = 'program_limit_exceeded', DETAIL = format('An image has at most %s bytes.', photo_limit());
-    END IF;
-    media := CASE WHEN substr(image, 1, 3) = '\xffd8ff'::bytea THEN 'image/jpeg'
-                  WHEN substr(image, 1, 8) = '\x89504e470d0a1a0a'::bytea THEN 'image/png' END;
-    IF media IS NULL THEN
-        RAISE EXCEPTION '% starting with "%" is not a JPEG or PNG image', field, encode(substr(image, 1, 8), 'hex')
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Images are JPEG or PNG files.';
-    END IF;
-    RETURN media;
-END
-$$;
-COMMENT ON FUNCTION healthpass_internal.hp_image(text, bytea) IS 'media type of a checked JPEG or PNG image (internal)';
-
 -- What the image of a venue is called in messages.
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_venue_image_label(id_kind text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
