@@ -66,6 +66,36 @@ CREATE OR REPLACE FUNCTION healthpass_internal.hp_person_kinds() RETURNS text[]
     RETURN ARRAY(SELECT k FROM document_kinds() k WHERE document_kind_holder(k) = 'person');
 COMMENT ON FUNCTION healthpass_internal.hp_person_kinds() IS 'document kinds that identify a person';
 
+-- normalize_document for a personal or venue flow: its error quotes the
+-- number it was given (it is the validator people call on their own
+-- input); here the same error quotes it masked, so no log collects it.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_normalize_masked(kind text, number text) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    BEGIN
+        RETURN normalize_document(kind, number);
+    EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
+        DECLARE
+            state text;
+            detail text;
+            hint text;
+        BEGIN
+            GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+            IF hint = '' THEN
+                RAISE EXCEPTION 'invalid % number: "%"', kind, hp_mask_value(number)
+                    USING ERRCODE = state, DETAIL = detail;
+            END IF;
+            RAISE EXCEPTION 'invalid % number: "%"', kind, hp_mask_value(number)
+                USING ERRCODE = state, DETAIL = detail, HINT = hint;
+        END;
+    END;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_normalize_masked(text, text) IS
+    'normalize_document, its errors quoting the number masked (internal)';
+
 -- Validates a personal document and returns its canonical number.
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_person_document(kind text, number text) RETURNS text
     LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -81,26 +111,7 @@ BEGIN
         RAISE EXCEPTION 'document number is missing for kind "%"', kind
             USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Every person needs a document number.';
     END IF;
-    BEGIN
-        RETURN normalize_document(kind, number);
-    EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
-        -- normalize_document quotes the value it was given (it is the
-        -- validator people call on their own input); a personal flow
-        -- quotes it masked
-        DECLARE
-            state text;
-            detail text;
-            hint text;
-        BEGIN
-            GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-            IF hint = '' THEN
-                RAISE EXCEPTION 'invalid % number: "%"', kind, hp_mask_value(number)
-                    USING ERRCODE = state, DETAIL = detail;
-            END IF;
-            RAISE EXCEPTION 'invalid % number: "%"', kind, hp_mask_value(number)
-                USING ERRCODE = state, DETAIL = detail, HINT = hint;
-        END;
-    END;
+    RETURN hp_normalize_masked(kind, number);
 END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_person_document(text, text) IS 'canonical number of a personal document, or an error';

@@ -76,23 +76,7 @@ BEGIN
         RAISE EXCEPTION 'venue identifier is missing for kind "%"', kind
             USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Every venue needs the number of its identifier.';
     END IF;
-    BEGIN
-        RETURN normalize_document(kind, number);
-    EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
-        DECLARE
-            state text;
-            detail text;
-            hint text;
-        BEGIN
-            GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-            IF hint = '' THEN
-                RAISE EXCEPTION 'invalid % number: "%"', kind, hp_mask_value(number)
-                    USING ERRCODE = state, DETAIL = detail;
-            END IF;
-            RAISE EXCEPTION 'invalid % number: "%"', kind, hp_mask_value(number)
-                USING ERRCODE = state, DETAIL = detail, HINT = hint;
-        END;
-    END;
+    RETURN hp_normalize_masked(kind, number);
 END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_venue_document(text, text) IS 'canonical number of a venue identifier, or an error quoting it masked (internal)';
