@@ -113,6 +113,7 @@ DECLARE
     today date := (now() AT TIME ZONE 'UTC')::date;
     d date;
     t record;
+    pruned bigint;
 BEGIN
     IF ahead IS NULL OR ahead NOT BETWEEN 1 AND 60 THEN
         RAISE EXCEPTION 'days ahead % is out of range', coalesce(ahead::text, 'NULL')
@@ -146,10 +147,19 @@ BEGIN
             RETURN NEXT;
         END IF;
     END LOOP;
+    -- who a trace found is personal data kept no longer than the scans it
+    -- came from; the audit (who traced, when, how many) stays
+    DELETE FROM trace_result r USING trace_audit a
+     WHERE r.trace_id = a.trace_id AND a.traced_at < now() - keep;
+    GET DIAGNOSTICS pruned = ROW_COUNT;
+    IF pruned > 0 THEN
+        action := 'pruned'; partition := 'trace_result'; day := NULL;
+        RETURN NEXT;
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION healthpass.scan_maintenance(integer) IS
-    'day partitions of the scan history: create ahead, drop past the retention (scan_retention); for pg_cron';
+    'day partitions of the scan history: create ahead, drop past the retention (scan_retention), and the results of traces that old; for pg_cron';
 
 -- Creates the partition of one UTC day when it is missing; true when it did.
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_scan_partition(d date) RETURNS boolean

@@ -9,7 +9,7 @@
 \pset pager off
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
-SELECT plan(70);
+SELECT plan(72);
 
 -- people, two venues ------------------------------------------------------------
 SELECT healthpass.register_person('passport', 'M1234567', 'Venue Manager', '1980-01-01', NULL, 'GBR') AS manager \gset
@@ -253,5 +253,13 @@ SELECT results_eq(
     $$VALUES (true, 0, true, true)$$,
     'the trace runs as nested loops over the person index and the venue index');
 RESET enable_seqscan;
+
+-- trace results are kept no longer than the scans (scan_maintenance)
+UPDATE healthpass.trace_audit SET traced_at = now() - interval '40 days'
+ WHERE trace_id = (SELECT min(trace_id) FROM healthpass.trace_audit);
+SELECT is((SELECT count(*)::integer FROM healthpass.scan_maintenance() WHERE action = 'pruned'), 1,
+          'maintenance prunes the results of traces older than the scan retention');
+SELECT is((SELECT count(*)::integer FROM healthpass.trace_result r JOIN healthpass.trace_audit a USING (trace_id)
+            WHERE a.traced_at < now() - interval '28 days'), 0, 'their rows are gone; the audit stays');
 
 SELECT * FROM finish();
