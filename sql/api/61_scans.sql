@@ -210,11 +210,12 @@ BEGIN
     IF to_regclass('healthpass.' || part) IS NULL THEN
         PERFORM hp_scan_partition((at AT TIME ZONE 'UTC')::date);
     END IF;
-    -- into the day's partition, whose unique index is the arbiter
-    EXECUTE format('INSERT INTO healthpass.%I (scanned_at, venue_id, person_id, staff_id, method, code_kind, colour,'
-                   ' decision, test, test_sampled_at, token_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)'
-                   ' ON CONFLICT (venue_id, scanned_at, person_id) DO NOTHING', part)
-        USING at, v.venue_id, pid, sid, how, kind, shown, decided, t, sampled, tid;
+    -- the day partition's unique index (venue, second, person) is the only
+    -- one a scan can collide with: DO NOTHING without a target uses it
+    INSERT INTO scan (scanned_at, venue_id, person_id, staff_id, method, code_kind, colour, decision,
+                      test, test_sampled_at, token_id)
+    VALUES (at, v.venue_id, pid, sid, how, kind, shown, decided, t, sampled, tid)
+    ON CONFLICT DO NOTHING;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n = 1 AND shown = 'red' THEN
         INSERT INTO venue_alert (venue_id, person_id, scanned_at, colour) VALUES (v.venue_id, pid, at, shown);
