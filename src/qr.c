@@ -17,6 +17,7 @@
 
 #include <png.h>
 #include <qrencode.h>
+#include <zlib.h>
 
 #include "fmgr.h"
 #include "lib/stringinfo.h"
@@ -673,4 +674,18 @@ qr_text(PG_FUNCTION_ARGS)
 				   "quiet-zone margin in modules");
 	HpQrEncode(PG_GETARG_TEXT_PP(0), level, &m);
 	PG_RETURN_TEXT_P(HpQrText(&m, margin, invert));
+}
+
+/*
+ * hp_crc32(bytea): the CRC-32 a PNG chunk carries, from zlib (the library
+ * libpng already uses); for the text chunks of printed posters.
+ */
+PG_FUNCTION_INFO_V1(hp_crc32);
+Datum
+hp_crc32(PG_FUNCTION_ARGS)
+{
+	bytea	   *data = PG_GETARG_BYTEA_PP(0);
+
+	PG_RETURN_INT64((int64) crc32(crc32(0L, Z_NULL, 0), (const Bytef *) VARDATA_ANY(data),
+								  (uInt) VARSIZE_ANY_EXHDR(data)));
 }
