@@ -204,12 +204,9 @@ CREATE OR REPLACE FUNCTION healthpass_internal.hp_record_scan(
 AS $$
 DECLARE
     t "char" := CASE test WHEN 'negative' THEN 'n' WHEN 'positive' THEN 'p' WHEN 'pending' THEN 'w' END;
-    part text := 'scan_' || to_char((at AT TIME ZONE 'UTC')::date, 'YYYYMMDD');
     n integer;
 BEGIN
-    IF to_regclass('healthpass.' || part) IS NULL THEN
-        PERFORM hp_scan_partition((at AT TIME ZONE 'UTC')::date);
-    END IF;
+    PERFORM hp_scan_partition((at AT TIME ZONE 'UTC')::date);   -- a catalogue look-up when it exists
     -- the day partition's unique index (venue, second, person) is the only
     -- one a scan can collide with: DO NOTHING without a target uses it
     INSERT INTO scan (scanned_at, venue_id, person_id, staff_id, method, code_kind, colour, decision,
