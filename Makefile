@@ -56,9 +56,13 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SCHEMA_SQL) $(API_SQL) $(EXTENSION).control
 	  for d in $(DOMAINS); do for f in sql/schema/$$d sql/api/$$d; do \
 	    if [ -f "$$f" ]; then printf '\n-- ===== %s\n' "$$f"; cat "$$f"; fi; done; done; } > $@
 
-$(EXTENSION)--%--$(EXTVERSION).sql: sql/updates/%--$(EXTVERSION).sql $(API_SQL) $(EXTENSION).control
+# A line "--@include sql/schema/NN_domain.sql" in an update step stands for
+# that whole file: a domain new in the version is written once.
+$(EXTENSION)--%--$(EXTVERSION).sql: sql/updates/%--$(EXTVERSION).sql $(SCHEMA_SQL) $(API_SQL) $(EXTENSION).control
 	{ $(call SQL_HEADER,ALTER); \
-	  for f in $< $(API_SQL); do printf '\n-- ===== %s\n' "$$f"; cat "$$f"; done; } > $@
+	  printf '\n-- ===== %s\n' "$<"; \
+	  awk '/^--@include /{ f = $$2; while ((getline l < f) > 0) print l; close(f); next } { print }' $<; \
+	  for f in $(API_SQL); do printf '\n-- ===== %s\n' "$$f"; cat "$$f"; done; } > $@
 
 .PHONY: deps build test demo bench fuzz
 deps:

@@ -14,7 +14,9 @@ BEGIN
         'healthpass_app',        -- app servers acting for travellers
         'healthpass_scanner',    -- venue and border scanners: verify, record scans
         'healthpass_health',     -- health authority: results, risk marks
-        'healthpass_report'      -- DBAs and analysts: read-only reports
+        'healthpass_report',     -- DBAs and analysts: read-only reports
+        'healthpass_border',     -- exit-entry administration and border control: documents, crossings
+        'healthpass_messenger'   -- reminder delivery workers: claim due reminders, mark them sent
     ] LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
             EXECUTE format('CREATE ROLE %I NOLOGIN', r);
@@ -26,7 +28,7 @@ $roles$;
 REVOKE ALL ON SCHEMA healthpass FROM PUBLIC;
 GRANT USAGE ON SCHEMA healthpass
     TO healthpass_admin, healthpass_app, healthpass_scanner,
-       healthpass_health, healthpass_report;
+       healthpass_health, healthpass_report, healthpass_border, healthpass_messenger;
 
 CREATE OR REPLACE FUNCTION healthpass.version() RETURNS text
     AS 'MODULE_PATHNAME', 'healthpass_version'
@@ -35,4 +37,4 @@ CREATE OR REPLACE FUNCTION healthpass.version() RETURNS text
 COMMENT ON FUNCTION healthpass.version() IS 'healthpass extension version';
 GRANT EXECUTE ON FUNCTION healthpass.version()
     TO healthpass_admin, healthpass_app, healthpass_scanner,
-       healthpass_health, healthpass_report;
+       healthpass_health, healthpass_report, healthpass_border, healthpass_messenger;

@@ -1,0 +1,7712 @@
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "ALTER EXTENSION healthpass" to load this file. \quit
+
+-- names in the script resolve in the API schema, then in the internal one
+SELECT pg_catalog.set_config('search_path', 'healthpass, healthpass_internal', true);
+
+-- ===== sql/updates/0.1.0--0.2.0.sql
+-- 0.1.0 -> 0.2.0: the schema changes of this step (tables, types, indexes,
+-- seed rows, and functions that must be dropped before they are replayed
+-- with another signature). Every sql/api file is appended after this one.
+
+-- issue 10: the internal schema (its routines are moved in at the end) ----
+CREATE SCHEMA healthpass_internal;
+COMMENT ON SCHEMA healthpass_internal IS
+    'healthpass internals: helpers, trigger functions, caches; not for applications';
+REVOKE ALL ON SCHEMA healthpass_internal FROM PUBLIC;
+
+-- issue 9: one ledger of live codes for every code kind ---------------------
+CREATE TABLE code_issued (
+    person_id  bigint NOT NULL,
+    token_id   bytea NOT NULL,
+    kid        bytea NOT NULL,
+    kind       text NOT NULL,
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (person_id, token_id)
+);
+COMMENT ON TABLE code_issued IS 'codes issued to a person and not yet expired or revoked (the ledger revocation works from)';
+SELECT pg_catalog.pg_extension_config_dump('code_issued', '');
+INSERT INTO code_issued (person_id, token_id, kid, kind, expires_at)
+SELECT person_id, token_id, kid, 'entry', expires_at FROM entry_code_issued WHERE expires_at > now();
+DROP TABLE entry_code_issued;
+DROP FUNCTION hp_revoke_entry_codes(bigint, text);
+
+-- issue 9: tokens -----------------------------------------------------------
+-- _add_signing_key takes the end of the key's validity instead of an
+-- interval (checked by _signing_key_until)
+DROP FUNCTION IF EXISTS _add_signing_key(record, timestamptz, interval);
+
+-- issue 9: companions and health --------------------------------------------
+-- Places have one stored form, hp_place_form (as in sql/schema/
+-- 51_declarations.sql); declarations and risk areas stored before are
+-- brought into it, so "广东省 珠海市 香洲区" matches the area "广东省珠海市".
+CREATE FUNCTION hp_place_form(place text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN regexp_replace(
+         btrim(regexp_replace(
+           translate(CASE WHEN current_setting('server_encoding') = 'UTF8' THEN normalize(place, NFC) ELSE place END,
+                     '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～',
+                     E'!"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~'),
+           '[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+', ' ', 'g'), ' '),
+         '(?<=[\u2e80-\u2fff\u3001-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]) (?=[\u2e80-\u2fff\u3001-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff])',
+         '', 'g');
+COMMENT ON FUNCTION hp_place_form(text) IS
+    'the stored and compared form of a place: NFC, full-width ASCII folded, spaces collapsed and removed between CJK characters (internal)';
+-- two areas in force that are one place in two spellings: the later ones
+-- are lifted now (the earliest stays in force and covers the same people);
+-- an area whose name is only spaces of another width names no place (it
+-- would match every place): it is lifted and kept under the name "?"
+UPDATE risk_area a SET lifted_at = now()
+ WHERE a.lifted_at IS NULL
+   AND (hp_place_form(a.place) = ''
+        OR EXISTS (SELECT 1 FROM risk_area b
+                    WHERE b.lifted_at IS NULL AND b.area_id < a.area_id
+                      AND hp_place_form(b.place) = hp_place_form(a.place)));
+UPDATE risk_area SET place = hp_place_form(place)
+ WHERE place IS DISTINCT FROM hp_place_form(place) AND hp_place_form(place) <> '';
+UPDATE risk_area SET place = '?' WHERE place = '' OR hp_place_form(place) = '';
+ALTER TABLE risk_area ADD CONSTRAINT risk_area_place_form CHECK (place <> '' AND place = hp_place_form(place));
+UPDATE health_declaration d
+   SET travel_places = coalesce((SELECT array_agg(DISTINCT hp_place_form(pl) ORDER BY hp_place_form(pl))
+                                   FROM unnest(d.travel_places) pl WHERE hp_place_form(pl) <> ''), '{}')
+ WHERE EXISTS (SELECT 1 FROM unnest(d.travel_places) pl WHERE pl IS DISTINCT FROM hp_place_form(pl));
+UPDATE health_declaration d SET destination_city = hp_place_form(d.destination_city)
+ WHERE d.destination_city IS DISTINCT FROM hp_place_form(d.destination_city);
+-- whoever has places in a declaration in force may now match an area:
+-- their colour is computed again at the next read or colour_tick()
+UPDATE colour_current c SET recheck_at = now()
+ WHERE c.person_id IN (SELECT d.person_id FROM health_declaration d
+                        WHERE d.valid_until > now() AND cardinality(d.travel_places) > 0);
+-- A sample is recorded pending once (test_result_pending_once). Two calls
+-- racing in 0.1.0 could store the same pending record twice: the copies
+-- (same sample, sampling time and result) go, the first record stays.
+DELETE FROM test_result t
+ WHERE t.result = 'pending'
+   AND EXISTS (SELECT 1 FROM test_result u
+                WHERE u.person_id = t.person_id AND u.institution = t.institution
+                  AND u.sample_ref = t.sample_ref AND u.sampled_at = t.sampled_at
+                  AND u.result = 'pending' AND u.result_id < t.result_id);
+CREATE UNIQUE INDEX test_result_pending_once ON test_result (person_id, institution, sample_ref, sampled_at)
+    WHERE result = 'pending';
+-- one checker for free text (hp_text, 05_checks.sql) replaces these
+DROP FUNCTION IF EXISTS hp_note(text, text, boolean);
+DROP FUNCTION IF EXISTS hp_result_text(text, text, integer);
+
+-- issue 9: the manual check takes the phone -------------------------------
+DROP FUNCTION manual_health_check(text, text, text);
+
+-- issue 9: entry_lookup says whether the person may apply for an e-pass ----
+DROP FUNCTION entry_lookup(text, text);
+
+-- issue 9: 0.1.0 granted and commented PostgreSQL's own version() -----------
+-- (an unqualified name in its GRANT and COMMENT); put both back
+REVOKE EXECUTE ON FUNCTION pg_catalog.version()
+    FROM healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
+COMMENT ON FUNCTION pg_catalog.version() IS 'PostgreSQL version string';
+
+-- issue 9: scanners look colours up from what a person shows, not by id ----
+REVOKE EXECUTE ON FUNCTION colour_status(bigint, timestamptz), colour_at(bigint, timestamptz)
+    FROM healthpass_scanner;
+
+-- issue 9: the checked version of a real-name result is required ----------
+DROP FUNCTION record_realname_result(bigint, text, text, integer);
+
+-- issue 10: names on cn_resident_id that cannot be mistaken for PostgreSQL's -
+ALTER FUNCTION birth_date(cn_resident_id) RENAME TO cn_resident_id_birth_date;
+ALTER FUNCTION sex(cn_resident_id) RENAME TO cn_resident_id_sex;
+ALTER FUNCTION region_code(cn_resident_id) RENAME TO cn_resident_id_region_code;
+ALTER FUNCTION age(cn_resident_id, date) RENAME TO cn_resident_id_age;
+ALTER FUNCTION mask(cn_resident_id) RENAME TO cn_resident_id_mask;
+
+-- issue 10: every internal routine moves to healthpass_internal: the
+-- helpers (hp_*, _*), those commented as internal, the e-pass page's health
+-- section and the exclusion constraint's period_box. Moving keeps each
+-- routine's OID, so triggers, constraints and indexes built on them stay.
+-- The internals 0.1.0 granted to every role lose the grants.
+REVOKE EXECUTE ON FUNCTION _b64url_encode(bytea), _utc(timestamptz)
+    FROM healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
+DO $move$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
+              WHERE p.pronamespace = 'healthpass'::regnamespace
+                AND (p.proname ~ '^(hp)?_' OR p.proname IN ('person_claims', 'colour_facts', 'epass_health_section', 'period_box'))
+    LOOP
+        EXECUTE format('ALTER ROUTINE %s SET SCHEMA healthpass_internal', f);
+    END LOOP;
+END
+$move$;
+
+-- issue 10: settings in one place ------------------------------------------
+-- health_config (one row of columns, inserted by CREATE EXTENSION, which
+-- made a restore collide with it) becomes rows of the table setting, read
+-- and changed through settings() and configure() like every other database
+-- setting, with no row until a setting is changed; values that differ from
+-- the defaults move over.
+CREATE TABLE setting (
+    name       text PRIMARY KEY,
+    value      text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    updated_by name NOT NULL DEFAULT session_user
+);
+COMMENT ON TABLE healthpass.setting IS 'database settings an administrator changed (the defaults are in settings())';
+SELECT pg_catalog.pg_extension_config_dump('setting', '');
+INSERT INTO setting (name, value, updated_at)
+SELECT 'code_valid_for', c.code_valid_for::text, c.updated_at
+  FROM health_config c WHERE c.code_valid_for <> interval '3 minutes'
+UNION ALL
+SELECT 'declaration_valid_for', c.declaration_valid_for::text, c.updated_at
+  FROM health_config c WHERE c.declaration_valid_for <> interval '1 day';
+DROP FUNCTION hp_health_config();
+DROP TABLE health_config;
+
+-- issue 10: one person lock (FOR UPDATE or FOR SHARE) ---------------------
+DROP FUNCTION hp_lock_person(bigint);
+
+-- issue 10: one history trigger: the family links use the generic one -----
+DROP TRIGGER family_member_keep_history ON family_member;
+DROP FUNCTION hp_family_member_history();
+
+-- issue 10: one check for "as of" instants (hp_past_instant) --------------
+DROP FUNCTION hp_check_instant(timestamptz);
+
+-- issue 11: scans, checks, alerts and admission rules (as sql/schema/61_scans.sql)
+CREATE TABLE scan (
+    scanned_at      timestamptz NOT NULL,   -- whole seconds
+    venue_id        bigint NOT NULL,
+    person_id       bigint NOT NULL,
+    staff_id        bigint,
+    method          "char" NOT NULL CHECK (method IN ('s', 't', 'm')),
+    code_kind       "char" CHECK (code_kind IN ('h', 'p', 'e', 'n')),
+    colour          health_colour NOT NULL,
+    decision        "char" NOT NULL CHECK (decision IN ('a', 'c', 'r', 'd')),
+    test            "char" CHECK (test IN ('n', 'p', 'w')),
+    test_sampled_at timestamptz,
+    token_id        bytea                    -- the code shown (a replay is recorded, not refused)
+) PARTITION BY RANGE (scanned_at);
+COMMENT ON TABLE healthpass.scan IS
+    'every scan at a venue: who, where, when, how, the colour and test shown and the decision; partitioned by day';
+-- The indexes are each day partition's own (hp_scan_partition makes them):
+-- a partitioned index on this table would be re-created automatically when
+-- a restore attaches a dumped partition, and collide with the partition's
+-- dumped index.
+
+-- What staff recorded after a "check first" decision (seed 004: yellow,
+-- pass after a check such as the temperature).
+CREATE TABLE scan_check (
+    venue_id    bigint NOT NULL,
+    scanned_at  timestamptz NOT NULL,
+    person_id   bigint NOT NULL,
+    staff_id    bigint NOT NULL,
+    temperature numeric(3,1),
+    admitted    boolean NOT NULL,
+    note        text,
+    checked_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (venue_id, scanned_at, person_id)
+);
+COMMENT ON TABLE healthpass.scan_check IS 'the check staff made after a "check first" decision, and whether they admitted';
+SELECT pg_catalog.pg_extension_config_dump('scan_check', '');
+
+-- A red code at a venue raises an alert for the health authority.
+CREATE TABLE venue_alert (
+    alert_id        bigint GENERATED ALWAYS AS IDENTITY,
+    venue_id        bigint NOT NULL,
+    person_id       bigint NOT NULL,
+    scanned_at      timestamptz NOT NULL,
+    colour          health_colour NOT NULL,
+    raised_at       timestamptz NOT NULL DEFAULT now(),
+    acknowledged_at timestamptz,
+    acknowledged_by name,
+    PRIMARY KEY (venue_id, alert_id)
+);
+COMMENT ON TABLE healthpass.venue_alert IS 'red codes met at venues, for the health authority';
+SELECT pg_catalog.pg_extension_config_dump('venue_alert', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.venue_alert', 'alert_id'), '');
+
+-- The admission rules an administrator changed (seed 004 defaults are in
+-- hp_admission_rules(); a row here replaces the default of its colour).
+CREATE TABLE admission_rule (
+    colour     health_colour PRIMARY KEY,
+    decision   "char" NOT NULL CHECK (decision IN ('a', 'c', 'r', 'd')),
+    prompt     text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE healthpass.admission_rule IS 'admission decisions an administrator changed (defaults in admission_rules())';
+SELECT pg_catalog.pg_extension_config_dump('admission_rule', '');
+
+-- issue 11: venues and staff
+CREATE TABLE venue (
+    venue_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id_kind      text NOT NULL CHECK (id_kind IN ('uscc', 'org_code', 'cn_resident_id', 'plate')),
+    id_number    text NOT NULL,      -- normalised by normalize_document
+    name         text NOT NULL,
+    street       text NOT NULL,      -- 街道
+    address      text NOT NULL,
+    phone        text NOT NULL,
+    image_type   text NOT NULL CHECK (image_type IN ('image/jpeg', 'image/png')),
+    image        bytea NOT NULL,     -- licence, or vehicle photo for a plate
+    manager_id   bigint NOT NULL,    -- person_id of the registering person
+    status       text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended', 'closed')),
+    status_reason text,              -- why the status last changed
+    negative_test_hours integer CHECK (negative_test_hours BETWEEN 1 AND 168),
+    version      integer NOT NULL DEFAULT 1,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (id_kind, id_number, name),
+    CONSTRAINT venue_status_reason CHECK (status = 'active' OR status_reason IS NOT NULL)
+);
+COMMENT ON TABLE healthpass.venue IS
+    'venues (seed 004): identifier, name, street, address, phone, licence or vehicle photo, manager, status';
+-- "my venues" of a manager
+CREATE INDEX venue_manager ON venue (manager_id);
+
+-- earlier versions of a venue row (edits and status changes); the image is
+-- kept as its digest (hp_venue_history_slim)
+CREATE TABLE venue_history (
+    venue_id   bigint NOT NULL,
+    version    integer NOT NULL,
+    valid_from timestamptz NOT NULL,
+    valid_to   timestamptz NOT NULL,
+    data       jsonb NOT NULL,
+    PRIMARY KEY (venue_id, version)
+);
+COMMENT ON TABLE healthpass.venue_history IS 'earlier versions of venue rows (data is the row as it was, the image as its SHA-256)';
+
+-- the people who scan for a venue besides its manager; a person may serve
+-- several venues
+CREATE TABLE venue_staff (
+    venue_id   bigint NOT NULL,
+    person_id  bigint NOT NULL,
+    added_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (venue_id, person_id)
+);
+COMMENT ON TABLE healthpass.venue_staff IS 'staff a venue''s manager added (registered people whose name matched)';
+-- "my venues" of a staff member
+CREATE INDEX venue_staff_person ON venue_staff (person_id);
+
+-- staff that were removed, and when
+CREATE TABLE venue_staff_history (
+    venue_id   bigint NOT NULL,
+    person_id  bigint NOT NULL,
+    added_at   timestamptz NOT NULL,
+    removed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (venue_id, person_id, added_at)
+);
+COMMENT ON TABLE healthpass.venue_staff_history IS 'former staff of a venue: when they were added and removed';
+
+-- Every venue code issued and not yet expired or revoked, so that a change
+-- of what the poster shows, a suspension or a closing revokes it. The
+-- token is kept: venue_code hands out the same code until it nears expiry.
+CREATE TABLE venue_code_issued (
+    venue_id   bigint NOT NULL,
+    token_id   bytea NOT NULL,
+    kid        bytea NOT NULL,
+    token      text NOT NULL,
+    version    integer NOT NULL,     -- the venue version the code was issued for
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (venue_id, token_id)
+);
+COMMENT ON TABLE healthpass.venue_code_issued IS 'venue codes issued and not yet expired or revoked (the ledger revocation works from)';
+
+SELECT pg_catalog.pg_extension_config_dump('venue', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.venue', 'venue_id'), '');
+SELECT pg_catalog.pg_extension_config_dump('venue_history', '');
+SELECT pg_catalog.pg_extension_config_dump('venue_staff', '');
+SELECT pg_catalog.pg_extension_config_dump('venue_staff_history', '');
+SELECT pg_catalog.pg_extension_config_dump('venue_code_issued', '');
+
+-- issue 11: contact tracing
+-- (as sql/schema/63_tracing.sql) every trace audited and kept, keyed by trace_id
+CREATE TABLE trace_audit (
+    trace_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    traced_by    name NOT NULL DEFAULT session_user,
+    traced_at    timestamptz NOT NULL DEFAULT now(),
+    person_id    bigint NOT NULL,            -- the case
+    trace_window interval NOT NULL,          -- two scans at one venue this close are an encounter
+    from_at      timestamptz NOT NULL,       -- the case's scans in [from_at, to_at]
+    to_at        timestamptz NOT NULL,
+    second_ring  boolean NOT NULL,
+    returned     integer NOT NULL DEFAULT 0, -- how many people came back
+    ring1        integer NOT NULL DEFAULT 0,
+    ring2        integer,                    -- NULL: the second ring was not asked for
+    marked_at    timestamptz,                -- the last mark_traced_contacts of this trace
+    marked_by    name,
+    marked       integer NOT NULL DEFAULT 0, -- people marked from this trace
+    CONSTRAINT trace_audit_range CHECK (from_at < to_at),
+    CONSTRAINT trace_audit_counts CHECK (returned = ring1 + coalesce(ring2, 0) AND (ring2 IS NULL) = NOT second_ring)
+);
+COMMENT ON TABLE healthpass.trace_audit IS
+    'every contact trace: who traced which case, when, the window and range, how many came back, and the marking';
+SELECT pg_catalog.pg_extension_config_dump('trace_audit', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.trace_audit', 'trace_id'), '');
+
+CREATE TABLE trace_result (
+    trace_id      bigint NOT NULL REFERENCES trace_audit ON DELETE CASCADE,
+    person_id     bigint NOT NULL,
+    ring          smallint NOT NULL CHECK (ring IN (1, 2)),
+    encounters    integer NOT NULL,          -- this person's scans within the window of a scan of the source
+    closest_gap   interval NOT NULL,
+    source_at     timestamptz NOT NULL,      -- the closest encounter: the source's scan (the case, or for
+    contact_at    timestamptz NOT NULL,      -- ring 2 the ring-1 contact via_person_id) and this person's
+    first_at      timestamptz NOT NULL,      -- this person's first and last scan that met the source
+    last_at       timestamptz NOT NULL,
+    venue_ids     bigint[] NOT NULL,         -- where they met, in venue_id order
+    via_person_id bigint,                    -- ring 2: the ring-1 contact of the closest encounter
+    mark_id       bigint,                    -- the risk mark mark_traced_contacts set
+    PRIMARY KEY (trace_id, person_id),
+    CONSTRAINT trace_result_via CHECK ((ring = 2) = (via_person_id IS NOT NULL))
+);
+COMMENT ON TABLE healthpass.trace_result IS
+    'the people a contact trace returned, ring 1 (met the case) and 2 (met a ring-1 contact afterwards), and their marks';
+SELECT pg_catalog.pg_extension_config_dump('trace_result', '');
+
+-- ===== sql/api/00_schema.sql
+-- 00_schema.sql: purpose roles, privileges and the version function.
+--
+-- Application roles never get table privileges: they call SECURITY DEFINER
+-- functions granted to them. Roles are cluster-wide, so they are created
+-- only when missing (the extension may be created in several databases).
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+DO $roles$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY[
+        'healthpass_admin',      -- administrators: keys, rules, notices
+        'healthpass_app',        -- app servers acting for travellers
+        'healthpass_scanner',    -- venue and border scanners: verify, record scans
+        'healthpass_health',     -- health authority: results, risk marks
+        'healthpass_report'      -- DBAs and analysts: read-only reports
+    ] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
+END
+$roles$;
+
+REVOKE ALL ON SCHEMA healthpass FROM PUBLIC;
+GRANT USAGE ON SCHEMA healthpass
+    TO healthpass_admin, healthpass_app, healthpass_scanner,
+       healthpass_health, healthpass_report;
+
+CREATE OR REPLACE FUNCTION healthpass.version() RETURNS text
+    AS 'MODULE_PATHNAME', 'healthpass_version'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- qualified: an unqualified version() here would name pg_catalog.version()
+COMMENT ON FUNCTION healthpass.version() IS 'healthpass extension version';
+GRANT EXECUTE ON FUNCTION healthpass.version()
+    TO healthpass_admin, healthpass_app, healthpass_scanner,
+       healthpass_health, healthpass_report;
+
+-- ===== sql/api/01_settings.sql
+-- 01_settings.sql: every setting in one place, one way to read and change
+-- them.
+--
+-- A setting is one of three kinds:
+--   database  stored in the table setting when changed (dumped with the
+--             data); changed with configure(name, value), read with
+--             hp_setting(name)
+--   server    a GUC in postgresql.conf (healthpass.issuer, ...): the same
+--             for every database of the server, changed with ALTER SYSTEM
+--             or the configuration file and a reload
+--   fixed     a rule of the seed documents (a group is at most 10
+--             travellers, ...), read from its constant function
+-- settings() lists them all with their value, default and source.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- The registry: every setting, its kind, what it means and how messages
+-- name it (label); for a database setting its default and bounds. A server
+-- setting's default and bounds are the GUC's own (pg_settings), a fixed
+-- one's value is its constant function's: neither is written twice.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_setting_registry()
+    RETURNS TABLE (name text, kind text, default_value text, min_value text, max_value text,
+                   label text, description text)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    VALUES
+      ('code_valid_for', 'database', '00:03:00', '00:00:30', '1 day', 'health-code validity',
+       'how long a dynamic health code is valid: a screenshot goes stale after it'),
+      ('declaration_valid_for', 'database', '1 day', '01:00:00', '30 days', 'declaration validity',
+       'how long a health declaration stays in force'),
+      ('scan_retention', 'database', '28 days', '1 day', '366 days', 'scan retention',
+       'how long the scan history keeps a day (scan_maintenance drops older days)'),
+      ('trace_window', 'database', '00:30:00', '00:01:00', '1 day', 'tracing window',
+       'how close in time two scans at one venue count as an encounter in contact tracing'),
+      ('report_min_cell', 'database', '5', '1', '1000', 'smallest reported count',
+       'report cells counting fewer people are suppressed in aggregates exported outside the health authority'),
+      ('healthpass.issuer', 'server', NULL, NULL, NULL, 'issuer',
+       'the iss of every token this server signs; a key vouches only for its issuer'),
+      ('healthpass.clock_skew', 'server', NULL, NULL, NULL, 'clock skew',
+       'seconds of clock difference a verifier forgives at exp and iat'),
+      ('healthpass.master_key_file', 'server', NULL, NULL, NULL, 'master key file',
+       'the file holding the master key that seals signing keys (empty: healthpass_master.key in the data directory)'),
+      ('companion_limit', 'fixed', NULL, NULL, NULL, 'companion limit',
+       'companions one registrant binds: a group is at most 10 travellers (seed 000)'),
+      ('family_limit', 'fixed', NULL, NULL, NULL, 'family limit',
+       'family members a guardian registers (seed 004)'),
+      ('photo_limit', 'fixed', NULL, NULL, NULL, 'photo limit',
+       'bytes of a certified photo'),
+      ('result_window', 'fixed', NULL, NULL, NULL, 'result window',
+       'how far back a nucleic-acid result counts (seed 004)'),
+      ('recolour_chunk_size', 'fixed', NULL, NULL, NULL, 're-colouring chunk',
+       'people per chunk of a bulk re-colouring job')
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_setting_registry() IS 'every setting: kind, default, bounds, meaning (internal)';
+
+-- A database setting in force: what an administrator changed, else the
+-- default. Raises for a name that is not a database setting.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_setting(setting_name text) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    r record;
+    v text;
+BEGIN
+    SELECT * INTO r FROM hp_setting_registry() g WHERE g.name = setting_name AND g.kind = 'database';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown database setting "%"', hp_quote(setting_name)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'settings() lists the settings; those of kind "database" are changed with configure().';
+    END IF;
+    SELECT s.value INTO v FROM setting s WHERE s.name = setting_name;
+    RETURN coalesce(v, r.default_value);
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_setting(text) IS 'a database setting in force (internal)';
+
+CREATE OR REPLACE FUNCTION settings()
+    RETURNS TABLE (name text, kind text, value text, default_value text, changed boolean,
+                   updated_at timestamptz, description text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    -- the server settings exist once the library is loaded
+    PERFORM token_issuer();
+    RETURN QUERY
+    SELECT g.name, g.kind,
+           CASE g.kind
+               WHEN 'database' THEN coalesce(s.value, g.default_value)
+               WHEN 'server' THEN current_setting(g.name, true)
+               ELSE CASE g.name
+                        WHEN 'companion_limit' THEN companion_limit()::text
+                        WHEN 'family_limit' THEN family_limit()::text
+                        WHEN 'photo_limit' THEN photo_limit()::text
+                        WHEN 'result_window' THEN result_window()::text
+                        WHEN 'recolour_chunk_size' THEN recolour_chunk_size()::text
+                    END
+           END,
+           CASE g.kind WHEN 'database' THEN g.default_value
+                       WHEN 'server' THEN (SELECT p.boot_val FROM pg_settings p WHERE p.name = g.name)
+                       ELSE NULL END,
+           CASE g.kind WHEN 'database' THEN s.name IS NOT NULL
+                       WHEN 'server' THEN (SELECT p.source <> 'default' FROM pg_settings p WHERE p.name = g.name)
+                       ELSE false END,
+           s.updated_at,
+           g.description
+      FROM hp_setting_registry() g LEFT JOIN setting s ON s.name = g.name
+     ORDER BY g.kind, g.name;
+END
+$$;
+COMMENT ON FUNCTION healthpass.settings() IS
+    'every setting in one place: kind (database, server, fixed), value in force, default, whether changed, meaning';
+
+-- Changes a database setting (NULL: back to the default). The value is
+-- checked against the setting's type (a length of time, or a whole number
+-- when the default is one) and bounds; only what is issued or
+-- declared afterwards is affected.
+CREATE OR REPLACE FUNCTION configure(setting_name text, value text) RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    r record;
+    v interval;
+    n integer;
+BEGIN
+    SELECT * INTO r FROM hp_setting_registry() g WHERE g.name = setting_name;
+    IF NOT FOUND OR r.kind <> 'database' THEN
+        RAISE EXCEPTION '% "%" cannot be configured here', CASE WHEN FOUND THEN r.kind || ' setting' ELSE 'unknown setting' END,
+                hp_quote(setting_name)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = CASE WHEN NOT FOUND THEN 'settings() lists the settings.'
+                                WHEN r.kind = 'server' THEN 'A server setting is set in postgresql.conf or with ALTER SYSTEM, then reloaded.'
+                                ELSE 'A fixed setting is a rule of the seed documents.' END;
+    END IF;
+    IF value IS NULL THEN
+        DELETE FROM setting s WHERE s.name = setting_name;
+        RETURN r.default_value;
+    END IF;
+    IF r.default_value ~ '^[0-9]+$' THEN
+        -- a whole-number setting
+        BEGIN
+            n := value::integer;
+        EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
+            RAISE EXCEPTION '% "%" is not a whole number', r.label, hp_quote(value)
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Give a whole number such as 5.';
+        END;
+        IF NOT n BETWEEN r.min_value::integer AND r.max_value::integer THEN
+            RAISE EXCEPTION '% "%" is out of range', r.label, n
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('The %s lies between %s and %s.', r.label, r.min_value, r.max_value);
+        END IF;
+        INSERT INTO setting AS s (name, value) VALUES (setting_name, n::text)
+        ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = now(), updated_by = session_user;
+        RETURN n::text;
+    END IF;
+    BEGIN
+        v := value::interval;
+    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
+        RAISE EXCEPTION '% "%" is not an interval', r.label, hp_quote(value)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Give a length of time such as 5 minutes or 2 days.';
+    END;
+    IF NOT v BETWEEN r.min_value::interval AND r.max_value::interval THEN
+        RAISE EXCEPTION '% "%" is out of range', r.label, v
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The %s lies between %s and %s.', r.label, r.min_value::interval, r.max_value::interval);
+    END IF;
+    INSERT INTO setting AS s (name, value) VALUES (setting_name, v::text)
+    ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = now(), updated_by = session_user;
+    RETURN v::text;
+END
+$$;
+COMMENT ON FUNCTION healthpass.configure(text, text) IS
+    'change a database setting (NULL: the default); returns the value now in force';
+
+GRANT EXECUTE ON FUNCTION healthpass.settings() TO healthpass_admin, healthpass_report;
+GRANT EXECUTE ON FUNCTION healthpass.configure(text, text) TO healthpass_admin;
+
+-- ===== sql/api/05_checks.sql
+-- 05_checks.sql: the one place where free text, names and instants that a
+-- caller passes are checked. Every domain function calls these instead of
+-- writing its own checks, so a class of bad input is refused everywhere:
+--   hp_quote    a value cut for an error message (never the whole of it)
+--   hp_text     free text: length limit (54000), no control or bidi
+--               characters (22023); newlines and tabs only where allowed
+--   hp_name     a person's name: letters, marks, spaces, middle dot,
+--               hyphen, apostrophe; NFC; at most 100 characters (22023)
+--   hp_instant  a timestamp: not NULL when required (22004), finite and
+--               between the years 1900 and 9999 (22008)
+--   hp_past_instant  the same, and not in the future (22008)
+--   hp_image    a JPEG or PNG image by its magic bytes, at most photo_limit()
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- A value as an error message may quote it: at most 40 characters (cut at a
+-- character, never inside one), control, zero-width and text-direction
+-- characters shown as "?", and every run of 15 or more digits (an identity
+-- number, whole or with a wrong check digit) masked to its first and last
+-- four characters, so no log collects one. The C core quotes by the same
+-- rules (src/quote.c).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_quote(value text, keep integer DEFAULT 40) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    v text;
+    run text;
+    at integer;
+BEGIN
+    IF value IS NULL THEN
+        RETURN 'NULL';
+    END IF;
+    v := regexp_replace(left(value, keep), '[\x01-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]', '?', 'g');
+    LOOP
+        at := regexp_instr(v, '[0-9]{15,}[Xx]?');
+        EXIT WHEN at = 0;
+        run := regexp_substr(v, '[0-9]{15,}[Xx]?');
+        v := overlay(v PLACING left(run, 4) || repeat('*', length(run) - 8) || right(run, 4)
+                     FROM at FOR length(run));
+    END LOOP;
+    RETURN v || CASE WHEN length(value) > keep THEN '…' ELSE '' END;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_quote(text, integer) IS 'a value cut to quote in an error message (internal)';
+
+-- Characters no text a person reads may hold: C0 and C1 controls, zero-width
+-- characters, and bidirectional overrides and isolates (which make a text
+-- display as something else).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_bad_chars(multiline boolean) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN multiline THEN '[\x01-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]'
+            ELSE '[\x01-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]' END;
+COMMENT ON FUNCTION healthpass_internal.hp_bad_chars(boolean) IS 'regular expression of the characters free text may not hold (internal)';
+
+-- Free text a caller gives: trimmed (NULL when empty), at most maxlen
+-- characters, no control or bidi characters (newline and tab only when
+-- multiline).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_text(field text, value text, maxlen integer,
+                                   required boolean DEFAULT false, multiline boolean DEFAULT false)
+    RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    v text := nullif(btrim(value, E' \t\r\n　'), '');
+BEGIN
+    IF v IS NULL THEN
+        IF required THEN
+            RAISE EXCEPTION '% is missing', field
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Give the %s.', field);
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF length(v) > maxlen THEN
+        RAISE EXCEPTION '% "%" is % characters long', field, hp_quote(v), length(v)
+            USING ERRCODE = 'program_limit_exceeded', DETAIL = format('The %s has at most %s characters.', field, maxlen);
+    END IF;
+    IF v ~ hp_bad_chars(multiline) THEN
+        RAISE EXCEPTION '% "%" holds a control character', field, hp_quote(v)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The %s may not hold control, zero-width or text-direction characters%s.',
+                                  field, CASE WHEN multiline THEN ' (line breaks and tabs are allowed)' ELSE '' END);
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_text(text, text, integer, boolean, boolean) IS 'checked free text: trimmed, length-limited, no control characters (internal)';
+
+-- A person's name: spaces (also no-break and ideographic ones) collapsed,
+-- NFC, 1 to 100 characters of letters and combining marks with spaces,
+-- middle dots (·, ・), hyphens and apostrophes between them; at least one
+-- letter, no digits, no line breaks or other control characters.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_name(field text, value text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    -- runs of spaces (ASCII, no-break, ideographic) become one; line breaks
+    -- and tabs are control characters, refused below
+    v text := btrim(regexp_replace(coalesce(value, ''), '[ \u00a0\u3000]+', ' ', 'g'));
+BEGIN
+    IF v = '' THEN
+        RAISE EXCEPTION '% "%" is empty', field, hp_quote(coalesce(value, ''))
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A person needs the name printed on their document.';
+    END IF;
+    IF length(v) > 100 THEN
+        RAISE EXCEPTION '% "%" is % characters long', field, hp_quote(v), length(v)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A name has at most 100 characters.';
+    END IF;
+    IF current_setting('server_encoding') = 'UTF8' THEN
+        v := normalize(v, NFC);
+    END IF;
+    -- refused: controls, zero-width and direction characters, digits of any
+    -- width, and every ASCII or full-width symbol but hyphen and apostrophe
+    IF v ~ hp_bad_chars(false)
+       OR v ~ '[0-9０-９!-&(-,./:-@\[-`{-~！-＆（-＋，．／：-＠［-｀｛-～]'
+       OR v !~ '[^ ·・''’-]' THEN
+        RAISE EXCEPTION '% "%" is not valid', field, hp_quote(v)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A name is letters, with spaces, middle dots, hyphens and apostrophes between them; no digits, symbols or control characters.';
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_name(text, text) IS 'checked and normalised person name (internal)';
+
+-- A point in time a caller gives: finite, and present when required.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_instant(field text, value timestamptz, required boolean DEFAULT true)
+    RETURNS timestamptz
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+    IF value IS NULL THEN
+        IF required THEN
+            RAISE EXCEPTION '% is missing', field
+                USING ERRCODE = 'null_value_not_allowed', DETAIL = format('Give the %s as a date and time.', field);
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF NOT isfinite(value) THEN
+        RAISE EXCEPTION '% "%" is not a point in time', field, value
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = format('The %s must be a real date and time, not infinity.', field);
+    END IF;
+    IF value < timestamptz '1900-01-01 00:00:00+00' OR value >= timestamptz '10000-01-01 00:00:00+00' THEN
+        RAISE EXCEPTION '% "%" is out of range', field, value
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = format('The %s lies between the years 1900 and 9999.', field);
+    END IF;
+    RETURN value;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_instant(text, timestamptz, boolean) IS 'checked instant: finite, present when required (internal)';
+
+-- A document number a personal flow could not read, as a message may quote
+-- it: the first and last characters only (four each from 12 characters
+-- on, one each below), so a log never holds a whole number, nor 17 digits
+-- of one with a wrong check digit.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_mask_value(value text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN value IS NULL THEN 'NULL'
+            WHEN length(value) <= 4 THEN repeat('*', length(value))
+            WHEN length(value) < 12 THEN hp_quote(left(value, 1) || repeat('*', length(value) - 2) || right(value, 1))
+            ELSE hp_quote(left(value, 4) || repeat('*', least(length(value), 40) - 8) || right(value, 4)) END;
+COMMENT ON FUNCTION healthpass_internal.hp_mask_value(text) IS 'an unreadable document number masked for a message (internal)';
+
+-- A point in time up to now (a look-up "as of" an instant): as hp_instant,
+-- and not in the future (22008).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_past_instant(field text, value timestamptz) RETURNS timestamptz
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    IF hp_instant(field, value) > now() THEN
+        RAISE EXCEPTION '% "%" is not valid', field, value
+            USING ERRCODE = 'datetime_field_overflow',
+                  DETAIL = format('The %s is a time up to now: what was known then, not a forecast.', field);
+    END IF;
+    RETURN value;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_past_instant(text, timestamptz) IS 'checked instant that is not in the future (internal)';
+
+-- An image a caller gives (a certified photo, a licence, a vehicle photo):
+-- present, at most photo_limit()
+-- bytes, and a JPEG or PNG by its first bytes. Returns the media type.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_image(field text, image bytea) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    media text;
+BEGIN
+    IF image IS NULL THEN
+        RAISE EXCEPTION '% is missing', field
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Give the %s as a JPEG or PNG file.', field);
+    END IF;
+    IF length(image) > photo_limit() THEN
+        RAISE EXCEPTION '% of % bytes is too large', field, length(image)
+            USING ERRCODE = 'program_limit_exceeded', DETAIL = format('An image has at most %s bytes.', photo_limit());
+    END IF;
+    media := CASE WHEN substr(image, 1, 3) = '\xffd8ff'::bytea THEN 'image/jpeg'
+                  WHEN substr(image, 1, 8) = '\x89504e470d0a1a0a'::bytea THEN 'image/png' END;
+    IF media IS NULL THEN
+        RAISE EXCEPTION '% starting with "%" is not a JPEG or PNG image', field, encode(substr(image, 1, 8), 'hex')
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Images are JPEG or PNG files.';
+    END IF;
+    RETURN media;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_image(text, bytea) IS 'media type of a checked JPEG or PNG image (internal)';
+
+-- ===== sql/api/10_identity.sql
+-- 10_identity.sql: identity documents.
+--
+-- cn_resident_id: the resident identity card number (GB 11643-1999) as a
+-- base type, stored as its first 17 digits in 8 bytes (like int8, so
+-- comparison, sorting and hashing reuse PostgreSQL's int8 functions; the
+-- check character is derived on output). Its order is the order of the
+-- 18-character text.
+--
+-- normalize_document() and friends: the canonical form of every document
+-- kind people type (resident ID, HKID, Macau ID, permits, passports, USCC,
+-- organisation code, licence plate). All functions here are pure: the only
+-- time-dependent rule (a resident ID's birth date must not be in the
+-- future) can only turn an error into a success as time passes, never
+-- change a result, so they are IMMUTABLE and usable in indexes and
+-- constraints.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- accessors
+CREATE OR REPLACE FUNCTION cn_resident_id_birth_date(cn_resident_id) RETURNS date
+    AS 'MODULE_PATHNAME', 'cn_resident_id_birth_date'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION healthpass.cn_resident_id_birth_date(cn_resident_id) IS 'birth date in a resident ID number';
+
+CREATE OR REPLACE FUNCTION cn_resident_id_sex(cn_resident_id) RETURNS text
+    AS 'MODULE_PATHNAME', 'cn_resident_id_sex'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION healthpass.cn_resident_id_sex(cn_resident_id) IS
+    'male (odd sequence number) or female (even) from a resident ID number';
+
+CREATE OR REPLACE FUNCTION cn_resident_id_region_code(cn_resident_id) RETURNS text
+    AS 'MODULE_PATHNAME', 'cn_resident_id_region_code'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION healthpass.cn_resident_id_region_code(cn_resident_id) IS
+    '6-digit region code (GB/T 2260) of a resident ID number';
+
+CREATE OR REPLACE FUNCTION cn_resident_id_age(cn_resident_id, at date DEFAULT current_date) RETURNS integer
+    AS 'MODULE_PATHNAME', 'cn_resident_id_age'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION healthpass.cn_resident_id_age(cn_resident_id, date) IS
+    'completed years of age at a date (default today)';
+
+CREATE OR REPLACE FUNCTION cn_resident_id_mask(cn_resident_id) RETURNS text
+    AS 'MODULE_PATHNAME', 'cn_resident_id_mask'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION healthpass.cn_resident_id_mask(cn_resident_id) IS
+    'masked display form: first 4 and last 4 characters kept';
+
+-- any document kind
+CREATE OR REPLACE FUNCTION normalize_document(kind text, number text) RETURNS text
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION healthpass.normalize_document(text, text) IS
+    'canonical form of a document number as typed by a person';
+
+CREATE OR REPLACE FUNCTION is_valid_document(kind text, number text) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION healthpass.is_valid_document(text, text) IS
+    'whether normalize_document accepts the number';
+
+CREATE OR REPLACE FUNCTION mask_document(kind text, number text) RETURNS text
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION healthpass.mask_document(text, text) IS
+    'masked display form of a document number, normalised first';
+
+CREATE OR REPLACE FUNCTION mask_name(name text) RETURNS text
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION healthpass.mask_name(text) IS
+    'masked display form of a person''s name (张*明, C*** T** M**)';
+
+CREATE OR REPLACE FUNCTION document_kinds() RETURNS SETOF text
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION healthpass.document_kinds() IS
+    'document kinds known to normalize_document';
+
+CREATE OR REPLACE FUNCTION document_kind_holder(kind text) RETURNS text
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION healthpass.document_kind_holder(text) IS
+    'what a document kind identifies: person, organisation or vehicle (22023 for an unknown kind)';
+
+-- all of these are pure functions: every purpose role may call them
+GRANT EXECUTE ON FUNCTION
+    healthpass.cn_resident_id_in(cstring), healthpass.cn_resident_id_out(cn_resident_id),
+    healthpass.cn_resident_id_recv(internal), healthpass.cn_resident_id_send(cn_resident_id),
+    healthpass.cn_resident_id_eq(cn_resident_id, cn_resident_id),
+    healthpass.cn_resident_id_ne(cn_resident_id, cn_resident_id),
+    healthpass.cn_resident_id_lt(cn_resident_id, cn_resident_id),
+    healthpass.cn_resident_id_le(cn_resident_id, cn_resident_id),
+    healthpass.cn_resident_id_gt(cn_resident_id, cn_resident_id),
+    healthpass.cn_resident_id_ge(cn_resident_id, cn_resident_id),
+    healthpass.cn_resident_id_cmp(cn_resident_id, cn_resident_id),
+    healthpass.cn_resident_id_sortsupport(internal),
+    healthpass.cn_resident_id_hash(cn_resident_id),
+    healthpass.cn_resident_id_hash_extended(cn_resident_id, bigint),
+    healthpass.cn_resident_id_birth_date(cn_resident_id), healthpass.cn_resident_id_sex(cn_resident_id),
+    healthpass.cn_resident_id_region_code(cn_resident_id), healthpass.cn_resident_id_age(cn_resident_id, date),
+    healthpass.cn_resident_id_mask(cn_resident_id),
+    healthpass.normalize_document(text, text), healthpass.is_valid_document(text, text),
+    healthpass.mask_document(text, text), healthpass.mask_name(text), healthpass.document_kinds(),
+    healthpass.document_kind_holder(text)
+    TO healthpass_admin, healthpass_app, healthpass_scanner,
+       healthpass_health, healthpass_report;
+
+-- ===== sql/api/20_token.sql
+-- 20_token.sql: signed HP1 pass tokens (../shared/spec/hp1-token.md):
+-- signing keys under a master key, issuing, verifying, the pass type,
+-- revocation and trust lists.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- ---------------------------------------------------------------------
+-- base45 (RFC 9285)
+-- ---------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION base45_encode(data bytea) RETURNS text
+    AS 'MODULE_PATHNAME', 'base45_encode'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION healthpass.base45_encode(bytea) IS 'base45 text (RFC 9285) of bytes';
+CREATE OR REPLACE FUNCTION base45_decode(data text) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'base45_decode'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION healthpass.base45_decode(text) IS 'bytes of a base45 text (RFC 9285)';
+
+CREATE OR REPLACE FUNCTION token_issuer() RETURNS text
+    AS 'MODULE_PATHNAME', 'token_issuer'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION healthpass.token_issuer() IS 'the iss claim this server writes (GUC healthpass.issuer)';
+
+-- base64url without padding (RFC 4648 section 5), as JWK and the trust list use it
+CREATE OR REPLACE FUNCTION healthpass_internal._b64url_encode(data bytea) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN rtrim(translate(replace(encode(data, 'base64'), E'\n', ''), '+/', '-_'), '=');
+CREATE OR REPLACE FUNCTION healthpass_internal._b64url_decode(field text, data text) RETURNS bytea
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    IF data !~ '^[A-Za-z0-9_-]*$' OR length(data) % 4 = 1 THEN
+        RAISE EXCEPTION 'invalid base64url in trust list field "%": "%"', field, hp_quote(data)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Trust list keys carry base64url (RFC 4648 section 5) without padding.';
+    END IF;
+    RETURN decode(translate(data, '-_', '+/') || repeat('=', (4 - length(data) % 4) % 4), 'base64');
+END
+$$;
+
+-- every backend's key and revocation caches are invalidated on change
+CREATE OR REPLACE FUNCTION healthpass_internal._key_cache_invalidate() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'hp_key_cache_invalidate'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+CREATE OR REPLACE TRIGGER signing_key_cache AFTER INSERT OR UPDATE OR DELETE ON signing_key
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal._key_cache_invalidate();
+CREATE OR REPLACE TRIGGER revoked_token_cache AFTER INSERT OR UPDATE OR DELETE ON revoked_token
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal._key_cache_invalidate();
+
+-- key material: the secret leaves C only encrypted
+CREATE OR REPLACE FUNCTION healthpass_internal._signing_key_material(OUT kid bytea, OUT public_key bytea, OUT secret_box bytea)
+    AS 'MODULE_PATHNAME', 'hp_signing_key_material'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+CREATE OR REPLACE FUNCTION healthpass_internal._signing_key_material_from_file(seed_file text,
+        OUT kid bytea, OUT public_key bytea, OUT secret_box bytea)
+    AS 'MODULE_PATHNAME', 'hp_signing_key_material_from_file'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+-- _signing_key_until: the end of a key's validity valid_for after
+-- valid_from. Like a token, a key is valid for at least one second; it ends
+-- by 9999-12-31 23:59:59 UTC, the last second a token can carry. Huge,
+-- negative and zero intervals get these errors, never a bare "timestamp out
+-- of range".
+CREATE OR REPLACE FUNCTION healthpass_internal._signing_key_until(valid_from timestamptz, valid_for interval)
+    RETURNS timestamptz
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    until timestamptz;
+BEGIN
+    IF valid_for IS NULL THEN
+        RAISE EXCEPTION 'signing key validity is missing'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Give how long the key signs, such as 1 year.';
+    END IF;
+    BEGIN
+        until := valid_from + valid_for;
+    EXCEPTION WHEN datetime_field_overflow THEN
+        until := CASE WHEN valid_for > interval '0' THEN 'infinity' ELSE '-infinity' END;
+    END;
+    IF until = '-infinity' OR extract(epoch FROM until) - extract(epoch FROM valid_from) < 1 THEN
+        RAISE EXCEPTION 'signing key validity "%" is too short', hp_quote(valid_for::text)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A signing key is valid for at least one second, as a token is.';
+    END IF;
+    IF until > timestamptz '9999-12-31 23:59:59Z' THEN
+        RAISE EXCEPTION 'signing key validity "%" is too long', hp_quote(valid_for::text)
+            USING ERRCODE = 'datetime_field_overflow',
+                  DETAIL = 'A signing key''s validity ends by 9999-12-31 23:59:59 UTC, the last second a token can carry.';
+    END IF;
+    RETURN until;
+END
+$$;
+
+-- _add_signing_key: stores key material as the new active key, retiring the old one
+CREATE OR REPLACE FUNCTION healthpass_internal._add_signing_key(m record, not_before timestamptz, not_after timestamptz)
+    RETURNS bytea
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM signing_key WHERE public_key = m.public_key) THEN
+        RAISE EXCEPTION 'signing key % is already stored', encode(m.kid, 'hex')
+            USING ERRCODE = 'unique_violation', DETAIL = 'Each public key is stored once.';
+    END IF;
+    UPDATE signing_key SET status = 'retired', changed_at = now()
+     WHERE secret_box IS NOT NULL AND status = 'active';
+    INSERT INTO signing_key (kid, public_key, secret_box, issuer, not_before, not_after, status)
+    VALUES (m.kid, m.public_key, m.secret_box, token_issuer(), not_before, not_after, 'active');
+    RETURN m.kid;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION rotate_signing_key(valid_for interval DEFAULT interval '1 year')
+    RETURNS bytea
+    LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    nb timestamptz := date_trunc('second', clock_timestamp());
+    na timestamptz := _signing_key_until(nb, valid_for);
+BEGIN
+    LOCK TABLE signing_key IN SHARE ROW EXCLUSIVE MODE;
+    RETURN _add_signing_key(_signing_key_material(), nb, na);
+END
+$$;
+COMMENT ON FUNCTION healthpass.rotate_signing_key(interval) IS
+    'new active signing key (returns its kid); the previous one is retired and keeps verifying';
+
+-- _ensure_signing_key: called by issue_token when no active key is usable at
+-- issue time "at" (first use, or the active key expired or was revoked)
+CREATE OR REPLACE FUNCTION healthpass_internal._ensure_signing_key(at timestamptz) RETURNS bytea
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    k bytea;
+BEGIN
+    LOCK TABLE signing_key IN SHARE ROW EXCLUSIVE MODE;
+    SELECT kid INTO k FROM signing_key
+     WHERE secret_box IS NOT NULL AND status = 'active' AND not_before <= at AND at < not_after;
+    IF FOUND THEN
+        RETURN k;
+    END IF;
+    RETURN _add_signing_key(_signing_key_material(), date_trunc('second', at),
+                            _signing_key_until(date_trunc('second', at), interval '1 year'));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION import_signing_key(seed_file text,
+        not_before timestamptz DEFAULT date_trunc('second', now()),
+        not_after timestamptz DEFAULT date_trunc('second', now()) + interval '1 year')
+    RETURNS bytea
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    PERFORM hp_instant('not_before', not_before), hp_instant('not_after', not_after);
+    IF extract(epoch FROM not_after) - extract(epoch FROM not_before) < 1 THEN
+        RAISE EXCEPTION 'signing key not_after "%" is not after not_before "%"', not_after, not_before
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A signing key is valid for at least one second, as a token is.';
+    END IF;
+    IF not_after > timestamptz '9999-12-31 23:59:59Z' THEN
+        RAISE EXCEPTION 'signing key not_after "%" is too late', not_after
+            USING ERRCODE = 'datetime_field_overflow',
+                  DETAIL = 'A signing key''s validity ends by 9999-12-31 23:59:59 UTC, the last second a token can carry.';
+    END IF;
+    LOCK TABLE signing_key IN SHARE ROW EXCLUSIVE MODE;
+    RETURN _add_signing_key(_signing_key_material_from_file(seed_file), not_before, not_after);
+END
+$$;
+COMMENT ON FUNCTION healthpass.import_signing_key(text, timestamptz, timestamptz) IS
+    'superuser: makes the Ed25519 seed in a server-side file (64 hex digits, mode 0600) the active signing key';
+
+CREATE OR REPLACE FUNCTION revoke_signing_key(kid bytea, reason text) RETURNS integer
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    PERFORM hp_text('revocation reason', reason, 500, required => true);
+    IF NOT EXISTS (SELECT 1 FROM signing_key k WHERE k.kid = revoke_signing_key.kid) THEN
+        RAISE EXCEPTION 'no signing key with kid %', hp_quote(encode(kid, 'hex'))
+            USING ERRCODE = 'no_data_found', DETAIL = 'Neither a local nor an imported key has this kid.';
+    END IF;
+    UPDATE signing_key k SET status = 'revoked', status_reason = reason, changed_at = now()
+     WHERE k.kid = revoke_signing_key.kid AND k.status <> 'revoked';
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 THEN
+        RAISE EXCEPTION 'signing key % is already revoked', encode(kid, 'hex')
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'A revoked key stays revoked.';
+    END IF;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION healthpass.revoke_signing_key(bytea, text) IS
+    'revokes every key with this kid; tokens they signed verify as key_revoked';
+
+CREATE OR REPLACE FUNCTION signing_keys(OUT kid bytea, OUT issuer text, OUT local boolean,
+        OUT status text, OUT not_before timestamptz, OUT not_after timestamptz,
+        OUT status_reason text, OUT created_at timestamptz)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT kid, issuer, secret_box IS NOT NULL, status, not_before, not_after,
+           status_reason, created_at
+      FROM signing_key ORDER BY created_at, key_id
+$$;
+COMMENT ON FUNCTION healthpass.signing_keys() IS 'public facts about every stored key (never a secret)';
+
+-- ---------------------------------------------------------------------
+-- trust lists
+-- ---------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION healthpass_internal._utc(t timestamptz) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
+
+CREATE OR REPLACE FUNCTION trust_list() RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT jsonb_build_object(
+        'issuer', token_issuer(),
+        'generated_at', _utc(now()),
+        'keys', COALESCE(jsonb_agg(jsonb_build_object(
+            'kid', _b64url_encode(kid), 'kty', 'OKP', 'crv', 'Ed25519',
+            'x', _b64url_encode(public_key),
+            'not_before', _utc(not_before), 'not_after', _utc(not_after),
+            'status', status) ORDER BY not_before, key_id), '[]'::jsonb))
+      FROM signing_key WHERE secret_box IS NOT NULL
+$$;
+COMMENT ON FUNCTION healthpass.trust_list() IS
+    'this issuer''s public keys as the HP1 trust list (RFC 8037 OKP JWKs)';
+
+-- _trust_string: the string member "member" of a trust list object, named
+-- "field" in messages; NULL when absent and not required. A member that is
+-- there must be a JSON string (null is not one).
+CREATE OR REPLACE FUNCTION healthpass_internal._trust_string(obj jsonb, member text, field text, required boolean DEFAULT true)
+    RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    IF NOT obj ? member THEN
+        IF required THEN
+            RAISE EXCEPTION 'trust list field "%" is missing', field
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'A trust list has "issuer", "generated_at" and "keys", and every key "kid", "kty", "crv", "x", "not_before" and "not_after".';
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(obj->member) <> 'string' THEN
+        RAISE EXCEPTION 'trust list field "%" is not a string: %', field, hp_quote((obj->member)::text)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The field "%s" holds a JSON string.', member);
+    END IF;
+    RETURN obj->>member;
+END
+$$;
+
+-- _trust_issuer: an issuer named by a trust list: 1 to 64 letters, digits,
+-- hyphens, underscores and dots, and never this server's own issuer (whose
+-- keys are this server's own; compared without regard to case)
+CREATE OR REPLACE FUNCTION healthpass_internal._trust_issuer(field text, value text) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    IF value !~ '^[A-Za-z0-9._-]{1,64}$' THEN
+        RAISE EXCEPTION 'trust list field "%" is not a valid issuer: "%"', field, hp_quote(value)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'An issuer is 1 to 64 ASCII letters, digits, hyphens, underscores and dots, such as CN-44.';
+    END IF;
+    IF upper(value) = upper(token_issuer()) THEN
+        RAISE EXCEPTION 'trust list field "%" names this server''s own issuer "%"', field, value
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Only this server''s own keys sign for its own issuer (healthpass.issuer); a trust list cannot add keys for it.';
+    END IF;
+    RETURN value;
+END
+$$;
+
+-- _trust_time: a time of a trust list (a string already): ISO 8601, finite
+CREATE OR REPLACE FUNCTION healthpass_internal._trust_time(field text, value text) RETURNS timestamptz
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    t timestamptz;
+BEGIN
+    IF value IS NULL THEN
+        RAISE EXCEPTION 'trust list field "%" is missing', field
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A trust list carries generated_at, and every key not_before and not_after.';
+    END IF;
+    BEGIN
+        t := value::timestamptz;
+    EXCEPTION WHEN data_exception THEN
+        t := NULL;
+    END;
+    IF t IS NULL OR NOT isfinite(t) THEN
+        RAISE EXCEPTION 'trust list field "%" is not a valid time: "%"', field, hp_quote(value)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Times are ISO 8601 with a time zone, such as 2026-01-01T00:00:00Z.';
+    END IF;
+    RETURN t;
+END
+$$;
+
+-- import_trust_list: every field is checked before anything is stored (22023
+-- naming the field). Each key belongs to its own "iss" or else to the
+-- list's "issuer"; neither may be this server's issuer, and a kid already
+-- stored for one issuer never moves to another.
+CREATE OR REPLACE FUNCTION import_trust_list(doc jsonb) RETURNS integer
+    LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    iss text;
+    key_iss text;
+    issuers text[];
+    k jsonb;
+    i bigint;
+    f text;
+    x bytea;
+    key_kid bytea;
+    nb timestamptz;
+    na timestamptz;
+    st text;
+    old_iss text;
+    seen bytea[] := '{}';
+    n integer := 0;
+BEGIN
+    IF jsonb_typeof(doc) IS DISTINCT FROM 'object' THEN
+        RAISE EXCEPTION 'trust list is not a JSON object: %', hp_quote(doc::text)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A trust list is an object with "issuer", "generated_at" and "keys".';
+    END IF;
+    iss := _trust_issuer('issuer', _trust_string(doc, 'issuer', 'issuer'));
+    issuers := ARRAY[iss];
+    PERFORM _trust_time('generated_at', _trust_string(doc, 'generated_at', 'generated_at'));
+    IF jsonb_typeof(doc->'keys') IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'trust list field "keys" is %', CASE WHEN doc ? 'keys' THEN 'not an array: ' || hp_quote((doc->'keys')::text) ELSE 'missing' END
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The field "keys" holds a JSON array of keys (RFC 8037 JWKs).';
+    END IF;
+    LOCK TABLE signing_key IN SHARE ROW EXCLUSIVE MODE;
+    FOR k, i IN SELECT e.value, e.n - 1 FROM jsonb_array_elements(doc->'keys') WITH ORDINALITY e(value, n) LOOP
+        f := format('keys[%s]', i);
+        IF jsonb_typeof(k) <> 'object' THEN
+            RAISE EXCEPTION 'trust list field "%" is not an object: %', f, hp_quote(k::text)
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Each key is a JSON object (an RFC 8037 JWK).';
+        END IF;
+        IF k ? 'd' THEN
+            RAISE EXCEPTION 'trust list key % carries a secret key', hp_quote(k->>'kid')
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'A trust list holds public keys only; the JWK member "d" is a private key.',
+                      HINT = 'Remove "d" and treat that key as compromised.';
+        END IF;
+        PERFORM _trust_string(k, 'kid', f || '.kid');
+        IF _trust_string(k, 'kty', f || '.kty') <> 'OKP' THEN
+            RAISE EXCEPTION 'trust list field "%.kty" is not "OKP": "%"', f, hp_quote(k->>'kty')
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Keys are RFC 8037 JWKs with "kty": "OKP" and "crv": "Ed25519".';
+        END IF;
+        IF _trust_string(k, 'crv', f || '.crv') <> 'Ed25519' THEN
+            RAISE EXCEPTION 'trust list field "%.crv" is not "Ed25519": "%"', f, hp_quote(k->>'crv')
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Keys are RFC 8037 JWKs with "kty": "OKP" and "crv": "Ed25519".';
+        END IF;
+        x := _b64url_decode(f || '.x', _trust_string(k, 'x', f || '.x'));
+        key_kid := _b64url_decode(f || '.kid', k->>'kid');
+        IF length(x) <> 32 THEN
+            RAISE EXCEPTION 'trust list field "%.x" holds a public key of % bytes', f, length(x)
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'An Ed25519 public key has 32 bytes.';
+        END IF;
+        IF key_kid <> substring(sha256(x) FROM 1 FOR 8) THEN
+            RAISE EXCEPTION 'trust list kid "%" does not match its public key', hp_quote(k->>'kid')
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A kid is the first 8 bytes of SHA-256 over the public key.';
+        END IF;
+        nb := _trust_time(f || '.not_before', _trust_string(k, 'not_before', f || '.not_before'));
+        na := _trust_time(f || '.not_after', _trust_string(k, 'not_after', f || '.not_after'));
+        IF nb >= na THEN
+            RAISE EXCEPTION 'trust list key % has not_before % after not_after %', k->>'kid', nb, na
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A key''s validity is a non-empty period.';
+        END IF;
+        IF k ? 'status' AND (jsonb_typeof(k->'status') <> 'string'
+                             OR k->>'status' NOT IN ('active', 'retired', 'revoked')) THEN
+            RAISE EXCEPTION 'trust list field "%.status" is not active, retired or revoked: %', f, hp_quote((k->'status')::text)
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A key''s status is "active", "retired" or "revoked" (active when left out).';
+        END IF;
+        st := coalesce(k->>'status', 'active');
+        key_iss := coalesce(_trust_issuer(f || '.iss', _trust_string(k, 'iss', f || '.iss', false)), iss);
+        IF EXISTS (SELECT 1 FROM signing_key s WHERE s.public_key = x AND s.secret_box IS NOT NULL) THEN
+            RAISE EXCEPTION 'trust list key % is one of this server''s own keys', k->>'kid'
+                USING ERRCODE = 'unique_violation', DETAIL = 'Own keys are not imported.';
+        END IF;
+        IF x = ANY (seen) THEN
+            RAISE EXCEPTION 'trust list lists key % twice', k->>'kid'
+                USING ERRCODE = 'unique_violation', DETAIL = 'Each public key appears once.';
+        END IF;
+        SELECT s.issuer INTO old_iss FROM signing_key s
+         WHERE s.kid = key_kid AND (s.secret_box IS NOT NULL OR s.issuer <> key_iss)
+         ORDER BY s.key_id LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'trust list key % is stored for issuer "%" and cannot move to "%"', k->>'kid', old_iss, key_iss
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'A key vouches for one issuer only; a later list cannot move a kid to another issuer.',
+                      HINT = 'If the key really changed hands, delete the stored key first.';
+        END IF;
+        seen := seen || x;
+        issuers := issuers || key_iss;
+        INSERT INTO signing_key AS s (kid, public_key, issuer, not_before, not_after, status,
+                                      status_reason)
+        VALUES (key_kid, x, key_iss, nb, na, st, CASE WHEN st = 'revoked' THEN 'revoked by ' || key_iss END)
+        ON CONFLICT (public_key) DO UPDATE
+           SET not_before = EXCLUDED.not_before,
+               not_after = EXCLUDED.not_after,
+               status = CASE WHEN s.status = 'revoked' THEN 'revoked' ELSE EXCLUDED.status END,
+               status_reason = coalesce(s.status_reason, EXCLUDED.status_reason),
+               changed_at = now();
+        n := n + 1;
+    END LOOP;
+    -- the list is the whole set of every issuer it names: their imported
+    -- keys it no longer lists are no longer trusted
+    DELETE FROM signing_key s
+     WHERE s.secret_box IS NULL AND s.issuer = ANY (issuers) AND s.public_key <> ALL (seen);
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION healthpass.import_trust_list(jsonb) IS
+    'stores (replaces) other issuers'' public keys, each under its own issuer, so that their tokens verify here';
+
+-- ---------------------------------------------------------------------
+-- issuing and verifying
+-- ---------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION issue_token(kind text, body jsonb, valid_for interval) RETURNS text
+    AS 'MODULE_PATHNAME', 'issue_token'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION healthpass.issue_token(text, jsonb, interval) IS
+    'signs a new HP1 token of this kind and body, valid from now for valid_for';
+
+CREATE OR REPLACE FUNCTION issue_token_at(kind text, body jsonb, issued_at timestamptz,
+        expires_at timestamptz, token_id bytea, kid bytea DEFAULT NULL) RETURNS text
+    AS 'MODULE_PATHNAME', 'issue_token_at'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION healthpass.issue_token_at(text, jsonb, timestamptz, timestamptz, bytea, bytea) IS
+    'superuser: signs an HP1 token with given claims (reproducible vectors, migrations)';
+
+CREATE OR REPLACE FUNCTION verify_token(token text, at timestamptz DEFAULT now()) RETURNS verification
+    AS 'MODULE_PATHNAME', 'verify_token'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION healthpass.verify_token(text, timestamptz) IS
+    'verdict on an HP1 token at a time; never raises for a bad token';
+
+CREATE OR REPLACE FUNCTION pass_kind(pass) RETURNS text
+    AS 'MODULE_PATHNAME', 'pass_kind' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION pass_issuer(pass) RETURNS text
+    AS 'MODULE_PATHNAME', 'pass_issuer' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION pass_kid(pass) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'pass_kid' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION pass_issued_at(pass) RETURNS timestamptz
+    AS 'MODULE_PATHNAME', 'pass_issued_at' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION pass_expires_at(pass) RETURNS timestamptz
+    AS 'MODULE_PATHNAME', 'pass_expires_at' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION pass_token_id(pass) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'pass_token_id' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION pass_body(pass) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'pass_body' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION pass_cose(pass) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'pass_cose' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION healthpass.pass_body(pass) IS 'the body claim (unverified: use verify_token)';
+
+CREATE OR REPLACE FUNCTION verify_token(token pass, at timestamptz DEFAULT now()) RETURNS verification
+    AS 'MODULE_PATHNAME', 'verify_pass'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION healthpass.verify_token(pass, timestamptz) IS 'verdict on a stored pass at a time';
+
+-- ---------------------------------------------------------------------
+-- revocation
+-- ---------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION revoke_token(token_id bytea, reason text, kid bytea DEFAULT NULL)
+    RETURNS timestamptz
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    at timestamptz;
+BEGIN
+    IF token_id IS NULL OR length(token_id) <> 16 THEN
+        RAISE EXCEPTION 'invalid token id "%"', hp_quote(encode(token_id, 'hex'))
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A token id (cti) has 16 bytes.';
+    END IF;
+    PERFORM hp_text('revocation reason', reason, 500, required => true);
+    IF kid IS NOT NULL AND length(kid) <> 8 THEN
+        RAISE EXCEPTION 'invalid kid "%"', hp_quote(encode(kid, 'hex'))
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A kid has 8 bytes.';
+    END IF;
+    INSERT INTO revoked_token (token_id, kid, reason) VALUES (token_id, kid, reason)
+    ON CONFLICT DO NOTHING
+    RETURNING revoked_at INTO at;
+    IF at IS NULL THEN
+        RAISE EXCEPTION 'token % is already revoked', encode(token_id, 'hex')
+            USING ERRCODE = 'unique_violation', DETAIL = 'A token is revoked once.';
+    END IF;
+    RETURN at;
+END
+$$;
+COMMENT ON FUNCTION healthpass.revoke_token(bytea, text, bytea) IS
+    'puts a token id on the revocation list; its token verifies as revoked';
+
+CREATE OR REPLACE FUNCTION revoke_pass(token pass, reason text) RETURNS timestamptz
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = healthpass, healthpass_internal, pg_temp
+    RETURN revoke_token(pass_token_id(token), reason, pass_kid(token));
+COMMENT ON FUNCTION healthpass.revoke_pass(pass, text) IS 'revokes the token of a pass, recording its kid';
+
+CREATE OR REPLACE FUNCTION revocation_list() RETURNS jsonb
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT jsonb_build_object(
+        'issuer', token_issuer(),
+        'generated_at', _utc(now()),
+        'hash', 'sha256-128',
+        'revoked', COALESCE((
+            SELECT jsonb_object_agg(g.kid, g.hashes)
+              FROM (SELECT coalesce(_b64url_encode(r.kid), '*') AS kid,
+                           jsonb_agg(_b64url_encode(substring(sha256(r.token_id) FROM 1 FOR 16))
+                                     ORDER BY sha256(r.token_id)) AS hashes
+                      FROM revoked_token r GROUP BY 1) g), '{}'::jsonb))
+$$;
+COMMENT ON FUNCTION healthpass.revocation_list() IS
+    'revoked token ids for offline verifiers: first 16 bytes of SHA-256(cti), base64url, per kid ("*": any key)';
+
+-- ---------------------------------------------------------------------
+-- privileges (99_privileges.sql revokes everything from PUBLIC first)
+-- ---------------------------------------------------------------------
+GRANT EXECUTE ON FUNCTION healthpass.base45_encode(bytea), healthpass.base45_decode(text)
+    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
+GRANT EXECUTE ON FUNCTION healthpass.issue_token(text, jsonb, interval) TO healthpass_admin;
+GRANT EXECUTE ON FUNCTION healthpass.verify_token(text, timestamptz), healthpass.verify_token(pass, timestamptz)
+    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health;
+GRANT EXECUTE ON FUNCTION healthpass.pass_in(cstring), healthpass.pass_out(pass), healthpass.pass_recv(internal), healthpass.pass_send(pass),
+    healthpass.pass_kind(pass), healthpass.pass_issuer(pass), healthpass.pass_kid(pass), healthpass.pass_issued_at(pass),
+    healthpass.pass_expires_at(pass), healthpass.pass_token_id(pass), healthpass.pass_body(pass), healthpass.pass_cose(pass)
+    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
+GRANT EXECUTE ON FUNCTION healthpass.rotate_signing_key(interval), healthpass.revoke_signing_key(bytea, text),
+    healthpass.import_trust_list(jsonb), healthpass.revoke_token(bytea, text, bytea), healthpass.revoke_pass(pass, text)
+    TO healthpass_admin;
+GRANT EXECUTE ON FUNCTION healthpass.signing_keys() TO healthpass_admin, healthpass_report;
+GRANT EXECUTE ON FUNCTION healthpass.trust_list()
+    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
+GRANT EXECUTE ON FUNCTION healthpass.revocation_list() TO healthpass_admin, healthpass_scanner, healthpass_report;
+GRANT EXECUTE ON FUNCTION healthpass.token_issuer()
+    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
+
+-- ===== sql/api/30_qr.sql
+-- 30_qr.sql: QR codes rendered in SQL (src/qr.c).
+--
+-- qr_png and qr_svg give an image ready for an app page or a print; qr_text
+-- gives the code in Unicode half blocks for psql and terminals. All three
+-- are pure functions of their arguments (IMMUTABLE, PARALLEL SAFE), STRICT
+-- (NULL data or option gives NULL), and priced high (COST 1000: rendering
+-- a code is some 100 microseconds) so the planner runs cheap filters first.
+-- Every purpose role may render codes: none of them reveals anything the
+-- caller did not pass in.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+CREATE OR REPLACE FUNCTION qr_png(data text, level text DEFAULT 'M',
+                       module_px integer DEFAULT 4, margin integer DEFAULT 4,
+                       fg text DEFAULT 'black', bg text DEFAULT 'white')
+    RETURNS bytea
+    AS 'MODULE_PATHNAME', 'qr_png'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
+COMMENT ON FUNCTION healthpass.qr_png(text, text, integer, integer, text, text) IS
+    'QR code of data as a 1-bit PNG (grayscale, or a two-colour palette)';
+
+CREATE OR REPLACE FUNCTION qr_svg(data text, level text DEFAULT 'M',
+                       module_px integer DEFAULT 4, margin integer DEFAULT 4,
+                       fg text DEFAULT 'black', bg text DEFAULT 'white')
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'qr_svg'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
+COMMENT ON FUNCTION healthpass.qr_svg(text, text, integer, integer, text, text) IS
+    'QR code of data as a scalable SVG document (one path)';
+
+CREATE OR REPLACE FUNCTION qr_text(data text, level text DEFAULT 'L',
+                        margin integer DEFAULT 4, invert boolean DEFAULT false)
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'qr_text'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE COST 1000;
+COMMENT ON FUNCTION healthpass.qr_text(text, text, integer, boolean) IS
+    'QR code of data in Unicode half blocks, two module rows a line';
+
+GRANT EXECUTE ON FUNCTION
+    healthpass.qr_png(text, text, integer, integer, text, text),
+    healthpass.qr_svg(text, text, integer, integer, text, text),
+    healthpass.qr_text(text, text, integer, boolean)
+    TO healthpass_admin, healthpass_app, healthpass_scanner,
+       healthpass_health, healthpass_report;
+
+-- The module size a domain function passes to qr_png: qr_png, like every
+-- codec, is STRICT (NULL in, NULL out); a domain function instead refuses a
+-- missing or out-of-range size, so an app never gets a silent NULL image.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_module_px(module_px integer) RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+    IF module_px IS NULL OR module_px NOT BETWEEN 1 AND 40 THEN
+        RAISE EXCEPTION 'module size % is out of range', coalesce(module_px::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A module is 1 to 40 pixels wide.';
+    END IF;
+    RETURN module_px;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_module_px(integer) IS 'checked QR module size for domain functions (internal)';
+
+-- ===== sql/api/40_people.sql
+-- 40_people.sql: people, their documents, real-name status and edit history.
+--
+-- A person is identified by one identity document (kind + normalised
+-- number, unique). Look-ups by document go through document_index, keyed by
+-- the document; look-ups by the opaque public reference (what codes carry)
+-- go through ref_index. Every personal table has person_id in its primary
+-- key; history rows are written by a row trigger that only touches the same
+-- person's rows. Application roles never see these tables: they call the
+-- SECURITY DEFINER functions below.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- Row trigger shared by the personal tables that keep history: bumps the
+-- version, stamps updated_at and copies the old row into the history table
+-- named by the trigger argument (same person_id, so it stays on the person's
+-- shard).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_keep_history() RETURNS trigger
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    NEW.version := OLD.version + 1;
+    NEW.updated_at := now();
+    -- the history row takes its key columns (person_id, and any other the
+    -- history table has, such as member_id) from the old row by name
+    EXECUTE format('INSERT INTO healthpass.%1$I SELECT * FROM jsonb_populate_record(NULL::healthpass.%1$I, $1)',
+                   TG_ARGV[0])
+        USING to_jsonb(OLD) || jsonb_build_object('version', OLD.version, 'valid_from', OLD.updated_at,
+                                                  'valid_to', NEW.updated_at, 'data', to_jsonb(OLD));
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_keep_history() IS 'row trigger: version bump and history row for the same person';
+
+-- Every version of a person's row in a table kept by hp_keep_history,
+-- oldest first: the rows of its history table (named tbl || '_history'),
+-- then the current row with valid_to NULL; "version" is left out of data.
+-- Internal: tbl is always a fixed table name written by the caller.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_row_history(tbl text, pid bigint)
+    RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
+    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY EXECUTE format(
+        'SELECT h.version, h.valid_from, h.valid_to, h.data - ''version''
+           FROM healthpass.%I h WHERE h.person_id = $1
+         UNION ALL
+         SELECT c.version, c.updated_at, NULL::timestamptz, to_jsonb(c) - ''version''
+           FROM healthpass.%I c WHERE c.person_id = $1
+         ORDER BY 1', tbl || '_history', tbl)
+        USING pid;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_row_history(text, bigint) IS 'history plus current row of a person in a table that keeps history (internal)';
+
+CREATE OR REPLACE TRIGGER person_keep_history
+    BEFORE UPDATE ON person
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
+    EXECUTE FUNCTION healthpass_internal.hp_keep_history('person_history');
+
+-- The document kinds a person can be identified by (every one of them
+-- normalised by normalize_document; 'passport' is a foreign passport).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_person_kinds() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+    RETURN ARRAY(SELECT k FROM document_kinds() k WHERE document_kind_holder(k) = 'person');
+COMMENT ON FUNCTION healthpass_internal.hp_person_kinds() IS 'document kinds that identify a person';
+
+-- normalize_document for a personal or venue flow: its error quotes the
+-- number it was given (it is the validator people call on their own
+-- input); here the same error quotes it masked, so no log collects it.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_normalize_masked(kind text, number text) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    BEGIN
+        RETURN normalize_document(kind, number);
+    EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
+        DECLARE
+            state text;
+            detail text;
+            hint text;
+        BEGIN
+            GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+            IF hint = '' THEN
+                RAISE EXCEPTION 'invalid % number: "%"', kind, hp_mask_value(number)
+                    USING ERRCODE = state, DETAIL = detail;
+            END IF;
+            RAISE EXCEPTION 'invalid % number: "%"', kind, hp_mask_value(number)
+                USING ERRCODE = state, DETAIL = detail, HINT = hint;
+        END;
+    END;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_normalize_masked(text, text) IS
+    'normalize_document, its errors quoting the number masked (internal)';
+
+-- Validates a personal document and returns its canonical number.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_person_document(kind text, number text) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    IF kind IS NULL OR NOT kind = ANY (hp_person_kinds()) THEN
+        RAISE EXCEPTION 'document kind "%" does not identify a person', hp_quote(kind)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('A person is identified by one of: %s.', array_to_string(hp_person_kinds(), ', '));
+    END IF;
+    IF number IS NULL THEN
+        RAISE EXCEPTION 'document number is missing for kind "%"', kind
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Every person needs a document number.';
+    END IF;
+    RETURN hp_normalize_masked(kind, number);
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_person_document(text, text) IS 'canonical number of a personal document, or an error';
+
+-- Masked document number for codes and messages.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_mask_document(kind text, number text) RETURNS text
+    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    RETURN mask_document(kind, number);
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_mask_document(text, text) IS 'masked document number (first and last characters only)';
+
+-- Validates and normalises everything a person row holds; raises on the
+-- first bad field. Birth date and sex of a resident ID card come from the
+-- number and must agree with what was given.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_check_person(
+    kind text, number text, name text, birth date, sex text, nationality text, phone text,
+    OUT doc_kind text, OUT doc_number text, OUT person_name text, OUT birth_date date,
+    OUT person_sex text, OUT person_nationality text, OUT person_phone text)
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    id_birth date;
+    id_sex text;
+BEGIN
+    doc_kind := kind;
+    doc_number := hp_person_document(kind, number);
+
+    person_name := hp_name('name', name);
+
+    person_sex := lower(btrim(sex));
+    IF person_sex IS NOT NULL AND person_sex NOT IN ('male', 'female') THEN
+        RAISE EXCEPTION 'sex "%" is not valid', hp_quote(sex)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Sex is "male" or "female".';
+    END IF;
+
+    IF kind = 'cn_resident_id' THEN
+        id_birth := healthpass.cn_resident_id_birth_date(doc_number::cn_resident_id);
+        id_sex := healthpass.cn_resident_id_sex(doc_number::cn_resident_id);
+        IF birth IS NOT NULL AND birth <> id_birth THEN
+            RAISE EXCEPTION 'birth date % does not match resident identity card "%"',
+                    birth, hp_mask_document(kind, doc_number)
+                USING ERRCODE = 'check_violation',
+                      DETAIL = format('The card number gives the birth date %s.', id_birth);
+        END IF;
+        IF person_sex IS NOT NULL AND person_sex <> id_sex THEN
+            RAISE EXCEPTION 'sex "%" does not match resident identity card "%"',
+                    person_sex, hp_mask_document(kind, doc_number)
+                USING ERRCODE = 'check_violation',
+                      DETAIL = format('The card number gives the sex %s.', id_sex);
+        END IF;
+        birth_date := id_birth;
+        person_sex := id_sex;
+    ELSE
+        IF birth IS NULL THEN
+            RAISE EXCEPTION 'birth date is missing for document kind "%"', kind
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'Only a resident identity card number carries the birth date; other documents need it given.';
+        END IF;
+        birth_date := birth;
+    END IF;
+    IF birth_date < date '1900-01-01' OR birth_date > current_date THEN
+        RAISE EXCEPTION 'birth date % is out of range', birth_date
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'A birth date lies between 1900-01-01 and today.';
+    END IF;
+
+    person_nationality := upper(btrim(nationality));
+    IF person_nationality IS NOT NULL AND person_nationality !~ '^[A-Z]{3}$' THEN
+        RAISE EXCEPTION 'nationality "%" is not valid', hp_quote(nationality)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Nationality is an ISO 3166-1 alpha-3 code such as CHN, HKG or MAC.';
+    END IF;
+    IF kind = 'passport' AND person_nationality IS NULL THEN
+        RAISE EXCEPTION 'nationality is missing for passport "%"', hp_mask_document(kind, doc_number)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A foreign passport needs the issuing country.';
+    END IF;
+
+    person_phone := regexp_replace(phone, '[\s\-()]', '', 'g');
+    IF person_phone IS NOT NULL AND person_phone !~ '^\+?[0-9]{5,20}$' THEN
+        RAISE EXCEPTION 'phone number "%" is not valid', hp_quote(phone)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A phone number has 5 to 20 digits, optionally after a leading +.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_check_person(text, text, text, date, text, text, text) IS 'validated, normalised person fields';
+
+-- The one way a function locks a person: the row FOR UPDATE (a change of
+-- the person's data or of what hangs off it), or FOR SHARE (issuing a code,
+-- which must not cross a change but may run beside other issues). Every
+-- writer of a person's facts takes this lock before any other of that
+-- person's rows, so two of them never deadlock. A missing or unknown
+-- person raises as hp_get_person does.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_lock_person(pid bigint, mode text DEFAULT 'update') RETURNS person
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person;
+BEGIN
+    IF mode = 'share' THEN
+        SELECT * INTO p FROM person WHERE person_id = pid FOR SHARE;
+    ELSE
+        SELECT * INTO p FROM person WHERE person_id = pid FOR UPDATE;
+    END IF;
+    IF NOT FOUND THEN
+        PERFORM hp_get_person(pid);     -- raises: missing (22004) or unknown (P0002)
+    END IF;
+    RETURN p;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_lock_person(bigint, text) IS 'person row locked FOR UPDATE (or FOR SHARE), or the error of hp_get_person';
+
+-- The person row without locking; P0002 when there is none.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_get_person(pid bigint) RETURNS person
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person;
+BEGIN
+    IF pid IS NULL THEN
+        RAISE EXCEPTION 'person id is missing'
+            USING ERRCODE = 'null_value_not_allowed', DETAIL = 'Name the person by their person_id.';
+    END IF;
+    SELECT * INTO p FROM person WHERE person_id = pid;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % does not exist', pid
+            USING ERRCODE = 'no_data_found', DETAIL = 'No person has this id.';
+    END IF;
+    RETURN p;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_get_person(bigint) IS 'person row, or P0002';
+
+-- Raises 55000 when a person's real-name check was rejected: no personal
+-- code of any kind until they edit their information and it is approved.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_require_not_rejected(p person) RETURNS void
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    IF p.realname_status = 'rejected' THEN
+        RAISE EXCEPTION 'real-name verification of person % was rejected', p.person_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('The real-name service rejected the information: %s.', rtrim(p.realname_reason, '.')),
+                  HINT = 'The person must edit their name and document; the code is available again once the new check is approved.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_require_not_rejected(person) IS 'refuses personal codes for a rejected person';
+
+-- Inserts a person and its index rows (used by register_person and by the
+-- family functions, which pass the guardian).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_insert_person(
+    doc_kind text, doc_number text, name text, birth_date date, sex text,
+    nationality text, phone text, guardian bigint) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    c record;
+    pid bigint;
+    ref uuid;
+BEGIN
+    c := hp_check_person(doc_kind, doc_number, name, birth_date, sex, nationality, phone);
+    INSERT INTO person (doc_kind, doc_number, name, birth_date, sex, nationality, phone, guardian_id)
+        VALUES (c.doc_kind, c.doc_number, c.person_name, c.birth_date, c.person_sex,
+                c.person_nationality, c.person_phone, guardian)
+        RETURNING person.person_id, person.public_ref INTO pid, ref;
+    BEGIN
+        INSERT INTO document_index VALUES (c.doc_kind, c.doc_number, pid);
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'document % "%" is already registered', c.doc_kind, hp_mask_document(c.doc_kind, c.doc_number)
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = 'Each document identifies one person; look the person up instead of registering again.';
+    END;
+    INSERT INTO ref_index VALUES (ref, pid);
+    RETURN pid;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_insert_person(text, text, text, date, text, text, text, bigint) IS 'insert a validated person with its index rows';
+
+-- Public API -------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION register_person(
+    doc_kind text, doc_number text, name text,
+    birth_date date DEFAULT NULL, sex text DEFAULT NULL,
+    nationality text DEFAULT NULL, phone text DEFAULT NULL) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    RETURN hp_insert_person(doc_kind, doc_number, name, birth_date, sex, nationality, phone, NULL);
+END
+$$;
+COMMENT ON FUNCTION healthpass.register_person(text, text, text, date, text, text, text) IS
+    'register a person by document; returns person_id; real-name status starts pending';
+
+CREATE OR REPLACE FUNCTION find_person(doc_kind text, doc_number text) RETURNS bigint
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    n text := hp_person_document(doc_kind, doc_number);
+    pid bigint;
+BEGIN
+    SELECT d.person_id INTO pid FROM document_index d
+     WHERE d.doc_kind = find_person.doc_kind AND d.doc_number = n;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no person has document % "%"', doc_kind, hp_mask_document(doc_kind, n)
+            USING ERRCODE = 'no_data_found', DETAIL = 'The document has not been registered yet.',
+                  HINT = 'Register the person first.';
+    END IF;
+    RETURN pid;
+END
+$$;
+COMMENT ON FUNCTION healthpass.find_person(text, text) IS 'person_id of a document (normalised first), or P0002';
+
+CREATE OR REPLACE FUNCTION person_by_ref(ref uuid) RETURNS bigint
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    pid bigint;
+BEGIN
+    SELECT r.person_id INTO pid FROM ref_index r WHERE r.public_ref = ref;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no person has reference "%"', ref
+            USING ERRCODE = 'no_data_found', DETAIL = 'The reference does not name a registered person.';
+    END IF;
+    RETURN pid;
+END
+$$;
+COMMENT ON FUNCTION healthpass.person_by_ref(uuid) IS 'person_id of an opaque public reference, or P0002';
+
+-- The claims every personal code carries: reference, masked name, document
+-- kind and masked number. Internal: called by the code-issuing functions.
+CREATE OR REPLACE FUNCTION healthpass_internal.person_claims(pid bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(pid);
+BEGIN
+    RETURN jsonb_build_object(
+        'ref', p.public_ref::text,
+        'name', mask_name(p.name),
+        'doc', p.doc_kind,
+        'id', hp_mask_document(p.doc_kind, p.doc_number));
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.person_claims(bigint) IS 'reference, masked name and masked document for code bodies (internal)';
+
+CREATE OR REPLACE FUNCTION person_info(person_id bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+BEGIN
+    RETURN jsonb_build_object(
+        'person_id', p.person_id,
+        'ref', p.public_ref,
+        'doc_kind', p.doc_kind,
+        'doc_number', p.doc_number,
+        'doc_masked', hp_mask_document(p.doc_kind, p.doc_number),
+        'name', p.name,
+        'name_masked', mask_name(p.name),
+        'birth_date', p.birth_date,
+        'sex', p.sex,
+        'nationality', p.nationality,
+        'phone', p.phone,
+        'guardian_id', p.guardian_id,
+        'realname_status', p.realname_status,
+        'realname_reason', p.realname_reason,
+        'realname_checked_at', p.realname_checked_at,
+        'version', p.version,
+        'created_at', p.created_at,
+        'updated_at', p.updated_at);
+END
+$$;
+COMMENT ON FUNCTION healthpass.person_info(bigint) IS 'a person''s own information ("my information"), for the person''s own flows';
+
+-- Applies changes to a locked person row; identity changes (name, document,
+-- birth date, sex) reset the real-name status to pending and unbind the
+-- certified photo of an earlier face check. Shared by edit_person, the
+-- e-pass and the family edit.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_edit_person(p person, changes jsonb) RETURNS integer
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    k text;
+    allowed CONSTANT text[] := ARRAY['name', 'doc_kind', 'doc_number', 'birth_date', 'sex', 'nationality', 'phone'];
+    new_kind text := p.doc_kind;
+    new_number text := p.doc_number;
+    birth date := p.birth_date;
+    c record;
+    identity_changed boolean;
+    v integer;
+BEGIN
+    IF changes IS NULL OR jsonb_typeof(changes) <> 'object' THEN
+        RAISE EXCEPTION 'changes "%" are not a JSON object', hp_quote(changes::text)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Changes are given as {"field": value, ...}.';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(changes) LOOP
+        IF NOT k = ANY (allowed) THEN
+            RAISE EXCEPTION 'unknown person field "%"', hp_quote(k)
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('Editable fields are %s.', array_to_string(allowed, ', '));
+        END IF;
+        -- every field is a string (null clears an optional one)
+        IF jsonb_typeof(changes->k) NOT IN ('string', 'null') THEN
+            RAISE EXCEPTION 'person field "%" must be a string, not %', k, hp_quote((changes->k)::text)
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Every field of "my information" is a JSON string.';
+        END IF;
+    END LOOP;
+    IF changes ? 'doc_kind' THEN new_kind := changes->>'doc_kind'; END IF;
+    IF changes ? 'doc_number' THEN new_number := changes->>'doc_number'; END IF;
+    -- a resident ID card's birth date follows its number unless given
+    IF changes ? 'birth_date' THEN
+        BEGIN
+            birth := (changes->>'birth_date')::date;
+        EXCEPTION WHEN others THEN
+            RAISE EXCEPTION 'birth date "%" is not a date', hp_quote(changes->>'birth_date')
+                USING ERRCODE = 'invalid_datetime_format', DETAIL = 'Dates are written YYYY-MM-DD.';
+        END;
+    ELSIF new_kind = 'cn_resident_id' THEN
+        birth := NULL;
+    END IF;
+    c := hp_check_person(new_kind, new_number,
+            CASE WHEN changes ? 'name' THEN changes->>'name' ELSE p.name END,
+            birth,
+            CASE WHEN changes ? 'sex' THEN changes->>'sex'
+                 WHEN new_kind = 'cn_resident_id' THEN NULL ELSE p.sex END,
+            CASE WHEN changes ? 'nationality' THEN changes->>'nationality' ELSE p.nationality END,
+            CASE WHEN changes ? 'phone' THEN changes->>'phone' ELSE p.phone END);
+
+    identity_changed := (c.doc_kind, c.doc_number, c.person_name, c.birth_date, c.person_sex)
+                        IS DISTINCT FROM (p.doc_kind, p.doc_number, p.name, p.birth_date, p.sex);
+    IF (c.doc_kind, c.doc_number) IS DISTINCT FROM (p.doc_kind, p.doc_number) THEN
+        BEGIN
+            INSERT INTO document_index VALUES (c.doc_kind, c.doc_number, p.person_id);
+        EXCEPTION WHEN unique_violation THEN
+            RAISE EXCEPTION 'document % "%" is already registered', c.doc_kind, hp_mask_document(c.doc_kind, c.doc_number)
+                USING ERRCODE = 'unique_violation', DETAIL = 'Each document identifies one person.';
+        END;
+        DELETE FROM document_index WHERE doc_kind = p.doc_kind AND doc_number = p.doc_number;
+    END IF;
+    UPDATE person SET
+        doc_kind = c.doc_kind, doc_number = c.doc_number, name = c.person_name,
+        birth_date = c.birth_date, sex = c.person_sex, nationality = c.person_nationality,
+        phone = c.person_phone,
+        realname_status = CASE WHEN identity_changed THEN 'pending' ELSE realname_status END,
+        realname_reason = CASE WHEN identity_changed THEN NULL ELSE realname_reason END,
+        realname_checked_at = CASE WHEN identity_changed THEN NULL ELSE realname_checked_at END
+     WHERE person_id = p.person_id
+     RETURNING version INTO v;
+    -- a certified photo certifies the name and document it was taken for,
+    -- and every live code carries the old masked name and number
+    IF identity_changed THEN
+        DELETE FROM certified_photo ph WHERE ph.person_id = p.person_id;
+        PERFORM hp_revoke_codes(p.person_id, 'identity edited');
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_edit_person(person, jsonb) IS 'apply validated changes to a person (internal)';
+
+CREATE OR REPLACE FUNCTION edit_person(person_id bigint, changes jsonb) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    RETURN hp_edit_person(hp_lock_person(person_id), changes);
+END
+$$;
+COMMENT ON FUNCTION healthpass.edit_person(bigint, jsonb) IS
+    'edit "my information" (name, doc_kind, doc_number, birth_date, sex, nationality, phone); returns the new version; identity changes put real-name status back to pending and unbind the certified photo';
+
+CREATE OR REPLACE FUNCTION person_history(person_id bigint)
+    RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+BEGIN
+    RETURN QUERY SELECT * FROM hp_row_history('person', p.person_id);
+END
+$$;
+COMMENT ON FUNCTION healthpass.person_history(bigint) IS 'every version of a person, oldest first; the current one has valid_to NULL';
+
+-- Real-name verification ------------------------------------------------
+
+CREATE OR REPLACE FUNCTION realname_queue(max_rows integer DEFAULT 100)
+    RETURNS TABLE (person_id bigint, version integer, doc_kind text, doc_number text,
+                   name text, birth_date date, submitted_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 10000 THEN
+        RAISE EXCEPTION 'max_rows % is out of range', max_rows
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Ask for 1 to 10000 people at a time.';
+    END IF;
+    RETURN QUERY
+        SELECT p.person_id, p.version, p.doc_kind, p.doc_number, p.name, p.birth_date, p.updated_at
+          FROM person p WHERE p.realname_status = 'pending'
+         ORDER BY p.updated_at, p.person_id
+         LIMIT max_rows;
+END
+$$;
+COMMENT ON FUNCTION healthpass.realname_queue(integer) IS 'people waiting for the external real-name check, oldest first, with the version to quote back';
+
+-- checked_version is required and comes before the result: the external
+-- check answers for the version realname_queue handed out, and a result
+-- for data the person has edited since must not land (55000).
+CREATE OR REPLACE FUNCTION record_realname_result(
+    person_id bigint, checked_version integer, result text, reason text DEFAULT NULL) RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person;
+BEGIN
+    IF result IS NULL OR result NOT IN ('approved', 'rejected') THEN
+        RAISE EXCEPTION 'real-name result "%" is not valid', hp_quote(result)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A real-name result is "approved" or "rejected".';
+    END IF;
+    PERFORM hp_text('rejection reason', reason, 500);
+    IF result = 'rejected' AND nullif(btrim(reason), '') IS NULL THEN
+        RAISE EXCEPTION 'a rejection of person % needs a reason', person_id
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The reason tells the person what to correct.';
+    END IF;
+    p := hp_lock_person(person_id);
+    IF p.realname_status <> 'pending' THEN
+        RAISE EXCEPTION 'real-name status of person % is "%", not pending', person_id, p.realname_status
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Only a pending person can get a real-name result; an edit of their information makes them pending again.';
+    END IF;
+    IF checked_version IS NULL THEN
+        RAISE EXCEPTION 'real-name result for person % names no checked version', person_id
+            USING ERRCODE = 'null_value_not_allowed',
+                  DETAIL = 'Quote back the version realname_queue gave with the information that was checked.';
+    END IF;
+    IF checked_version <> p.version THEN
+        RAISE EXCEPTION 'real-name result for version % of person % is stale', checked_version, person_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('The person has been edited since; the current version is %s.', p.version),
+                  HINT = 'Check the current information again.';
+    END IF;
+    UPDATE person SET realname_status = result,
+                      realname_reason = nullif(btrim(reason), ''),
+                      realname_checked_at = now()
+     WHERE person.person_id = p.person_id;
+    -- seed 004: a rejected person cannot be scanned until edited and approved
+    IF result = 'rejected' THEN
+        PERFORM hp_revoke_codes(p.person_id, 'real-name verification rejected');
+    END IF;
+    RETURN result;
+END
+$$;
+COMMENT ON FUNCTION healthpass.record_realname_result(bigint, integer, text, text) IS
+    'record the external real-name check: approved or rejected (with reason); checked_version guards against results for edited data';
+
+-- The ledger of live codes ----------------------------------------------------
+
+-- Issues a code to a person and records it in the ledger of live codes, so
+-- that a later change that makes it wrong can revoke it (hp_revoke_codes).
+-- Every personal code is issued through here. The person row is share-
+-- locked first, so a revocation (which holds it FOR UPDATE) either sees
+-- this code in the ledger or is seen by it: after a concurrent rejection
+-- the re-read status refuses the code. The person's expired rows go on
+-- the way.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_issue_code(p person, kind text, body jsonb, valid_for interval) RETURNS text
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    code text;
+    issued pass;
+    now_p person;
+BEGIN
+    now_p := hp_lock_person(p.person_id, 'share');
+    PERFORM hp_require_not_rejected(now_p);
+    code := issue_token(kind, body, valid_for);
+    issued := code;                     -- decoded once for the ledger
+    DELETE FROM code_issued c WHERE c.person_id = p.person_id AND c.expires_at <= now();
+    INSERT INTO code_issued (person_id, token_id, kid, kind, expires_at)
+    VALUES (p.person_id, pass_token_id(issued), pass_kid(issued), kind, pass_expires_at(issued));
+    RETURN code;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_issue_code(person, text, jsonb, interval) IS
+    'issue a personal code and record it in the ledger of live codes (internal)';
+
+-- Revokes a person's live codes (of the given kinds; all when NULL) and
+-- returns how many were revoked.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_revoke_codes(pid bigint, reason text, kinds text[] DEFAULT NULL) RETURNS integer
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    WITH gone AS (
+        DELETE FROM code_issued c
+         WHERE c.person_id = pid AND (kinds IS NULL OR c.kind = ANY (kinds))
+        RETURNING c.*
+    )
+    SELECT count(revoke_token(g.token_id, reason, g.kid)) INTO n
+      FROM gone g
+     WHERE g.expires_at > now()
+       -- an administrator may have revoked one already (revoke_token)
+       AND NOT EXISTS (SELECT 1 FROM revoked_token r WHERE r.token_id = g.token_id);
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_revoke_codes(bigint, text, text[]) IS
+    'revoke the live codes of a person, of some kinds or all (internal)';
+
+-- A person's own static personal code (HP1 kind "personal"): what venues
+-- scan and what family members print. Pending is fine; rejected is not.
+CREATE OR REPLACE FUNCTION personal_code(person_id bigint, valid_for interval DEFAULT '1 day') RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+BEGIN
+    IF valid_for IS NULL OR valid_for <= interval '0' OR valid_for > interval '366 days' THEN
+        RAISE EXCEPTION 'validity % is out of range', valid_for
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A personal code is valid for more than zero and at most 366 days.';
+    END IF;
+    PERFORM hp_require_not_rejected(p);
+    RETURN hp_issue_code(p, 'personal', person_claims(p.person_id), valid_for);
+END
+$$;
+COMMENT ON FUNCTION healthpass.personal_code(bigint, interval) IS 'HP1 personal code (kind "personal"): reference, masked name and ID';
+
+GRANT EXECUTE ON FUNCTION
+    healthpass.register_person(text, text, text, date, text, text, text),
+    healthpass.find_person(text, text),
+    healthpass.person_by_ref(uuid),
+    healthpass.person_info(bigint),
+    healthpass.edit_person(bigint, jsonb),
+    healthpass.person_history(bigint),
+    healthpass.personal_code(bigint, interval)
+  TO healthpass_app, healthpass_admin;
+GRANT EXECUTE ON FUNCTION
+    healthpass.realname_queue(integer),
+    healthpass.record_realname_result(bigint, integer, text, text)
+  TO healthpass_app, healthpass_admin;
+GRANT EXECUTE ON FUNCTION healthpass.person_by_ref(uuid) TO healthpass_scanner, healthpass_health;
+
+-- ===== sql/api/41_registration.sql
+-- 41_registration.sql: versioned notices (registration notice, commitment
+-- letter) and the entry-person registration of seed 000.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+CREATE OR REPLACE TRIGGER entry_registration_keep_history
+    BEFORE UPDATE ON entry_registration
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
+    EXECUTE FUNCTION healthpass_internal.hp_keep_history('entry_registration_history');
+
+-- Notices ----------------------------------------------------------------
+
+-- Raises 22023 unless kind names a notice.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_check_notice_kind(kind text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+BEGIN
+    IF kind IS NULL OR kind NOT IN ('registration_notice', 'commitment_letter') THEN
+        RAISE EXCEPTION 'notice kind "%" is not valid', hp_quote(kind)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Notice kinds are "registration_notice" and "commitment_letter".';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_check_notice_kind(text) IS 'refuses unknown notice kinds';
+
+-- The current version of a notice kind; P0002 when none was published.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_current_notice_version(kind text) RETURNS integer
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    v integer;
+BEGIN
+    PERFORM hp_check_notice_kind(kind);
+    SELECT max(n.version) INTO v FROM notice n WHERE n.kind = hp_current_notice_version.kind;
+    IF v IS NULL THEN
+        RAISE EXCEPTION 'no % has been published', replace(kind, '_', ' ')
+            USING ERRCODE = 'no_data_found',
+                  DETAIL = 'An administrator must publish one with publish_notice before travellers can accept it.';
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_current_notice_version(text) IS 'current notice version, or P0002';
+
+-- Records that a person accepted the given version, which must be current.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_accept_notice(pid bigint, kind text, accepted integer) RETURNS timestamptz
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    cur integer := hp_current_notice_version(kind);
+    label text := replace(kind, '_', ' ');
+BEGIN
+    IF accepted IS NULL THEN
+        RAISE EXCEPTION 'the % has not been accepted', label
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('The traveller must read and accept version %s first.', cur),
+                  HINT = 'Pass the version the traveller accepted.';
+    END IF;
+    IF accepted <> cur THEN
+        RAISE EXCEPTION '% version % is not the current one', label, accepted
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('The current version is %s.', cur),
+                  HINT = 'Show the current version and ask the traveller to accept it.';
+    END IF;
+    INSERT INTO notice_acceptance (person_id, kind, version)
+        VALUES (pid, kind, accepted)
+        ON CONFLICT ON CONSTRAINT notice_acceptance_pkey DO NOTHING;
+    RETURN now();
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_accept_notice(bigint, text, integer) IS 'record acceptance of the current notice version';
+
+CREATE OR REPLACE FUNCTION publish_notice(kind text, title text, body text) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    v integer;
+BEGIN
+    PERFORM hp_check_notice_kind(kind);
+    IF nullif(btrim(title), '') IS NULL OR nullif(btrim(body), '') IS NULL THEN
+        RAISE EXCEPTION 'the % needs a title and a body', replace(kind, '_', ' ')
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Neither the title nor the body may be empty.';
+    END IF;
+    PERFORM hp_text('notice title', title, 200), hp_text('notice body', body, 20000, multiline => true);
+    -- one publisher at a time per kind
+    PERFORM pg_advisory_xact_lock(hashtext('healthpass.notice'), hashtext(kind));
+    SELECT coalesce(max(n.version), 0) + 1 INTO v FROM notice n WHERE n.kind = publish_notice.kind;
+    INSERT INTO notice (kind, version, title, body) VALUES (kind, v, btrim(title), body);
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION healthpass.publish_notice(text, text, text) IS
+    'publish a new version of the registration notice or the commitment letter; returns its version';
+
+CREATE OR REPLACE FUNCTION current_notice(kind text)
+    RETURNS TABLE (version integer, title text, body text, published_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    v integer := hp_current_notice_version(kind);
+BEGIN
+    RETURN QUERY SELECT n.version, n.title, n.body, n.published_at
+                   FROM notice n WHERE n.kind = current_notice.kind AND n.version = v;
+END
+$$;
+COMMENT ON FUNCTION healthpass.current_notice(text) IS 'the current version of a notice, to show before asking for acceptance';
+
+CREATE OR REPLACE FUNCTION notice_acceptances(person_id bigint)
+    RETURNS TABLE (kind text, version integer, accepted_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+BEGIN
+    RETURN QUERY SELECT a.kind, a.version, a.accepted_at
+                   FROM notice_acceptance a WHERE a.person_id = p.person_id
+                  ORDER BY a.accepted_at, a.kind, a.version;
+END
+$$;
+COMMENT ON FUNCTION healthpass.notice_acceptances(bigint) IS 'the notice versions a person accepted, and when';
+
+-- Entry registration ------------------------------------------------------
+
+-- A text field of a JSON form: trimmed, NULL when absent or blank; raises
+-- 22023 when required and missing, or longer than maxlen.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_form_text(form jsonb, field text, required boolean, maxlen integer) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    t text;
+BEGIN
+    IF form ? field AND jsonb_typeof(form->field) NOT IN ('string', 'null') THEN
+        RAISE EXCEPTION 'field "%" must be a string, not %', field, hp_quote((form->field)::text)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Form fields are JSON strings.';
+    END IF;
+    t := nullif(btrim(regexp_replace(form->>field, '[\s　]+', ' ', 'g')), '');
+    IF t IS NULL AND required THEN
+        RAISE EXCEPTION 'field "%" is required', field
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The form is complete only when every required field is filled in.';
+    END IF;
+    RETURN hp_text(format('field "%s"', field), t, maxlen);
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_form_text(jsonb, text, boolean, integer) IS 'one validated text field of a JSON form';
+
+-- Refuses keys a form does not have.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_form_keys(form jsonb, allowed text[], what text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    k text;
+BEGIN
+    IF form IS NULL OR jsonb_typeof(form) <> 'object' THEN
+        RAISE EXCEPTION '% "%" is not a JSON object', what, hp_quote(form::text)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Forms are given as {"field": value, ...}.';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(form) LOOP
+        IF NOT k = ANY (allowed) THEN
+            RAISE EXCEPTION 'unknown % field "%"', what, hp_quote(k)
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The fields are %s.', array_to_string(allowed, ', '));
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_form_keys(jsonb, text[], text) IS 'refuses unknown form fields';
+
+-- The form fields of a stored row (given as JSON) that are not NULL: what a
+-- modification's changes are laid over before the whole form is checked.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_stored_form(stored jsonb, fields text[]) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (SELECT jsonb_object_agg(k, v) FROM jsonb_each(stored) AS j(k, v)
+             WHERE k = ANY (fields) AND jsonb_typeof(v) <> 'null');
+COMMENT ON FUNCTION healthpass_internal.hp_stored_form(jsonb, text[]) IS 'the non-NULL form fields of a stored row';
+
+-- A phone number as people type it, normalised; NULL stays NULL.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_phone(field text, phone text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    p text := regexp_replace(phone, '[\s\-()]', '', 'g');
+BEGIN
+    IF p IS NOT NULL AND p !~ '^\+?[0-9]{5,20}$' THEN
+        RAISE EXCEPTION 'field "%" is not a phone number: "%"', field, hp_quote(phone)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A phone number has 5 to 20 digits, optionally after a leading +.';
+    END IF;
+    RETURN p;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_phone(text, text) IS 'normalised phone number of a form field';
+
+CREATE OR REPLACE FUNCTION entry_fields() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ARRAY['arrival_port', 'arrival_date', 'transport_mode', 'transport_number',
+                 'seat_number', 'departure_country', 'departure_city', 'destination_district',
+                 'destination_address', 'contact_phone', 'purpose', 'emergency_contact_name',
+                 'emergency_contact_phone'];
+COMMENT ON FUNCTION healthpass.entry_fields() IS 'the fields of the entry registration form';
+
+-- Validates a whole entry form and returns it normalised (keys as the
+-- table's columns).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_check_entry(form jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    r jsonb := '{}';
+    arrival date;
+    t text;
+BEGIN
+    PERFORM hp_form_keys(form, entry_fields(), 'entry');
+    r := r || jsonb_build_object('arrival_port', hp_form_text(form, 'arrival_port', true, 200));
+
+    t := hp_form_text(form, 'arrival_date', true, 10);
+    BEGIN
+        arrival := t::date;
+    EXCEPTION WHEN others THEN
+        RAISE EXCEPTION 'arrival date "%" is not a date', hp_quote(t)
+            USING ERRCODE = 'invalid_datetime_format', DETAIL = 'Dates are written YYYY-MM-DD.';
+    END;
+    IF arrival < current_date - 30 OR arrival > current_date + 180 THEN
+        RAISE EXCEPTION 'arrival date % is out of range', arrival
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'The arrival date lies between 30 days ago and 180 days ahead.';
+    END IF;
+    r := r || jsonb_build_object('arrival_date', arrival);
+
+    t := lower(hp_form_text(form, 'transport_mode', true, 20));
+    IF t NOT IN ('flight', 'train', 'ship', 'road', 'on_foot') THEN
+        RAISE EXCEPTION 'transport mode "%" is not valid', hp_quote(t)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The transport mode is flight, train, ship, road or on_foot.';
+    END IF;
+    r := r || jsonb_build_object('transport_mode', t);
+    t := upper(replace(hp_form_text(form, 'transport_number', t IN ('flight', 'train', 'ship'), 20), ' ', ''));
+    IF t !~ '^[A-Z0-9-]{1,20}$' THEN
+        RAISE EXCEPTION 'transport number "%" is not valid', hp_quote(t)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A flight, train or ship number has letters, digits and hyphens.';
+    END IF;
+    r := r || jsonb_build_object('transport_number', t,
+                                 'seat_number', upper(hp_form_text(form, 'seat_number', false, 10)));
+
+    t := upper(hp_form_text(form, 'departure_country', true, 60));
+    IF t !~ '^[A-Z]{3}$' THEN
+        RAISE EXCEPTION 'departure country "%" is not valid', hp_quote(t)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The country or region is an ISO 3166-1 alpha-3 code such as HKG, MAC or GBR.';
+    END IF;
+    r := r || jsonb_build_object(
+        'departure_country', t,
+        'departure_city', hp_form_text(form, 'departure_city', true, 100),
+        'destination_district', hp_form_text(form, 'destination_district', true, 100),
+        'destination_address', hp_form_text(form, 'destination_address', true, 300),
+        'contact_phone', hp_phone('contact_phone', hp_form_text(form, 'contact_phone', true, 30)));
+
+    t := lower(hp_form_text(form, 'purpose', true, 20));
+    IF t NOT IN ('business', 'family', 'tourism', 'study', 'work', 'return_home', 'transit', 'other') THEN
+        RAISE EXCEPTION 'purpose "%" is not valid', hp_quote(t)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'The purpose is business, family, tourism, study, work, return_home, transit or other.';
+    END IF;
+    r := r || jsonb_build_object(
+        'purpose', t,
+        'emergency_contact_name', hp_form_text(form, 'emergency_contact_name', false, 100),
+        'emergency_contact_phone', hp_phone('emergency_contact_phone',
+                                            hp_form_text(form, 'emergency_contact_phone', false, 30)));
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_check_entry(jsonb) IS 'validated, normalised entry form';
+
+-- The entry code of a person (HP1 kind "entry"): the person's masked claims
+-- and the arrival. Valid 30 days from issue.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_entry_code(p person) RETURNS text
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    e entry_registration;
+BEGIN
+    SELECT * INTO e FROM entry_registration WHERE person_id = p.person_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % has no entry registration', p.person_id
+            USING ERRCODE = 'no_data_found', DETAIL = 'The person has not completed the entry registration.',
+                  HINT = 'Submit the entry registration with submit_entry.';
+    END IF;
+    PERFORM hp_require_not_rejected(p);
+    RETURN hp_issue_code(p, 'entry',
+        person_claims(p.person_id) || jsonb_build_object(
+            'port', e.arrival_port, 'arr', e.arrival_date::text, 'rv', e.version),
+        interval '30 days');
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_entry_code(person) IS 'HP1 entry code of a registered person (internal)';
+
+CREATE OR REPLACE FUNCTION entry_lookup(doc_kind text, doc_number text)
+    RETURNS TABLE (state text, person_id bigint, entry_code text, notice_version integer,
+                   may_apply_epass boolean)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    n text := hp_person_document(doc_kind, doc_number);
+    p person;
+BEGIN
+    SELECT max(x.version) INTO notice_version FROM notice x WHERE x.kind = 'registration_notice';
+    SELECT d.person_id INTO person_id FROM document_index d
+     WHERE d.doc_kind = entry_lookup.doc_kind AND d.doc_number = n;
+    IF person_id IS NULL THEN
+        state := 'unknown';
+    ELSIF NOT EXISTS (SELECT 1 FROM entry_registration e WHERE e.person_id = entry_lookup.person_id) THEN
+        state := 'unregistered';
+    ELSE
+        p := hp_get_person(person_id);
+        notice_version := NULL;
+        IF p.realname_status = 'rejected' THEN
+            state := 'realname_rejected';
+        ELSE
+            state := 'registered';
+            entry_code := hp_entry_code(p);
+            -- seed 000 step 5: the "apply for an e-pass" button is shown to
+            -- mainland resident ID holders who have none yet
+            may_apply_epass := p.doc_kind = 'cn_resident_id'
+                AND NOT EXISTS (SELECT 1 FROM epass e WHERE e.person_id = p.person_id);
+        END IF;
+    END IF;
+    may_apply_epass := coalesce(may_apply_epass, false);
+    RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION healthpass.entry_lookup(text, text) IS
+    'step 3 of seed 000: registered (with the entry code, and whether the person may apply for an e-pass), unregistered or unknown (with the current notice version), or realname_rejected';
+
+CREATE OR REPLACE FUNCTION submit_entry(person_id bigint, notice_version integer, entry jsonb) RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_lock_person(person_id);
+    form jsonb;
+BEGIN
+    IF EXISTS (SELECT 1 FROM entry_registration e WHERE e.person_id = p.person_id) THEN
+        RAISE EXCEPTION 'person % already has an entry registration', p.person_id
+            USING ERRCODE = 'unique_violation', DETAIL = 'Each person has one entry registration.',
+                  HINT = 'Change it with modify_entry.';
+    END IF;
+    PERFORM hp_accept_notice(p.person_id, 'registration_notice', notice_version);
+    form := hp_check_entry(entry) || jsonb_build_object('person_id', p.person_id, 'notice_version', notice_version);
+    INSERT INTO entry_registration (person_id, notice_version, arrival_port, arrival_date, transport_mode,
+            transport_number, seat_number, departure_country, departure_city, destination_district,
+            destination_address, contact_phone, purpose, emergency_contact_name, emergency_contact_phone)
+        SELECT r.person_id, r.notice_version, r.arrival_port, r.arrival_date, r.transport_mode,
+               r.transport_number, r.seat_number, r.departure_country, r.departure_city,
+               r.destination_district, r.destination_address, r.contact_phone, r.purpose,
+               r.emergency_contact_name, r.emergency_contact_phone
+          FROM jsonb_populate_record(NULL::entry_registration, form) r;
+    RETURN hp_entry_code(p);
+END
+$$;
+COMMENT ON FUNCTION healthpass.submit_entry(bigint, integer, jsonb) IS
+    'first-time entry registration: the accepted notice version and the entry form; returns the entry code';
+
+CREATE OR REPLACE FUNCTION modify_entry(person_id bigint, changes jsonb) RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_lock_person(person_id);
+    e entry_registration;
+    form jsonb;
+BEGIN
+    SELECT * INTO e FROM entry_registration x WHERE x.person_id = p.person_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % has no entry registration', p.person_id
+            USING ERRCODE = 'no_data_found', DETAIL = 'Only a submitted registration can be modified.',
+                  HINT = 'Submit the entry registration with submit_entry.';
+    END IF;
+    PERFORM hp_form_keys(changes, entry_fields(), 'entry');
+    form := hp_check_entry(hp_stored_form(to_jsonb(e), entry_fields()) || changes);
+    UPDATE entry_registration x SET
+        arrival_port = r.arrival_port, arrival_date = r.arrival_date,
+        transport_mode = r.transport_mode, transport_number = r.transport_number,
+        seat_number = r.seat_number, departure_country = r.departure_country,
+        departure_city = r.departure_city, destination_district = r.destination_district,
+        destination_address = r.destination_address, contact_phone = r.contact_phone,
+        purpose = r.purpose, emergency_contact_name = r.emergency_contact_name,
+        emergency_contact_phone = r.emergency_contact_phone
+      FROM jsonb_populate_record(NULL::entry_registration, form) r
+     WHERE x.person_id = p.person_id;
+    PERFORM hp_revoke_codes(p.person_id, 'entry registration modified', ARRAY['entry']);
+    RETURN hp_entry_code(p);
+END
+$$;
+COMMENT ON FUNCTION healthpass.modify_entry(bigint, jsonb) IS
+    'change fields of the entry registration (history kept); revokes the earlier entry codes and returns a new one';
+
+CREATE OR REPLACE FUNCTION entry_code(person_id bigint) RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    RETURN hp_entry_code(hp_get_person(person_id));
+END
+$$;
+COMMENT ON FUNCTION healthpass.entry_code(bigint) IS 'a fresh HP1 entry code for a registered person';
+
+CREATE OR REPLACE FUNCTION entry_registration(person_id bigint) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+    r jsonb;
+BEGIN
+    SELECT to_jsonb(e) INTO r FROM entry_registration e WHERE e.person_id = p.person_id;
+    IF r IS NULL THEN
+        RAISE EXCEPTION 'person % has no entry registration', p.person_id
+            USING ERRCODE = 'no_data_found', DETAIL = 'The person has not completed the entry registration.';
+    END IF;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION healthpass.entry_registration(bigint) IS 'the current entry registration of a person, as JSON';
+
+CREATE OR REPLACE FUNCTION entry_history(person_id bigint)
+    RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+BEGIN
+    RETURN QUERY SELECT * FROM hp_row_history('entry_registration', p.person_id);
+END
+$$;
+COMMENT ON FUNCTION healthpass.entry_history(bigint) IS 'every version of a person''s entry registration, oldest first';
+
+GRANT EXECUTE ON FUNCTION healthpass.publish_notice(text, text, text) TO healthpass_admin;
+GRANT EXECUTE ON FUNCTION
+    healthpass.current_notice(text),
+    healthpass.notice_acceptances(bigint),
+    healthpass.entry_fields(),
+    healthpass.entry_lookup(text, text),
+    healthpass.submit_entry(bigint, integer, jsonb),
+    healthpass.modify_entry(bigint, jsonb),
+    healthpass.entry_code(bigint),
+    healthpass.entry_registration(bigint),
+    healthpass.entry_history(bigint)
+  TO healthpass_app, healthpass_admin;
+
+-- ===== sql/api/42_companions.sql
+-- 42_companions.sql: accompanying travellers (seed 000, step 7-9).
+--
+-- A registrant binds companions by document. The group is the registrant
+-- plus at most 9 companions (10 travellers). A person accompanies one group
+-- at a time, and a registrant who has companions cannot be bound into
+-- another group (groups do not nest). Both sides are stored on their own
+-- person's rows: companion (registrant's rows) and companion_of
+-- (companion's rows). The rules span two people, so they are checked in
+-- bind_companion under row locks on both person rows, taken in person_id
+-- order (no deadlock between two binders); see
+-- test/isolation/specs/42_companion_binding.spec.
+--
+-- The tables also defend themselves, so that a direct INSERT (a DBA's
+-- repair, a data load) cannot make a group bind_companion would refuse.
+-- Row triggers may only read and lock the rows of the person the row
+-- belongs to (a distributed table keeps a person's rows together; see
+-- README, "Companions"), and they read only the two companion tables: a
+-- restore loads the tables in name order (companion, companion_of, ...,
+-- entry_registration, person), so a check against another table would
+-- refuse good rows. Each side checks what its own person's rows can tell:
+--   companion (registrant's side): not oneself; the registrant accompanies
+--     no group; each companion once; at most companion_limit() companions;
+--     positions unique, and pos left out gets the next one (binding order)
+--   companion_of (companion's side): not oneself; one group at a time; the
+--     companion leads no group of their own.
+-- Both lock their person's row when it exists, so two inserts for one
+-- person are checked one after the other; neither changes a binding's keys.
+-- Only bind_companion checks what spans the two people or other tables
+-- (documents, entry registrations, both halves of a binding written) and
+-- takes both locks in order.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- Largest number of companions one registrant may bind.
+CREATE OR REPLACE FUNCTION companion_limit() RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN 9;
+COMMENT ON FUNCTION healthpass.companion_limit() IS 'at most 9 companions: a group is at most 10 travellers';
+
+-- Row trigger on companion (the registrant's rows): what can be checked on
+-- the registrant's own rows. Keys of a binding are not changed in place.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_companion_guard() RETURNS trigger
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.person_id IS DISTINCT FROM OLD.person_id OR NEW.companion_id IS DISTINCT FROM OLD.companion_id THEN
+            RAISE EXCEPTION 'the companion binding of person % to the group of person % cannot be moved',
+                    OLD.companion_id, OLD.person_id
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'A binding is removed and made again: unbind_companion, then bind_companion.';
+        END IF;
+        IF NEW.pos IS DISTINCT FROM OLD.pos
+           AND EXISTS (SELECT 1 FROM companion c WHERE c.person_id = NEW.person_id AND c.pos = NEW.pos) THEN
+            RAISE EXCEPTION 'position % in the group of person % is taken', NEW.pos, NEW.person_id
+                USING ERRCODE = 'unique_violation', DETAIL = 'Each companion of a group has a position of their own.';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NEW.person_id IS NULL OR NEW.companion_id IS NULL THEN
+        RETURN NEW;  -- refused by NOT NULL
+    END IF;
+    IF NEW.companion_id = NEW.person_id THEN
+        RAISE EXCEPTION 'person % cannot accompany themselves', NEW.person_id
+            USING ERRCODE = 'check_violation', DETAIL = 'A registrant binds other people as companions.';
+    END IF;
+    -- the person's row, when there is one (a restore loads people later)
+    PERFORM FROM person x WHERE x.person_id = NEW.person_id FOR UPDATE;
+    IF EXISTS (SELECT 1 FROM companion_of c WHERE c.person_id = NEW.person_id) THEN
+        RAISE EXCEPTION 'person % accompanies another group and cannot bind companions', NEW.person_id
+            USING ERRCODE = 'check_violation', DETAIL = 'Groups do not nest: a companion cannot have companions of their own.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM companion c WHERE c.person_id = NEW.person_id AND c.companion_id = NEW.companion_id) THEN
+        RAISE EXCEPTION 'person % is already bound to the group of person %', NEW.companion_id, NEW.person_id
+            USING ERRCODE = 'unique_violation', DETAIL = 'A companion is bound to a group once.';
+    END IF;
+    SELECT count(*) INTO n FROM companion c WHERE c.person_id = NEW.person_id;
+    IF n >= companion_limit() THEN
+        RAISE EXCEPTION 'the group of person % already has % companions', NEW.person_id, n
+            USING ERRCODE = 'program_limit_exceeded', DETAIL = format('A registrant binds at most %s companions.', companion_limit());
+    END IF;
+    IF NEW.pos IS NULL THEN
+        -- binding order: after every companion of the group
+        SELECT coalesce(max(c.pos), 0) + 1 INTO NEW.pos FROM companion c WHERE c.person_id = NEW.person_id;
+    ELSIF EXISTS (SELECT 1 FROM companion c WHERE c.person_id = NEW.person_id AND c.pos = NEW.pos) THEN
+        RAISE EXCEPTION 'position % in the group of person % is taken', NEW.pos, NEW.person_id
+            USING ERRCODE = 'unique_violation', DETAIL = 'Each companion of a group has a position of their own; leave pos out to bind them last.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_companion_guard() IS
+    'row trigger on companion: the registrant''s side of the binding rules (not oneself, no nesting, once, limit, positions)';
+
+CREATE OR REPLACE TRIGGER companion_guard
+    BEFORE INSERT OR UPDATE ON companion
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_companion_guard();
+
+-- Row trigger on companion_of (the companion's rows): what can be checked on
+-- the companion's own rows.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_companion_of_guard() RETURNS trigger
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    other bigint;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.person_id IS DISTINCT FROM OLD.person_id OR NEW.registrant_id IS DISTINCT FROM OLD.registrant_id THEN
+            RAISE EXCEPTION 'the companion binding of person % to the group of person % cannot be moved',
+                    OLD.person_id, OLD.registrant_id
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = 'A binding is removed and made again: unbind_companion, then bind_companion.';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NEW.person_id IS NULL OR NEW.registrant_id IS NULL THEN
+        RETURN NEW;  -- refused by NOT NULL
+    END IF;
+    IF NEW.registrant_id = NEW.person_id THEN
+        RAISE EXCEPTION 'person % cannot accompany themselves', NEW.person_id
+            USING ERRCODE = 'check_violation', DETAIL = 'A companion accompanies another person''s group.';
+    END IF;
+    -- the person's row, when there is one (a restore loads people later)
+    PERFORM FROM person x WHERE x.person_id = NEW.person_id FOR UPDATE;
+    SELECT c.registrant_id INTO other FROM companion_of c WHERE c.person_id = NEW.person_id;
+    IF other = NEW.registrant_id THEN
+        RAISE EXCEPTION 'person % is already bound to the group of person %', NEW.person_id, other
+            USING ERRCODE = 'unique_violation', DETAIL = 'A companion is bound to a group once.';
+    ELSIF other IS NOT NULL THEN
+        RAISE EXCEPTION 'person % already accompanies the group of person %', NEW.person_id, other
+            USING ERRCODE = 'check_violation', DETAIL = 'A person accompanies one group at a time.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM companion c WHERE c.person_id = NEW.person_id) THEN
+        RAISE EXCEPTION 'person % leads a group of their own', NEW.person_id
+            USING ERRCODE = 'check_violation', DETAIL = 'Groups do not nest: a registrant with companions cannot join another group.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_companion_of_guard() IS
+    'row trigger on companion_of: the companion''s side of the binding rules (not oneself, one group at a time, no nesting)';
+
+CREATE OR REPLACE TRIGGER companion_of_guard
+    BEFORE INSERT OR UPDATE ON companion_of
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_companion_of_guard();
+
+CREATE OR REPLACE FUNCTION bind_companion(person_id bigint, doc_kind text, doc_number text) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    n text := hp_person_document(doc_kind, doc_number);
+    shown text := hp_mask_document(doc_kind, n);
+    registrant bigint := person_id;
+    cid bigint;
+    locked integer;
+    other bigint;
+BEGIN
+    PERFORM hp_get_person(registrant);
+    SELECT d.person_id INTO cid FROM document_index d
+     WHERE d.doc_kind = bind_companion.doc_kind AND d.doc_number = n;
+    IF cid IS NULL THEN
+        RAISE EXCEPTION 'no person has document % "%"', doc_kind, shown
+            USING ERRCODE = 'no_data_found', DETAIL = 'The companion has not registered yet.',
+                  HINT = 'The companion must register first: look up their document with entry_lookup and complete the entry registration.';
+    END IF;
+    IF cid = registrant THEN
+        RAISE EXCEPTION 'person % cannot accompany themselves', registrant
+            USING ERRCODE = 'check_violation', DETAIL = format('Document %s "%s" is the registrant''s own.', doc_kind, shown);
+    END IF;
+
+    -- both people, locked in person_id order: every binding, unbinding and
+    -- group check that involves either of them waits here
+    SELECT count(*) INTO locked FROM (
+        SELECT 1 FROM person x WHERE x.person_id IN (registrant, cid)
+         ORDER BY x.person_id FOR UPDATE) l;
+
+    IF NOT EXISTS (SELECT 1 FROM entry_registration e WHERE e.person_id = registrant) THEN
+        RAISE EXCEPTION 'person % has no entry registration', registrant
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'Only a registered traveller can bind companions.',
+                  HINT = 'Submit the entry registration with submit_entry first.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM entry_registration e WHERE e.person_id = cid) THEN
+        RAISE EXCEPTION 'companion % "%" has not completed the entry registration', doc_kind, shown
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'A companion must have a complete entry registration of their own.',
+                  HINT = 'The companion must register first: look up their document with entry_lookup and complete the entry registration.';
+    END IF;
+
+    SELECT c.registrant_id INTO other FROM companion_of c WHERE c.person_id = cid;
+    IF other = registrant THEN
+        RAISE EXCEPTION 'companion % "%" is already bound to this group', doc_kind, shown
+            USING ERRCODE = 'unique_violation', DETAIL = 'A companion is bound to a group once.';
+    ELSIF other IS NOT NULL THEN
+        RAISE EXCEPTION 'companion % "%" already accompanies another group', doc_kind, shown
+            USING ERRCODE = 'check_violation', DETAIL = 'A person accompanies one group at a time.',
+                  HINT = 'The other registrant must unbind them first.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM companion c WHERE c.person_id = cid) THEN
+        RAISE EXCEPTION 'companion % "%" leads a group of their own', doc_kind, shown
+            USING ERRCODE = 'check_violation', DETAIL = 'Groups do not nest: a registrant with companions cannot join another group.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM companion_of c WHERE c.person_id = registrant) THEN
+        RAISE EXCEPTION 'person % accompanies another group and cannot bind companions', registrant
+            USING ERRCODE = 'check_violation', DETAIL = 'Groups do not nest: a companion cannot have companions of their own.';
+    END IF;
+
+    SELECT count(*) INTO locked FROM companion c WHERE c.person_id = registrant;
+    IF locked >= companion_limit() THEN
+        RAISE EXCEPTION 'the group of person % already has % companions', registrant, locked
+            USING ERRCODE = 'program_limit_exceeded', DETAIL = format('A registrant binds at most %s companions.', companion_limit());
+    END IF;
+
+    -- pos left out: the row trigger gives the next position (binding order)
+    BEGIN
+        INSERT INTO companion (person_id, companion_id) VALUES (registrant, cid);
+        INSERT INTO companion_of (person_id, registrant_id) VALUES (cid, registrant);
+    EXCEPTION WHEN unique_violation THEN
+        -- cannot happen under the two person locks; a row written around
+        -- this function is reported in the project's words all the same
+        RAISE EXCEPTION 'companion % "%" is already bound to a group', doc_kind, shown
+            USING ERRCODE = 'unique_violation', DETAIL = 'A person accompanies one group at a time.';
+    END;
+    -- the new companion is last: after the registrant and the others
+    RETURN locked + 2;
+END
+$$;
+COMMENT ON FUNCTION healthpass.bind_companion(bigint, text, text) IS
+    'bind an accompanying traveller by document; returns their pos in group_codes (the registrant is 1)';
+
+CREATE OR REPLACE FUNCTION unbind_companion(person_id bigint, doc_kind text, doc_number text) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    n text := hp_person_document(doc_kind, doc_number);
+    registrant bigint := person_id;
+    cid bigint;
+    locked integer;
+BEGIN
+    PERFORM hp_get_person(registrant);
+    SELECT d.person_id INTO cid FROM document_index d
+     WHERE d.doc_kind = unbind_companion.doc_kind AND d.doc_number = n;
+    SELECT count(*) INTO locked FROM (
+        SELECT 1 FROM person x WHERE x.person_id IN (registrant, cid)
+         ORDER BY x.person_id FOR UPDATE) l;
+    DELETE FROM companion c WHERE c.person_id = registrant AND c.companion_id = cid;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'document % "%" is not bound to the group of person %',
+                doc_kind, hp_mask_document(doc_kind, n), registrant
+            USING ERRCODE = 'no_data_found', DETAIL = 'Only a bound companion can be unbound.';
+    END IF;
+    DELETE FROM companion_of c WHERE c.person_id = cid;
+END
+$$;
+COMMENT ON FUNCTION healthpass.unbind_companion(bigint, text, text) IS 'remove a companion from the registrant''s group';
+
+CREATE OR REPLACE FUNCTION group_codes(person_id bigint)
+    RETURNS TABLE (pos integer, person_ref uuid, is_registrant boolean,
+                   name_masked text, doc_masked text,
+                   prev_ref uuid, next_ref uuid, code_status text, entry_code text)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    me person := hp_get_person(person_id);
+    registrant bigint;
+    m record;
+BEGIN
+    SELECT c.registrant_id INTO registrant FROM companion_of c WHERE c.person_id = me.person_id;
+    registrant := coalesce(registrant, me.person_id);
+    IF NOT EXISTS (SELECT 1 FROM entry_registration e WHERE e.person_id = registrant) THEN
+        RAISE EXCEPTION 'person % has no entry registration', registrant
+            USING ERRCODE = 'no_data_found', DETAIL = 'A group is a registered traveller and their companions.',
+                  HINT = 'Submit the entry registration with submit_entry first.';
+    END IF;
+    FOR m IN
+        WITH members AS (
+            SELECT registrant AS pid, 0 AS ord
+            UNION ALL
+            SELECT c.companion_id, c.pos FROM companion c WHERE c.person_id = registrant),
+        paged AS (
+            SELECT p, row_number() OVER w AS page,
+                   lag(p.public_ref) OVER w AS prv, lead(p.public_ref) OVER w AS nxt
+              FROM members mm JOIN person p ON p.person_id = mm.pid
+            WINDOW w AS (ORDER BY mm.ord))
+        SELECT * FROM paged ORDER BY page
+    LOOP
+        pos := m.page;
+        person_ref := (m.p).public_ref;
+        is_registrant := (m.p).person_id = registrant;
+        name_masked := mask_name((m.p).name);
+        doc_masked := hp_mask_document((m.p).doc_kind, (m.p).doc_number);
+        prev_ref := m.prv;
+        next_ref := m.nxt;
+        IF (m.p).realname_status = 'rejected' THEN
+            code_status := 'realname_rejected';
+            entry_code := NULL;
+        ELSE
+            code_status := 'ok';
+            entry_code := hp_entry_code(m.p);
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION healthpass.group_codes(bigint) IS
+    'the group of a registrant or companion in a stable order (registrant first, then binding order) with previous/next references and each entry code';
+
+GRANT EXECUTE ON FUNCTION
+    healthpass.companion_limit(),
+    healthpass.bind_companion(bigint, text, text),
+    healthpass.unbind_companion(bigint, text, text),
+    healthpass.group_codes(bigint)
+  TO healthpass_app, healthpass_admin;
+
+-- ===== sql/api/43_epass.sql
+-- 43_epass.sql: face verification, the certified photo and the electronic
+-- pass (seed 000).
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+CREATE OR REPLACE TRIGGER epass_keep_history
+    BEFORE UPDATE ON epass
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
+    EXECUTE FUNCTION healthpass_internal.hp_keep_history('epass_history');
+
+-- Largest certified photo accepted, in bytes.
+CREATE OR REPLACE FUNCTION photo_limit() RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN 1048576;
+COMMENT ON FUNCTION healthpass.photo_limit() IS 'certified photos are at most 1 MiB';
+
+CREATE OR REPLACE FUNCTION record_face_check(
+    person_id bigint, provider text, outcome text, photo bytea DEFAULT NULL,
+    provider_ref text DEFAULT NULL, checked_at timestamptz DEFAULT now()) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_lock_person(person_id);
+    prov text := nullif(btrim(provider), '');
+    media text;
+    cid bigint;
+BEGIN
+    IF prov IS NULL OR length(prov) > 50 OR prov ~ hp_bad_chars(false) THEN
+        RAISE EXCEPTION 'face check provider "%" is not valid', hp_quote(provider)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The provider is named by 1 to 50 characters, for example "CTID".';
+    END IF;
+    IF outcome IS NULL OR outcome NOT IN ('passed', 'failed') THEN
+        RAISE EXCEPTION 'face check outcome "%" is not valid', hp_quote(outcome)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The outcome is "passed" or "failed".';
+    END IF;
+    PERFORM hp_instant('face check time', checked_at);
+    IF checked_at > now() + interval '5 minutes' THEN
+        RAISE EXCEPTION 'face check time % is in the future', checked_at
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'A face check is recorded after it happened.';
+    END IF;
+    IF outcome = 'passed' AND photo IS NULL THEN
+        RAISE EXCEPTION 'passed face check of person % has no certified photo', p.person_id
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A passed check returns the certified photo, which must be recorded with it.';
+    END IF;
+    IF outcome = 'failed' AND photo IS NOT NULL THEN
+        RAISE EXCEPTION 'failed face check of person % carries a photo', p.person_id
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Only a passed check yields a certified photo.';
+    END IF;
+    IF photo IS NOT NULL THEN
+        media := hp_image('certified photo', photo);
+    END IF;
+    INSERT INTO face_check (person_id, provider, provider_ref, outcome, checked_at)
+        VALUES (p.person_id, prov, hp_text('provider reference', provider_ref, 200), outcome, checked_at)
+        RETURNING check_id INTO cid;
+    IF outcome = 'passed' THEN
+        INSERT INTO certified_photo AS c (person_id, check_id, media_type, photo)
+            VALUES (p.person_id, cid, media, photo)
+            ON CONFLICT ON CONSTRAINT certified_photo_pkey DO UPDATE
+               SET check_id = excluded.check_id, media_type = excluded.media_type,
+                   photo = excluded.photo, bound_at = now();
+    END IF;
+    RETURN cid;
+END
+$$;
+COMMENT ON FUNCTION healthpass.record_face_check(bigint, text, text, bytea, text, timestamptz) IS
+    'record an external face check; a passed one binds its certified photo (face verified)';
+
+CREATE OR REPLACE FUNCTION face_checks(person_id bigint)
+    RETURNS TABLE (check_id bigint, provider text, provider_ref text, outcome text,
+                   checked_at timestamptz, photo_bound boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+BEGIN
+    RETURN QUERY
+        SELECT f.check_id, f.provider, f.provider_ref, f.outcome, f.checked_at,
+               EXISTS (SELECT 1 FROM certified_photo c
+                        WHERE c.person_id = f.person_id AND c.check_id = f.check_id)
+          FROM face_check f WHERE f.person_id = p.person_id
+         ORDER BY f.check_id;
+END
+$$;
+COMMENT ON FUNCTION healthpass.face_checks(bigint) IS 'a person''s face checks, oldest first, and which one''s photo is bound';
+
+CREATE OR REPLACE FUNCTION certified_photo(person_id bigint)
+    RETURNS TABLE (media_type text, photo bytea, bound_at timestamptz, provider text, checked_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+BEGIN
+    RETURN QUERY
+        SELECT c.media_type, c.photo, c.bound_at, f.provider, f.checked_at
+          FROM certified_photo c JOIN face_check f
+            ON f.person_id = c.person_id AND f.check_id = c.check_id
+         WHERE c.person_id = p.person_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % has no certified photo', p.person_id
+            USING ERRCODE = 'no_data_found', DETAIL = 'No passed face check is bound, or its photo was unbound.',
+                  HINT = 'Run the face check again.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION healthpass.certified_photo(bigint) IS 'the certified photo to show (person''s own flows only)';
+
+CREATE OR REPLACE FUNCTION unbind_certified_photo(person_id bigint) RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_lock_person(person_id);
+BEGIN
+    DELETE FROM certified_photo c WHERE c.person_id = p.person_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % has no certified photo', p.person_id
+            USING ERRCODE = 'no_data_found', DETAIL = 'There is no bound photo to unbind.';
+    END IF;
+    -- the e-pass is suspended: its live codes go with it
+    PERFORM hp_revoke_codes(p.person_id, 'certified photo unbound', ARRAY['epass']);
+    RETURN CASE WHEN EXISTS (SELECT 1 FROM epass e WHERE e.person_id = p.person_id)
+                THEN 'suspended' ELSE 'none' END;
+END
+$$;
+COMMENT ON FUNCTION healthpass.unbind_certified_photo(bigint) IS
+    'delete the certified photo; the e-pass is suspended until a new passed face check ("suspended"), or "none" without an e-pass';
+
+-- Electronic pass ------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION epass_fields() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ARRAY['residence_district', 'residence_address', 'workplace',
+                 'emergency_contact_name', 'emergency_contact_phone'];
+COMMENT ON FUNCTION healthpass.epass_fields() IS 'the e-pass fields of "my information" (person fields are edited alongside)';
+
+-- Validated, normalised e-pass form.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_check_epass(form jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    PERFORM hp_form_keys(form, epass_fields(), 'e-pass');
+    RETURN jsonb_build_object(
+        'residence_district', hp_form_text(form, 'residence_district', true, 100),
+        'residence_address', hp_form_text(form, 'residence_address', true, 300),
+        'workplace', hp_form_text(form, 'workplace', false, 200),
+        'emergency_contact_name', hp_form_text(form, 'emergency_contact_name', false, 100),
+        'emergency_contact_phone', hp_phone('emergency_contact_phone',
+                                            hp_form_text(form, 'emergency_contact_phone', false, 30)));
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_check_epass(jsonb) IS 'validated, normalised e-pass form';
+
+-- Why an e-pass is not active right now (empty array: active).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_epass_blocks(p person) RETURNS text[]
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    r text[] := '{}';
+BEGIN
+    IF p.realname_status <> 'approved' THEN
+        r := r || ('realname_' || p.realname_status);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM certified_photo c WHERE c.person_id = p.person_id) THEN
+        r := r || 'face_not_verified'::text;
+    END IF;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_epass_blocks(person) IS 'reasons an e-pass is suspended';
+
+CREATE OR REPLACE FUNCTION epass_page(person_id bigint) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+    e epass;
+    blocks text[];
+    photo_at timestamptz;
+BEGIN
+    SELECT * INTO e FROM epass x WHERE x.person_id = p.person_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % has no electronic pass', p.person_id
+            USING ERRCODE = 'no_data_found', DETAIL = 'The person has not applied for an electronic pass.',
+                  HINT = 'Apply with apply_epass.';
+    END IF;
+    blocks := hp_epass_blocks(p);
+    SELECT c.bound_at INTO photo_at FROM certified_photo c WHERE c.person_id = p.person_id;
+    RETURN jsonb_build_object(
+        'status', CASE WHEN blocks = '{}' THEN 'active' ELSE 'suspended' END,
+        'reasons', to_jsonb(blocks),
+        'person', person_claims(p.person_id),
+        'realname_status', p.realname_status,
+        'photo', jsonb_build_object('bound', photo_at IS NOT NULL, 'bound_at', photo_at),
+        'info', to_jsonb(e) - 'person_id',
+        'pass', CASE WHEN blocks = '{}'
+                     THEN to_jsonb(hp_issue_code(p, 'epass', person_claims(p.person_id), interval '1 day')) END,
+        'health', epass_health_section(p.person_id));
+END
+$$;
+COMMENT ON FUNCTION healthpass.epass_page(bigint) IS
+    'the e-pass page: status and reasons, masked person, my information, photo state, an HP1 epass code when active, and the health-code section';
+
+CREATE OR REPLACE FUNCTION apply_epass(person_id bigint, letter_version integer, info jsonb) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_lock_person(person_id);
+    form jsonb;
+BEGIN
+    IF p.doc_kind <> 'cn_resident_id' THEN
+        RAISE EXCEPTION 'document kind "%" cannot hold an electronic pass', p.doc_kind
+            USING ERRCODE = 'check_violation', DETAIL = 'Electronic passes are for holders of a resident identity card.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM epass x WHERE x.person_id = p.person_id) THEN
+        RAISE EXCEPTION 'person % already has an electronic pass', p.person_id
+            USING ERRCODE = 'unique_violation', DETAIL = 'Each person has one electronic pass.',
+                  HINT = 'Change it with modify_epass.';
+    END IF;
+    IF p.realname_status <> 'approved' THEN
+        RAISE EXCEPTION 'real-name status of person % is "%", not approved', p.person_id, p.realname_status
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'An electronic pass needs an approved real-name verification.',
+                  HINT = CASE WHEN p.realname_status = 'rejected'
+                              THEN 'The person must edit their information and wait for approval.'
+                              ELSE 'Wait for the real-name result.' END;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM certified_photo c WHERE c.person_id = p.person_id) THEN
+        RAISE EXCEPTION 'person % has not passed a face check', p.person_id
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'An electronic pass needs a passed face check with its certified photo.',
+                  HINT = 'Run the face check (CTID) and record it with record_face_check.';
+    END IF;
+    PERFORM hp_accept_notice(p.person_id, 'commitment_letter', letter_version);
+    form := hp_check_epass(info);
+    BEGIN
+        INSERT INTO epass (person_id, letter_version, residence_district, residence_address,
+                           workplace, emergency_contact_name, emergency_contact_phone)
+            SELECT p.person_id, apply_epass.letter_version, r.residence_district, r.residence_address,
+                   r.workplace, r.emergency_contact_name, r.emergency_contact_phone
+              FROM jsonb_populate_record(NULL::epass, form) r;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'person % already has an electronic pass', p.person_id
+            USING ERRCODE = 'unique_violation', DETAIL = 'Each person has one electronic pass.',
+                  HINT = 'Change it with modify_epass.';
+    END;
+    RETURN epass_page(p.person_id);
+END
+$$;
+COMMENT ON FUNCTION healthpass.apply_epass(bigint, integer, jsonb) IS
+    'apply for the electronic pass: resident ID card, real-name approved, face verified, accepted commitment letter; returns the page';
+
+CREATE OR REPLACE FUNCTION modify_epass(person_id bigint, changes jsonb) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_lock_person(person_id);
+    e epass;
+    person_keys CONSTANT text[] := ARRAY['name', 'doc_number', 'phone'];
+    mine jsonb;
+    theirs jsonb;
+    form jsonb;
+BEGIN
+    SELECT * INTO e FROM epass x WHERE x.person_id = p.person_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % has no electronic pass', p.person_id
+            USING ERRCODE = 'no_data_found', DETAIL = 'Only an existing electronic pass can be modified.',
+                  HINT = 'Apply with apply_epass.';
+    END IF;
+    PERFORM hp_form_keys(changes, epass_fields() || person_keys, 'e-pass');
+    SELECT coalesce(jsonb_object_agg(k, v) FILTER (WHERE k = ANY (person_keys)), '{}'),
+           coalesce(jsonb_object_agg(k, v) FILTER (WHERE NOT k = ANY (person_keys)), '{}')
+      INTO theirs, mine
+      FROM jsonb_each(changes) AS j(k, v);
+    IF theirs <> '{}' THEN
+        PERFORM hp_edit_person(p, theirs);
+    END IF;
+    form := hp_check_epass(hp_stored_form(to_jsonb(e), epass_fields()) || mine);
+    UPDATE epass x SET
+        residence_district = r.residence_district, residence_address = r.residence_address,
+        workplace = r.workplace, emergency_contact_name = r.emergency_contact_name,
+        emergency_contact_phone = r.emergency_contact_phone
+      FROM jsonb_populate_record(NULL::epass, form) r
+     WHERE x.person_id = p.person_id;
+    RETURN epass_page(p.person_id);
+END
+$$;
+COMMENT ON FUNCTION healthpass.modify_epass(bigint, jsonb) IS
+    '"modify my information": e-pass fields, and name, doc_number and phone of the person (identity edits suspend the pass until approved again)';
+
+CREATE OR REPLACE FUNCTION epass_history(person_id bigint)
+    RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+BEGIN
+    RETURN QUERY SELECT * FROM hp_row_history('epass', p.person_id);
+END
+$$;
+COMMENT ON FUNCTION healthpass.epass_history(bigint) IS 'every version of a person''s e-pass information, oldest first';
+
+GRANT EXECUTE ON FUNCTION
+    healthpass.photo_limit(),
+    healthpass.record_face_check(bigint, text, text, bytea, text, timestamptz),
+    healthpass.face_checks(bigint),
+    healthpass.certified_photo(bigint),
+    healthpass.unbind_certified_photo(bigint),
+    healthpass.epass_fields(),
+    healthpass.epass_page(bigint),
+    healthpass.apply_epass(bigint, integer, jsonb),
+    healthpass.modify_epass(bigint, jsonb),
+    healthpass.epass_history(bigint)
+  TO healthpass_app, healthpass_admin;
+
+-- ===== sql/api/44_family.sql
+-- 44_family.sql: family members registered by proxy (seed 004).
+--
+-- A registered person (the guardian) adds family members who have no
+-- smartphone. Members are full persons (their own document, real-name
+-- check and codes) whose person.guardian_id names the guardian; the
+-- guardian's list is family_member, keyed by the guardian. Members cannot
+-- register others, and a guardian has at most 10 members.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- History of the guardian's links: the generic history trigger (40_people.sql).
+CREATE OR REPLACE TRIGGER family_member_keep_history
+    BEFORE UPDATE ON family_member
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
+    EXECUTE FUNCTION healthpass_internal.hp_keep_history('family_member_history');
+
+-- Largest number of members one guardian may register.
+CREATE OR REPLACE FUNCTION family_limit() RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN 10;
+COMMENT ON FUNCTION healthpass.family_limit() IS 'a guardian registers at most 10 family members';
+
+-- Raises 22023 unless relation is one of the known ones.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_check_relation(relation text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    r text := lower(btrim(relation));
+BEGIN
+    IF r IS NULL OR r NOT IN ('parent', 'child', 'spouse', 'grandparent', 'grandchild', 'sibling', 'other') THEN
+        RAISE EXCEPTION 'relation "%" is not valid', hp_quote(relation)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'The relation is parent, child, spouse, grandparent, grandchild, sibling or other.';
+    END IF;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_check_relation(text) IS 'normalised family relation';
+
+-- The member's person row if the guardian registered them; 42501 otherwise.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_family_member(guardian bigint, member bigint, for_update boolean) RETURNS person
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person;
+BEGIN
+    PERFORM hp_get_person(guardian);
+    IF NOT EXISTS (SELECT 1 FROM family_member f WHERE f.person_id = guardian AND f.member_id = member) THEN
+        RAISE EXCEPTION 'person % is not a family member of person %', member, guardian
+            USING ERRCODE = 'insufficient_privilege', DETAIL = 'A guardian sees and edits only the family members they registered.';
+    END IF;
+    IF for_update THEN
+        p := hp_lock_person(member);
+    ELSE
+        p := hp_get_person(member);
+    END IF;
+    RETURN p;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_family_member(bigint, bigint, boolean) IS 'a guardian''s family member, or 42501';
+
+CREATE OR REPLACE FUNCTION add_family_member(
+    guardian_id bigint, doc_kind text, doc_number text, name text, relation text,
+    birth_date date DEFAULT NULL, sex text DEFAULT NULL,
+    nationality text DEFAULT NULL, phone text DEFAULT NULL) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    g person := hp_lock_person(guardian_id);
+    r text := hp_check_relation(relation);
+    n integer;
+    mid bigint;
+BEGIN
+    IF g.guardian_id IS NOT NULL THEN
+        RAISE EXCEPTION 'person % was registered by proxy and cannot register family members', g.person_id
+            USING ERRCODE = 'check_violation', DETAIL = 'Only a person who registered themselves acts for their family.';
+    END IF;
+    SELECT count(*) INTO n FROM family_member f WHERE f.person_id = g.person_id;
+    IF n >= family_limit() THEN
+        RAISE EXCEPTION 'person % already has % family members', g.person_id, n
+            USING ERRCODE = 'program_limit_exceeded', DETAIL = format('A guardian registers at most %s family members.', family_limit());
+    END IF;
+    -- no phone of their own: the guardian's number is the contact (seed 004)
+    mid := hp_insert_person(doc_kind, doc_number, name, birth_date, sex, nationality,
+                            coalesce(phone, g.phone), g.person_id);
+    INSERT INTO family_member (person_id, member_id, relation) VALUES (g.person_id, mid, r);
+    RETURN mid;
+END
+$$;
+COMMENT ON FUNCTION healthpass.add_family_member(bigint, text, text, text, text, date, text, text, text) IS
+    'register a family member by proxy; returns the member''s person_id (real-name status pending)';
+
+CREATE OR REPLACE FUNCTION family_members(guardian_id bigint)
+    RETURNS TABLE (member_id bigint, person_ref uuid, name text, doc_kind text, doc_masked text,
+                   birth_date date, relation text, realname_status text, added_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    g person := hp_get_person(guardian_id);
+BEGIN
+    RETURN QUERY
+        SELECT p.person_id, p.public_ref, p.name, p.doc_kind, hp_mask_document(p.doc_kind, p.doc_number),
+               p.birth_date, f.relation, p.realname_status, f.added_at
+          FROM family_member f JOIN person p ON p.person_id = f.member_id
+         WHERE f.person_id = g.person_id
+         ORDER BY f.added_at, f.member_id;
+END
+$$;
+COMMENT ON FUNCTION healthpass.family_members(bigint) IS 'the family members a guardian registered, in the order added';
+
+CREATE OR REPLACE FUNCTION edit_family_member(guardian_id bigint, member_id bigint, changes jsonb) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    m person := hp_family_member(guardian_id, member_id, true);
+    v integer;
+BEGIN
+    IF changes IS NOT NULL AND jsonb_typeof(changes) = 'object' AND changes ? 'relation' THEN
+        UPDATE family_member f SET relation = hp_check_relation(changes->>'relation')
+         WHERE f.person_id = edit_family_member.guardian_id AND f.member_id = m.person_id;
+        changes := changes - 'relation';
+    END IF;
+    v := hp_edit_person(m, changes);
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION healthpass.edit_family_member(bigint, bigint, jsonb) IS
+    'edit a family member (person fields as edit_person, plus relation); returns the member''s new version';
+
+CREATE OR REPLACE FUNCTION family_member_code(guardian_id bigint, member_id bigint,
+                                   valid_for interval DEFAULT '90 days') RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    m person := hp_family_member(guardian_id, member_id, false);
+BEGIN
+    RETURN personal_code(m.person_id, valid_for);
+END
+$$;
+COMMENT ON FUNCTION healthpass.family_member_code(bigint, bigint, interval) IS
+    'a family member''s personal code (HP1 kind "personal"), valid 90 days by default for printing';
+
+CREATE OR REPLACE FUNCTION family_member_qr_png(guardian_id bigint, member_id bigint,
+                                     valid_for interval DEFAULT '90 days',
+                                     module_px integer DEFAULT 8) RETURNS bytea
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    -- level Q: a printed code survives creases and smudges
+    RETURN qr_png(family_member_code(guardian_id, member_id, valid_for), 'Q', hp_module_px(module_px));
+END
+$$;
+COMMENT ON FUNCTION healthpass.family_member_qr_png(bigint, bigint, interval, integer) IS
+    'printable PNG of a family member''s personal code (error correction Q)';
+
+CREATE OR REPLACE FUNCTION family_member_history(guardian_id bigint, member_id bigint)
+    RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, relation text)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    m person := hp_family_member(guardian_id, member_id, false);
+BEGIN
+    RETURN QUERY
+        SELECT h.version, h.valid_from, h.valid_to, h.data->>'relation'
+          FROM family_member_history h
+         WHERE h.person_id = family_member_history.guardian_id AND h.member_id = m.person_id
+        UNION ALL
+        SELECT f.version, f.updated_at, NULL::timestamptz, f.relation
+          FROM family_member f
+         WHERE f.person_id = family_member_history.guardian_id AND f.member_id = m.person_id
+        ORDER BY 1;
+END
+$$;
+COMMENT ON FUNCTION healthpass.family_member_history(bigint, bigint) IS
+    'every version of the guardian''s relation to a member, oldest first (the member''s own data: person_history)';
+
+GRANT EXECUTE ON FUNCTION
+    healthpass.family_member_history(bigint, bigint),
+    healthpass.family_limit(),
+    healthpass.add_family_member(bigint, text, text, text, text, date, text, text, text),
+    healthpass.family_members(bigint),
+    healthpass.edit_family_member(bigint, bigint, jsonb),
+    healthpass.family_member_code(bigint, bigint, interval),
+    healthpass.family_member_qr_png(bigint, bigint, interval, integer)
+  TO healthpass_app, healthpass_admin;
+
+-- ===== sql/api/50_colour.sql
+-- 50_colour.sql: the health-code colour and the health settings.
+--
+-- Seed 004 defines four colours. healthpass keeps them as an enum ordered
+-- by severity, so comparison operators, ORDER BY, max() and the worst()
+-- aggregate all mean "more severe":
+--
+--   green < light_green < yellow < red
+--
+-- green        may pass
+-- light_green  no health information reported: not known to be risky, but
+--              not known to be safe either, so it is worse than green
+-- yellow       more information or a check (temperature) is needed, or the
+--              declaration has expired and must be renewed
+-- red          does not meet the conditions to travel; report to the
+--              community (village) or employer
+--
+-- An enum rather than a C type: the ordering, comparison, hashing, binary
+-- I/O and the text form come with it, the values are self-describing in
+-- dumps, and a C type would add nothing but code.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- What a colour means, in the words of seed 004 (English, then Chinese).
+CREATE OR REPLACE FUNCTION colour_meaning(colour health_colour) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN CASE colour
+        WHEN 'green' THEN 'green code (绿码): may pass'
+        WHEN 'light_green' THEN 'light green code (淡绿码): no health information reported'
+        WHEN 'yellow' THEN 'yellow code (黄码): pass after more information or a check such as temperature; or the declaration has expired and must be renewed'
+        WHEN 'red' THEN 'red code (红码): does not meet the conditions to travel; report to the community (village) or employer'
+    END;
+COMMENT ON FUNCTION healthpass.colour_meaning(health_colour) IS 'what a colour means (seed 004), English and Chinese';
+
+-- The health settings (database settings, sql/api/01_settings.sql), as one
+-- row for the apps' settings page.
+CREATE OR REPLACE FUNCTION health_settings(
+    OUT code_valid_for interval, OUT declaration_valid_for interval, OUT updated_at timestamptz)
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT hp_setting('code_valid_for')::interval, hp_setting('declaration_valid_for')::interval,
+           (SELECT max(s.updated_at) FROM setting s
+             WHERE s.name IN ('code_valid_for', 'declaration_valid_for'))
+$$;
+COMMENT ON FUNCTION healthpass.health_settings() IS 'current health settings';
+
+-- Changes the health settings through configure(); NULL keeps a value.
+-- Only new codes and new declarations are affected: issued ones keep the
+-- validity they were given.
+CREATE OR REPLACE FUNCTION configure_health(code_valid_for interval DEFAULT NULL,
+                                 declaration_valid_for interval DEFAULT NULL) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    IF code_valid_for IS NOT NULL THEN
+        PERFORM configure('code_valid_for', code_valid_for::text);
+    END IF;
+    IF declaration_valid_for IS NOT NULL THEN
+        PERFORM configure('declaration_valid_for', declaration_valid_for::text);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION healthpass.configure_health(interval, interval) IS
+    'set the health-code and declaration validity (NULL keeps a value) through configure(); affects new codes and declarations only';
+
+GRANT EXECUTE ON FUNCTION healthpass.worse(health_colour, health_colour),
+                          healthpass.worst(health_colour),
+                          healthpass.colour_meaning(health_colour)
+    TO healthpass_admin, healthpass_app, healthpass_scanner,
+       healthpass_health, healthpass_report;
+GRANT EXECUTE ON FUNCTION healthpass.health_settings()
+    TO healthpass_admin, healthpass_app, healthpass_health, healthpass_report;
+GRANT EXECUTE ON FUNCTION healthpass.configure_health(interval, interval) TO healthpass_admin;
+
+-- ===== sql/api/51_declarations.sql
+-- 51_declarations.sql: health declarations (seed 002's three questions and
+-- itinerary, seed 004's "expired, declare again").
+--
+-- A declaration answers: fever or symptoms today, contact history in the
+-- last 14 days, travel history in the last 14 days (the places), where the
+-- person is going today (city and address) and, when measured, the
+-- temperature. It is valid for health_settings().declaration_valid_for from
+-- the moment it is made; the latest declaration is the one that counts, and
+-- once it has lapsed the person's colour turns yellow by the default rules.
+-- Declarations are never changed: a new one supersedes the old, so the
+-- colour at any past instant can be recomputed from what was known then.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- A place as typed, checked and in its one stored form: free text of at most
+-- 100 characters without control or bidi characters (hp_text: 54000 when too
+-- long, 22023 for a bad character), then hp_place_form (sql/schema/
+-- 51_declarations.sql): NFC, full-width ASCII folded, spaces collapsed and
+-- removed between CJK characters. Every place a function takes (travel
+-- places, destination city, risk areas) goes through here, so declarations
+-- and risk areas are compared in one form.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_clean_place(field text, place text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    p text := hp_place_form(hp_text(field, place, 100));
+BEGIN
+    IF p IS NULL OR p = '' THEN
+        RAISE EXCEPTION '% "%" is empty', field, hp_quote(coalesce(place, ''))
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A place names a country, province, city or district.';
+    END IF;
+    RETURN p;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_clean_place(text, text) IS 'checked place in its stored form (hp_place_form), or 22023/54000 naming the field (internal)';
+
+CREATE OR REPLACE FUNCTION declare_health(
+    person_id bigint,
+    fever_today boolean,
+    contact_14d boolean,
+    travel_places text[] DEFAULT '{}',
+    destination_city text DEFAULT NULL,
+    destination_address text DEFAULT NULL,
+    temperature numeric DEFAULT NULL,
+    OUT declaration_id bigint, OUT declared_at timestamptz, OUT valid_until timestamptz)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(declare_health.person_id);
+    places text[];
+    city text;
+    address text;
+BEGIN
+    IF declare_health.fever_today IS NULL THEN
+        RAISE EXCEPTION 'fever_today is missing'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Every declaration answers whether the person has a fever or symptoms today.';
+    END IF;
+    IF declare_health.contact_14d IS NULL THEN
+        RAISE EXCEPTION 'contact_14d is missing'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Every declaration answers whether the person had contact with a case in the last 14 days.';
+    END IF;
+    IF coalesce(cardinality(declare_health.travel_places), 0) > 30 THEN
+        RAISE EXCEPTION 'travel history lists % places', cardinality(declare_health.travel_places)
+            USING ERRCODE = 'program_limit_exceeded', DETAIL = 'A declaration lists at most 30 places visited in the last 14 days.';
+    END IF;
+    SELECT coalesce(array_agg(DISTINCT hp_clean_place('travel place', t.pl) ORDER BY hp_clean_place('travel place', t.pl)), '{}')
+      INTO places FROM unnest(declare_health.travel_places) AS t(pl);
+    IF declare_health.destination_city IS NOT NULL THEN
+        city := hp_clean_place('destination city', declare_health.destination_city);
+    END IF;
+    IF declare_health.destination_address IS NOT NULL THEN
+        address := regexp_replace(hp_text('destination address', declare_health.destination_address, 200),
+                                  '[\s　]+', ' ', 'g');
+        IF address IS NULL THEN
+            RAISE EXCEPTION 'destination address "%" is empty', hp_quote(declare_health.destination_address)
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Leave the address out, or give the street and number.';
+        END IF;
+    END IF;
+    IF declare_health.temperature IS NOT NULL
+       AND NOT declare_health.temperature BETWEEN 34.0 AND 43.0 THEN
+        RAISE EXCEPTION 'temperature % is out of range', hp_quote(declare_health.temperature::text)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A body temperature is given in degrees Celsius between 34.0 and 43.0.';
+    END IF;
+    INSERT INTO health_declaration AS d
+           (person_id, valid_until, fever_today, contact_14d, travel_places,
+            destination_city, destination_address, temperature)
+    VALUES (p.person_id, now() + hp_setting('declaration_valid_for')::interval,
+            declare_health.fever_today, declare_health.contact_14d, places,
+            city, address, round(declare_health.temperature, 1))
+    RETURNING d.declaration_id, d.declared_at, d.valid_until
+         INTO declare_health.declaration_id, declare_health.declared_at, declare_health.valid_until;
+END
+$$;
+COMMENT ON FUNCTION healthpass.declare_health(bigint, boolean, boolean, text[], text, text, numeric) IS
+    'record a health declaration (fever today, 14-day contact, 14-day travel places, destination, temperature); the colour is recomputed';
+
+-- A person's declarations, newest first, with whether each is the one in force.
+CREATE OR REPLACE FUNCTION health_declarations(person_id bigint, max_rows integer DEFAULT 20)
+    RETURNS TABLE (declaration_id bigint, declared_at timestamptz, valid_until timestamptz,
+                   in_force boolean, fever_today boolean, contact_14d boolean, travel_places text[],
+                   destination_city text, destination_address text, temperature numeric)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(health_declarations.person_id);
+BEGIN
+    IF max_rows IS NULL OR max_rows NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'max_rows % is out of range', max_rows
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Ask for 1 to 1000 declarations at a time.';
+    END IF;
+    RETURN QUERY
+        SELECT d.declaration_id, d.declared_at, d.valid_until,
+               row_number() OVER w = 1 AND d.valid_until > now(),
+               d.fever_today, d.contact_14d, d.travel_places,
+               d.destination_city, d.destination_address, d.temperature
+          FROM health_declaration d
+         WHERE d.person_id = p.person_id AND d.declared_at <= now()
+        WINDOW w AS (ORDER BY d.declared_at DESC, d.declaration_id DESC)
+         ORDER BY d.declared_at DESC, d.declaration_id DESC
+         LIMIT max_rows;
+END
+$$;
+COMMENT ON FUNCTION healthpass.health_declarations(bigint, integer) IS
+    'a person''s declarations, newest first; in_force marks the latest one while it is valid';
+
+GRANT EXECUTE ON FUNCTION
+    healthpass.declare_health(bigint, boolean, boolean, text[], text, text, numeric),
+    healthpass.health_declarations(bigint, integer)
+    TO healthpass_app, healthpass_admin;
+GRANT EXECUTE ON FUNCTION healthpass.health_declarations(bigint, integer) TO healthpass_health;
+
+-- ===== sql/api/52_results.sql
+-- 52_results.sql: nucleic-acid test results (seeds 002 and 004).
+--
+-- The health authority records results as the testing institutions report
+-- them. A sample is named by its institution and the institution's sample
+-- reference; it may first be recorded as pending and later as negative or
+-- positive. Records are never changed: each report is a new row, and the
+-- newest record of a sample is its result. "The latest result within 14
+-- days" (seed 004) is the result of the most recently sampled test taken
+-- in the 14 days before the instant asked about.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- The window seed 004 speaks of.
+CREATE OR REPLACE FUNCTION result_window() RETURNS interval
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN interval '14 days';
+COMMENT ON FUNCTION healthpass.result_window() IS 'results count for 14 days after sampling (seed 004)';
+
+CREATE OR REPLACE FUNCTION record_test_result(
+    person_id bigint, institution text, sample_ref text, sampled_at timestamptz,
+    result text, reported_at timestamptz DEFAULT NULL) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person;
+    inst text := hp_text('institution', record_test_result.institution, 100, true);
+    ref text := hp_text('sample reference', record_test_result.sample_ref, 64, true);
+    sampled timestamptz := hp_instant('sampled_at', record_test_result.sampled_at, true);
+    reported timestamptz := hp_instant('reported_at', record_test_result.reported_at, false);
+    res text := lower(btrim(record_test_result.result));
+    prev test_result;
+    id bigint;
+BEGIN
+    IF res IS NULL OR res NOT IN ('negative', 'positive', 'pending') THEN
+        RAISE EXCEPTION 'test result "%" is not valid', hp_quote(record_test_result.result)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A nucleic-acid result is negative, positive or pending.';
+    END IF;
+    IF sampled > now() THEN
+        RAISE EXCEPTION 'sampling time "%" is in the future', sampled
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'A sample is recorded after it was taken.';
+    END IF;
+    IF res = 'pending' THEN
+        IF reported IS NOT NULL THEN
+            RAISE EXCEPTION 'a pending result cannot have a report time "%"', reported
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A result is reported when it is negative or positive.';
+        END IF;
+    ELSE
+        reported := coalesce(reported, now());
+        IF reported < sampled OR reported > now() THEN
+            RAISE EXCEPTION 'report time "%" is out of range', reported
+                USING ERRCODE = 'datetime_field_overflow',
+                      DETAIL = format('A result is reported between sampling (%s) and now.', sampled);
+        END IF;
+    END IF;
+
+    -- the person is locked: two reports of one sample wait for each other,
+    -- and the second sees the first (test/isolation/specs/52_sample_race.spec)
+    p := hp_lock_person(record_test_result.person_id);
+
+    -- the records of one sample: same sampling time; a final result is final
+    SELECT * INTO prev FROM test_result t
+     WHERE t.person_id = p.person_id AND t.institution = inst AND t.sample_ref = ref
+     ORDER BY t.recorded_at DESC, t.result_id DESC LIMIT 1;
+    IF FOUND THEN
+        IF prev.sampled_at <> sampled THEN
+            RAISE EXCEPTION 'sample "%" of "%" was taken at %, not %', hp_quote(ref), hp_quote(inst), prev.sampled_at, sampled
+                USING ERRCODE = 'check_violation', DETAIL = 'All records of one sample have the same sampling time.';
+        END IF;
+        IF prev.result = res THEN
+            RAISE EXCEPTION 'sample "%" of "%" is already recorded as %', hp_quote(ref), hp_quote(inst), res
+                USING ERRCODE = 'unique_violation', DETAIL = 'A record is added only when the result changes.';
+        END IF;
+        IF prev.result <> 'pending' AND res = 'pending' THEN
+            RAISE EXCEPTION 'sample "%" of "%" already has the final result %', hp_quote(ref), hp_quote(inst), prev.result
+                USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'A reported result does not go back to pending; record the corrected result instead.';
+        END IF;
+    END IF;
+
+    BEGIN
+        INSERT INTO test_result AS t (person_id, institution, sample_ref, sampled_at, result, reported_at)
+        VALUES (p.person_id, inst, ref, sampled, res, reported)
+        RETURNING t.result_id INTO id;
+    EXCEPTION WHEN unique_violation THEN
+        -- test_result_pending_once: only a row written around this function
+        -- can collide (the person lock serialises the function's own calls)
+        RAISE EXCEPTION 'sample "%" of "%" is already recorded as %', hp_quote(ref), hp_quote(inst), res
+            USING ERRCODE = 'unique_violation', DETAIL = 'A sample is pending once: one pending record per sample.';
+    END;
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION healthpass.record_test_result(bigint, text, text, timestamptz, text, timestamptz) IS
+    'record a nucleic-acid result (negative/positive/pending) for a sample; returns result_id; the colour is recomputed';
+
+-- The latest result of each sample of a person known at an instant, sampled
+-- in the 14 days before it (internal; shared by the look-ups below).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_recent_samples(pid bigint, at timestamptz)
+    RETURNS TABLE (sampled_at timestamptz, result text, reported_at timestamptz, institution text, sample_ref text)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT DISTINCT ON (t.institution, t.sample_ref)
+           t.sampled_at, t.result, t.reported_at, t.institution, t.sample_ref
+      FROM test_result t
+     WHERE t.person_id = pid AND t.recorded_at <= at
+       AND t.sampled_at <= at AND t.sampled_at > at - result_window()
+     ORDER BY t.institution, t.sample_ref, t.recorded_at DESC, t.result_id DESC
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_recent_samples(bigint, timestamptz) IS 'samples of the last 14 days with their latest record (internal)';
+
+CREATE OR REPLACE FUNCTION latest_test_result(person_id bigint, at timestamptz DEFAULT now())
+    RETURNS TABLE (sampled_at timestamptz, result text, reported_at timestamptz,
+                   institution text, sample_ref text, last_negative_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(latest_test_result.person_id);
+BEGIN
+    PERFORM hp_past_instant('instant', at);
+    RETURN QUERY
+        SELECT s.sampled_at, s.result, s.reported_at, s.institution, s.sample_ref,
+               (SELECT max(n.sampled_at) FROM hp_recent_samples(p.person_id, at) n WHERE n.result = 'negative')
+          FROM hp_recent_samples(p.person_id, at) s
+         ORDER BY s.sampled_at DESC, s.institution, s.sample_ref
+         LIMIT 1;
+END
+$$;
+COMMENT ON FUNCTION healthpass.latest_test_result(bigint, timestamptz) IS
+    'the latest nucleic-acid result sampled in the 14 days before at (no row when there is none), with the last negative sampling time';
+
+-- Seed 004: a guardian looks up the latest result of every family member
+-- they registered. Members without a result in 14 days are listed with NULLs.
+CREATE OR REPLACE FUNCTION family_test_results(guardian_id bigint, at timestamptz DEFAULT now())
+    RETURNS TABLE (member_id bigint, name_masked text, relation text,
+                   sampled_at timestamptz, result text, reported_at timestamptz, institution text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    g person := hp_get_person(family_test_results.guardian_id);
+BEGIN
+    PERFORM hp_past_instant('instant', at);
+    RETURN QUERY
+        SELECT m.person_id, mask_name(m.name), f.relation,
+               s.sampled_at, s.result, s.reported_at, s.institution
+          FROM family_member f
+          JOIN person m ON m.person_id = f.member_id
+          LEFT JOIN LATERAL (
+                SELECT r.sampled_at, r.result, r.reported_at, r.institution
+                  FROM hp_recent_samples(m.person_id, at) r
+                 ORDER BY r.sampled_at DESC, r.institution, r.sample_ref
+                 LIMIT 1) s ON true
+         WHERE f.person_id = g.person_id
+         ORDER BY f.added_at, f.member_id;
+END
+$$;
+COMMENT ON FUNCTION healthpass.family_test_results(bigint, timestamptz) IS
+    'the latest result in 14 days of each family member a guardian registered (seed 004)';
+
+-- Every record of a person, newest first: for the health authority.
+CREATE OR REPLACE FUNCTION test_results(person_id bigint)
+    RETURNS TABLE (result_id bigint, institution text, sample_ref text, sampled_at timestamptz,
+                   result text, reported_at timestamptz, recorded_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(test_results.person_id);
+BEGIN
+    RETURN QUERY
+        SELECT t.result_id, t.institution, t.sample_ref, t.sampled_at, t.result, t.reported_at, t.recorded_at
+          FROM test_result t WHERE t.person_id = p.person_id
+         ORDER BY t.recorded_at DESC, t.result_id DESC;
+END
+$$;
+COMMENT ON FUNCTION healthpass.test_results(bigint) IS 'every test record of a person, newest first';
+
+GRANT EXECUTE ON FUNCTION healthpass.result_window()
+    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
+GRANT EXECUTE ON FUNCTION
+    healthpass.record_test_result(bigint, text, text, timestamptz, text, timestamptz),
+    healthpass.test_results(bigint)
+    TO healthpass_health, healthpass_admin;
+GRANT EXECUTE ON FUNCTION
+    healthpass.latest_test_result(bigint, timestamptz),
+    healthpass.family_test_results(bigint, timestamptz)
+    TO healthpass_app, healthpass_health, healthpass_admin;
+
+-- ===== sql/api/53_marks.sql
+-- 53_marks.sql: risk marks set by the health authority, and risk areas.
+--
+-- A risk mark says that, from valid_from until valid_until (open when NULL),
+-- a person is a confirmed or suspected case, a close contact, a secondary
+-- contact, or has arrived from a risk area. Lifting a mark early records
+-- when it was lifted; marks are never deleted, so the colour at any past
+-- instant can be recomputed from what was known then.
+--
+-- A risk area is a place (a country, province, city or district name, as
+-- declarations write them). A declared travel place matches an area when
+-- the place starts with the area's name: the area "深圳市南山区" matches
+-- "深圳市南山区粤海街道". Both sides are stored in one form (hp_place_form:
+-- NFC, full-width ASCII folded, no space between CJK characters), so the
+-- place "广东省 珠海市 香洲区" matches the area "广东省珠海市". Declaring or
+-- lifting an area re-colours, at once, everyone whose declaration in force
+-- lists a matching place.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- Notes and reasons are free text checked by hp_text (05_checks.sql): at
+-- most 500 characters (54000), no control or bidi characters (22023); a note
+-- may span lines, a reason is one line.
+
+CREATE OR REPLACE FUNCTION set_risk_mark(
+    person_id bigint, kind text,
+    valid_from timestamptz DEFAULT now(), valid_until timestamptz DEFAULT NULL,
+    note text DEFAULT NULL) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(set_risk_mark.person_id);
+    k risk_mark_kind;
+    v_from timestamptz := hp_instant('valid_from', set_risk_mark.valid_from, true);
+    v_until timestamptz := hp_instant('valid_until', set_risk_mark.valid_until, false);
+    why text := hp_text('note', set_risk_mark.note, 500, false, true);
+    id bigint;
+BEGIN
+    IF kind IS NULL OR NOT kind = ANY (enum_range(NULL::risk_mark_kind)::text[]) THEN
+        RAISE EXCEPTION 'risk mark kind "%" is not valid', hp_quote(kind)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('A risk mark is one of: %s.', array_to_string(enum_range(NULL::risk_mark_kind), ', '));
+    END IF;
+    k := kind::risk_mark_kind;
+    IF v_until IS NOT NULL AND v_until <= v_from THEN
+        RAISE EXCEPTION 'validity window "%" to "%" is empty', v_from, v_until
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'A risk mark ends after it starts.';
+    END IF;
+    IF v_until IS NOT NULL AND v_until <= now() THEN
+        RAISE EXCEPTION 'validity window ends in the past at "%"', v_until
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'A risk mark is recorded before it ends.';
+    END IF;
+    INSERT INTO risk_mark AS m (person_id, kind, valid_from, valid_until, note)
+    VALUES (p.person_id, k, v_from, v_until, why)
+    RETURNING m.mark_id INTO id;
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION healthpass.set_risk_mark(bigint, text, timestamptz, timestamptz, text) IS
+    'mark a person (confirmed, suspected, close_contact, secondary_contact, risk_area_arrival) for a window; returns mark_id; the colour is recomputed';
+
+CREATE OR REPLACE FUNCTION lift_risk_mark(person_id bigint, mark_id bigint, reason text) RETURNS timestamptz
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    m risk_mark;
+    why text := hp_text('reason', lift_risk_mark.reason, 500, true);
+BEGIN
+    SELECT * INTO m FROM risk_mark r
+     WHERE r.person_id = lift_risk_mark.person_id AND r.mark_id = lift_risk_mark.mark_id
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % has no risk mark %', lift_risk_mark.person_id, lift_risk_mark.mark_id
+            USING ERRCODE = 'no_data_found', DETAIL = 'Marks are named by the person and the mark id set_risk_mark returned.';
+    END IF;
+    IF m.lifted_at IS NOT NULL THEN
+        RAISE EXCEPTION 'risk mark % was already lifted at %', m.mark_id, m.lifted_at
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'A mark is lifted once.';
+    END IF;
+    IF m.valid_until IS NOT NULL AND m.valid_until <= now() THEN
+        RAISE EXCEPTION 'risk mark % already ended at %', m.mark_id, m.valid_until
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'Only a current or future mark can be lifted.';
+    END IF;
+    UPDATE risk_mark r SET lifted_at = now(), lift_reason = why
+     WHERE r.person_id = m.person_id AND r.mark_id = m.mark_id;
+    RETURN now();
+END
+$$;
+COMMENT ON FUNCTION healthpass.lift_risk_mark(bigint, bigint, text) IS 'lift a risk mark early (with a reason); the colour is recomputed';
+
+CREATE OR REPLACE FUNCTION risk_marks(person_id bigint)
+    RETURNS TABLE (mark_id bigint, kind risk_mark_kind, valid_from timestamptz, valid_until timestamptz,
+                   active boolean, note text, recorded_at timestamptz, lifted_at timestamptz, lift_reason text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(risk_marks.person_id);
+BEGIN
+    RETURN QUERY
+        SELECT m.mark_id, m.kind, m.valid_from, m.valid_until,
+               m.lifted_at IS NULL AND m.valid_from <= now()
+               AND (m.valid_until IS NULL OR m.valid_until > now()),
+               m.note, m.recorded_at, m.lifted_at, m.lift_reason
+          FROM risk_mark m WHERE m.person_id = p.person_id
+         ORDER BY m.recorded_at DESC, m.mark_id DESC;
+END
+$$;
+COMMENT ON FUNCTION healthpass.risk_marks(bigint) IS 'a person''s risk marks, newest first, with whether each is active now';
+
+-- Risk areas ---------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION declare_risk_area(place text, note text DEFAULT NULL) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    pl text := hp_clean_place('risk area', place);
+    why text := hp_text('note', declare_risk_area.note, 500, false, true);
+    id bigint;
+BEGIN
+    -- no declaration may slip in between the area and the re-colouring
+    LOCK TABLE health_declaration IN SHARE MODE;
+    IF EXISTS (SELECT 1 FROM risk_area a WHERE a.place = pl AND a.lifted_at IS NULL) THEN
+        RAISE EXCEPTION 'risk area "%" is already declared', hp_quote(pl)
+            USING ERRCODE = 'unique_violation', DETAIL = 'An area is declared once until it is lifted.';
+    END IF;
+    BEGIN
+        INSERT INTO risk_area AS a (place, note) VALUES (pl, why)
+        RETURNING a.area_id INTO id;
+    EXCEPTION WHEN unique_violation THEN
+        -- another session declared the same place at the same time (both
+        -- passed the check above; the unique index risk_area_active made
+        -- this one wait for the other to commit)
+        RAISE EXCEPTION 'risk area "%" is already declared', hp_quote(pl)
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = 'Another session declared the area at the same time; an area is declared once until it is lifted.';
+    END;
+    PERFORM hp_recolour_place(pl);
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION healthpass.declare_risk_area(text, text) IS
+    'declare a risk area; everyone whose declaration in force lists a matching place is re-coloured at once (progress as NOTICEs)';
+
+CREATE OR REPLACE FUNCTION lift_risk_area(area_id bigint) RETURNS timestamptz
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    a risk_area;
+BEGIN
+    LOCK TABLE health_declaration IN SHARE MODE;
+    SELECT * INTO a FROM risk_area r WHERE r.area_id = lift_risk_area.area_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'risk area % does not exist', lift_risk_area.area_id
+            USING ERRCODE = 'no_data_found', DETAIL = 'Areas are named by the id declare_risk_area returned.';
+    END IF;
+    IF a.lifted_at IS NOT NULL THEN
+        RAISE EXCEPTION 'risk area "%" was already lifted at %', hp_quote(a.place), a.lifted_at
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'An area is lifted once.';
+    END IF;
+    UPDATE risk_area r SET lifted_at = now() WHERE r.area_id = a.area_id;
+    PERFORM hp_recolour_place(a.place);
+    RETURN now();
+END
+$$;
+COMMENT ON FUNCTION healthpass.lift_risk_area(bigint) IS 'lift a risk area; the people it affected are re-coloured at once';
+
+CREATE OR REPLACE FUNCTION risk_areas(include_lifted boolean DEFAULT false)
+    RETURNS TABLE (area_id bigint, place text, note text, declared_at timestamptz, lifted_at timestamptz)
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT a.area_id, a.place, a.note, a.declared_at, a.lifted_at
+      FROM risk_area a
+     WHERE include_lifted OR a.lifted_at IS NULL
+     ORDER BY a.declared_at, a.area_id
+$$;
+COMMENT ON FUNCTION healthpass.risk_areas(boolean) IS 'risk areas in force (and lifted ones when asked), oldest first';
+
+GRANT EXECUTE ON FUNCTION
+    healthpass.set_risk_mark(bigint, text, timestamptz, timestamptz, text),
+    healthpass.lift_risk_mark(bigint, bigint, text),
+    healthpass.risk_marks(bigint),
+    healthpass.declare_risk_area(text, text),
+    healthpass.lift_risk_area(bigint)
+    TO healthpass_health, healthpass_admin;
+GRANT EXECUTE ON FUNCTION healthpass.risk_areas(boolean)
+    TO healthpass_health, healthpass_admin, healthpass_app, healthpass_scanner, healthpass_report;
+
+-- ===== sql/api/54_rules.sql
+-- 54_rules.sql: colour rules as data.
+--
+-- The colour of a person at an instant is computed from FACTS, a fixed set
+-- of named, typed values derived from what was known at that instant
+-- (declarations, results and marks recorded by then, risk areas in force).
+-- A RULE says: when this condition on the facts holds, the colour is at
+-- least this, for this reason. The worst colour of all matching rules wins;
+-- the reasons are those of the matching rules of that colour, in priority
+-- order. When no rule matches the colour is yellow ("no colour rule applies:
+-- check the person"), so a gap in the rules never lets anyone through.
+--
+-- Conditions are JSON, not SQL. An administrator writes e.g.
+--   {"fact": "temperature", "op": ">=", "value": 37.3}
+--   {"all": [{"fact": "travel_history"}, {"not": {"fact": "last_negative_at", "op": "within", "value": "3 days"}}]}
+-- The extension checks every fact name against the catalogue, every
+-- operator against the fact's type, every value against that type, and
+-- compiles the whole rule set into ONE SQL expression per rule, with values
+-- only ever as quoted, typed literals. No text an administrator writes is
+-- ever run as SQL, so a rule cannot read other tables, call functions or
+-- change data; it can only be wrong about health, which the reasons make
+-- visible. The compiled rule set is evaluated set-wise over any number of
+-- people in one statement.
+--
+-- Rules are never changed in place. Every change (add, replace, retire)
+-- makes a new RULE SET VERSION: the list of rule ids in force, its compiled
+-- SQL and the instant it was activated. Colours at any past instant are
+-- computed with the version then in force, and a colour's rule ids always
+-- name the rules (and reason texts) that produced it.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- The compiled query of a list of rules. Parameters: $1 lo, $2 hi, $3 ids,
+-- $4 ats (as colour_facts). Columns: person_id, at, colour, rule_ids (the
+-- matching rules of the winning colour, by priority), recheck_at (the next
+-- instant the answer may change by time alone).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_compile_ruleset(rule_ids integer[]) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    r record;
+    c record;
+    bounds text[] := '{}';
+    colour_terms text[] := '{}';
+    lists text := '';
+    cases text := '';
+    members text[];
+BEGIN
+    FOR r IN SELECT cr.* FROM colour_rule cr
+              WHERE cr.rule_id = ANY (rule_ids)
+              ORDER BY cr.priority, cr.rule_id LOOP
+        c := hp_compile_condition(r.condition, format('rule %s', r.rule_id), 1, 0, '{}');
+        bounds := bounds || c.boundaries;
+        colour_terms := colour_terms
+            || format('CASE WHEN %s THEN %L::healthpass.health_colour END', c.sql, r.colour);
+    END LOOP;
+    FOR c IN SELECT e.colour FROM unnest(enum_range(NULL::health_colour)) AS e(colour) LOOP
+        SELECT array_agg(format('CASE WHEN %s THEN %s END',
+                                (hp_compile_condition(cr.condition, '$', 1, 0, '{}')).sql, cr.rule_id)
+                         ORDER BY cr.priority, cr.rule_id)
+          INTO members
+          FROM colour_rule cr
+         WHERE cr.rule_id = ANY (rule_ids) AND cr.colour = c.colour;
+        lists := lists || format(E',\n           %s AS %I',
+            CASE WHEN members IS NULL THEN '''{}''::integer[]'
+                 ELSE format('array_remove(ARRAY[%s]::integer[], NULL)', array_to_string(members, ', ')) END,
+            'r_' || c.colour);
+        cases := cases || format(' WHEN %L THEN x.%I', c.colour, 'r_' || c.colour);
+    END LOOP;
+    RETURN format(
+        E'SELECT f.person_id, f.at, x.colour,\n'
+        '       CASE x.colour%s END AS rule_ids,\n'
+        '       LEAST(%s) AS recheck_at\n'
+        '  FROM healthpass_internal.colour_facts($1, $2, $3, $4) f\n'
+        '  CROSS JOIN LATERAL (\n'
+        '    SELECT %s AS colour%s\n'
+        '  ) x',
+        cases,
+        array_to_string(ARRAY['f.next_change']
+            || ARRAY(SELECT format('CASE WHEN %s > f.at THEN %s END', b, b) FROM unnest(bounds) b), ', '),
+        CASE WHEN cardinality(colour_terms) = 0 THEN '''yellow''::healthpass.health_colour'
+             ELSE format('coalesce(GREATEST(%s), ''yellow'')', array_to_string(colour_terms, E',\n             ')) END,
+        lists);
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_compile_ruleset(integer[]) IS 'compiles a list of rules into one set-wise query (internal)';
+
+
+-- The facts of people at instants, from what had been recorded by each
+-- instant. ids and ats are parallel arrays (person, instant); lo and hi
+-- bound the person ids so that each table is read by an index range (bulk
+-- batches pass contiguous ids). next_change is the earliest later instant
+-- at which a fact changes by time alone (a declaration lapses, a mark
+-- starts or ends, a test leaves the 14-day window).
+-- Internal: inlined into the compiled rule-set query (LANGUAGE sql, no SET).
+CREATE OR REPLACE FUNCTION healthpass_internal.colour_facts(lo bigint, hi bigint, ids bigint[], ats timestamptz[])
+    RETURNS TABLE (person_id bigint, at timestamptz,
+                   has_declaration boolean, declaration_valid boolean, declaration_expired boolean,
+                   fever_today boolean, contact_history boolean, travel_history boolean,
+                   travel_risk_area boolean, temperature numeric, destination_city text,
+                   latest_result text, last_negative_at timestamptz,
+                   mark_confirmed boolean, mark_suspected boolean, mark_close_contact boolean,
+                   mark_secondary_contact boolean, mark_risk_area_arrival boolean,
+                   next_change timestamptz)
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    WITH req AS MATERIALIZED (
+        SELECT r.person_id, r.at FROM unnest(ids, ats) AS r(person_id, at)
+    ), decl AS (
+        SELECT DISTINCT ON (d.person_id)
+               d.person_id, d.valid_until > r.at AS valid, d.valid_until,
+               d.fever_today, d.contact_14d, d.travel_places, d.destination_city, d.temperature
+          FROM healthpass.health_declaration d
+          JOIN req r ON r.person_id = d.person_id
+         WHERE d.person_id BETWEEN lo AND hi AND d.declared_at <= r.at
+         ORDER BY d.person_id, d.declared_at DESC, d.declaration_id DESC
+    ), sample AS (
+        SELECT DISTINCT ON (t.person_id, t.institution, t.sample_ref)
+               t.person_id, t.sampled_at, t.result
+          FROM healthpass.test_result t
+          JOIN req r ON r.person_id = t.person_id
+         WHERE t.person_id BETWEEN lo AND hi AND t.recorded_at <= r.at
+           AND t.sampled_at <= r.at AND t.sampled_at > r.at - healthpass.result_window()
+         ORDER BY t.person_id, t.institution, t.sample_ref, t.recorded_at DESC, t.result_id DESC
+    ), res AS (
+        SELECT s.person_id,
+               (array_agg(s.result ORDER BY s.sampled_at DESC, s.result))[1] AS latest_result,
+               max(s.sampled_at) FILTER (WHERE s.result = 'negative') AS last_negative_at,
+               min(s.sampled_at) + healthpass.result_window() AS leaves_window
+          FROM sample s
+         GROUP BY s.person_id
+    ), mark AS (
+        SELECT m.person_id,
+               bool_or(m.kind = 'confirmed' AND m.valid_from <= r.at) AS confirmed,
+               bool_or(m.kind = 'suspected' AND m.valid_from <= r.at) AS suspected,
+               bool_or(m.kind = 'close_contact' AND m.valid_from <= r.at) AS close_contact,
+               bool_or(m.kind = 'secondary_contact' AND m.valid_from <= r.at) AS secondary_contact,
+               bool_or(m.kind = 'risk_area_arrival' AND m.valid_from <= r.at) AS risk_area_arrival,
+               least(min(m.valid_from) FILTER (WHERE m.valid_from > r.at),
+                     min(m.valid_until)) AS next_change
+          FROM healthpass.risk_mark m
+          JOIN req r ON r.person_id = m.person_id
+         WHERE m.person_id BETWEEN lo AND hi AND m.recorded_at <= r.at
+           AND (m.lifted_at IS NULL OR m.lifted_at > r.at)
+           AND (m.valid_until IS NULL OR m.valid_until > r.at)
+         GROUP BY m.person_id
+    )
+    SELECT r.person_id, r.at,
+           decl.person_id IS NOT NULL,
+           coalesce(decl.valid, false),
+           coalesce(NOT decl.valid, false),
+           coalesce(decl.valid AND decl.fever_today, false),
+           coalesce(decl.valid AND decl.contact_14d, false),
+           coalesce(decl.valid AND cardinality(decl.travel_places) > 0, false),
+           coalesce(decl.valid AND cardinality(decl.travel_places) > 0 AND EXISTS (
+               SELECT 1 FROM unnest(decl.travel_places) AS pl(place)
+                 JOIN healthpass.risk_area a ON starts_with(pl.place, a.place)
+                WHERE a.declared_at <= r.at AND (a.lifted_at IS NULL OR a.lifted_at > r.at)), false),
+           CASE WHEN decl.valid THEN decl.temperature END,
+           CASE WHEN decl.valid THEN decl.destination_city END,
+           res.latest_result,
+           res.last_negative_at,
+           coalesce(mark.confirmed, false),
+           coalesce(mark.suspected, false),
+           coalesce(mark.close_contact, false),
+           coalesce(mark.secondary_contact, false),
+           coalesce(mark.risk_area_arrival, false),
+           least(CASE WHEN decl.valid THEN decl.valid_until END, res.leaves_window, mark.next_change)
+      FROM req r
+      LEFT JOIN decl ON decl.person_id = r.person_id
+      LEFT JOIN res ON res.person_id = r.person_id
+      LEFT JOIN mark ON mark.person_id = r.person_id
+$$;
+COMMENT ON FUNCTION healthpass_internal.colour_facts(bigint, bigint, bigint[], timestamptz[]) IS
+    'facts of people at instants from what was recorded by then (internal; inlined into compiled rule sets)';
+
+-- Compiles one condition into a boolean SQL expression over the facts row
+-- "f". Appends the instants at which a time-window test changes its answer
+-- to boundaries. Raises 22023 for anything not in the grammar and 54000 when
+-- it is too deep or too large.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_compile_condition(cond jsonb, path text, depth integer,
+                                     INOUT nodes integer, INOUT boundaries text[],
+                                     OUT sql text)
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    key text;
+    keys text[];
+    fact colour_fact;
+    op text;
+    val jsonb;
+    parts text[] := '{}';
+    sub record;
+    i integer;
+    lit text;
+    iv interval;
+    col text;
+BEGIN
+    nodes := nodes + 1;
+    IF depth > 10 THEN
+        RAISE EXCEPTION 'condition is nested deeper than 10 levels at %', path
+            USING ERRCODE = 'program_limit_exceeded', DETAIL = 'Write a flatter condition with "all" or "any".';
+    END IF;
+    IF nodes > 100 THEN
+        RAISE EXCEPTION 'condition has more than 100 parts at %', path
+            USING ERRCODE = 'program_limit_exceeded', DETAIL = 'Split the condition into several rules.';
+    END IF;
+    IF cond IS NULL OR jsonb_typeof(cond) = 'null' THEN
+        RAISE EXCEPTION 'condition at % is missing', path
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A condition is true, false or a JSON object.';
+    END IF;
+    IF jsonb_typeof(cond) = 'boolean' THEN
+        sql := CASE WHEN cond::text = 'true' THEN 'true' ELSE 'false' END;
+        RETURN;
+    END IF;
+    IF jsonb_typeof(cond) <> 'object' THEN
+        RAISE EXCEPTION 'condition % at % is not an object', hp_quote(cond::text), path
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A condition is true, false or a JSON object.';
+    END IF;
+    SELECT array_agg(k ORDER BY k) INTO keys FROM jsonb_object_keys(cond) k;
+
+    IF keys = ARRAY['all'] OR keys = ARRAY['any'] THEN
+        key := keys[1];
+        IF jsonb_typeof(cond->key) <> 'array' OR jsonb_array_length(cond->key) = 0 THEN
+            RAISE EXCEPTION '"%" at % needs a non-empty array of conditions', key, path
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Write {"%s": [condition, ...]}.', key);
+        END IF;
+        FOR i IN 0 .. jsonb_array_length(cond->key) - 1 LOOP
+            sub := hp_compile_condition(cond->key->i, format('%s.%s[%s]', path, key, i), depth + 1, nodes, boundaries);
+            nodes := sub.nodes;
+            boundaries := sub.boundaries;
+            parts := parts || sub.sql;
+        END LOOP;
+        sql := '(' || array_to_string(parts, CASE key WHEN 'all' THEN ' AND ' ELSE ' OR ' END) || ')';
+        RETURN;
+    END IF;
+    IF keys = ARRAY['not'] THEN
+        sub := hp_compile_condition(cond->'not', path || '.not', depth + 1, nodes, boundaries);
+        nodes := sub.nodes;
+        boundaries := sub.boundaries;
+        sql := '(NOT ' || sub.sql || ')';
+        RETURN;
+    END IF;
+    IF NOT ('fact' = ANY (keys)) OR NOT keys <@ ARRAY['fact', 'op', 'value'] THEN
+        RAISE EXCEPTION 'condition % at % is not understood', hp_quote(cond::text), path
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A condition is {"fact": name, "op": operator, "value": value}, {"all": [...]}, {"any": [...]}, {"not": condition}, true or false.';
+    END IF;
+
+    SELECT * INTO fact FROM colour_fact c WHERE c.name = cond->>'fact';
+    IF NOT FOUND OR jsonb_typeof(cond->'fact') <> 'string' THEN
+        RAISE EXCEPTION 'unknown fact "%" at %', hp_quote(cond->>'fact'), path
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The facts are: %s.', (SELECT string_agg(c.name, ', ' ORDER BY c.name) FROM colour_fact c));
+    END IF;
+    col := 'f.' || quote_ident(fact.name);
+    op := cond->>'op';
+    val := cond->'value';
+    IF op IS NULL THEN
+        IF fact.type <> 'boolean' OR cond ? 'value' THEN
+            RAISE EXCEPTION 'fact "%" at % needs an operator', fact.name, path
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Only a boolean fact may stand alone, meaning "is true".';
+        END IF;
+        sql := format('coalesce(%s, false)', col);
+        RETURN;
+    END IF;
+    IF op IN ('is_missing', 'is_present') THEN
+        IF cond ? 'value' THEN
+            RAISE EXCEPTION 'operator "%" at % takes no value', hp_quote(op), path
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Write {"fact": name, "op": "is_missing"} or "is_present".';
+        END IF;
+        sql := format('(%s IS %sNULL)', col, CASE op WHEN 'is_present' THEN 'NOT ' ELSE '' END);
+        RETURN;
+    END IF;
+    IF NOT cond ? 'value' THEN
+        RAISE EXCEPTION 'operator "%" at % needs a value', hp_quote(op), path
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Write {"fact": name, "op": operator, "value": value}.';
+    END IF;
+
+    CASE fact.type
+    WHEN 'boolean' THEN
+        IF op NOT IN ('=', '<>') OR jsonb_typeof(val) <> 'boolean' THEN
+            RAISE EXCEPTION 'fact "%" at % is compared with = or <> to true or false', fact.name, path
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got operator "%s" and value %s.', hp_quote(op), hp_quote(val::text));
+        END IF;
+        sql := format('coalesce(%s %s %s, false)', col, op, val::text);
+    WHEN 'numeric' THEN
+        IF op NOT IN ('=', '<>', '<', '<=', '>', '>=') OR jsonb_typeof(val) <> 'number' THEN
+            RAISE EXCEPTION 'fact "%" at % is compared with =, <>, <, <=, > or >= to a number', fact.name, path
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got operator "%s" and value %s.', hp_quote(op), hp_quote(val::text));
+        END IF;
+        sql := format('coalesce(%s %s %L::numeric, false)', col, op, (val #>> '{}')::numeric);
+    WHEN 'text' THEN
+        IF op IN ('=', '<>') AND jsonb_typeof(val) = 'string' THEN
+            IF length(val #>> '{}') > 200 THEN
+                RAISE EXCEPTION 'value at % is too long', path
+                    USING ERRCODE = 'program_limit_exceeded', DETAIL = 'A text value has at most 200 characters.';
+            END IF;
+            PERFORM hp_text(format('value at %s', path), val #>> '{}', 200);
+            sql := format('coalesce(%s %s %L::text, false)', col, op, val #>> '{}');
+        ELSIF op IN ('in', 'not_in') AND jsonb_typeof(val) = 'array' AND jsonb_array_length(val) > 0
+              AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(val) e WHERE jsonb_typeof(e) <> 'string') THEN
+            IF jsonb_array_length(val) > 50 THEN
+                RAISE EXCEPTION 'value list at % has % entries', path, jsonb_array_length(val)
+                    USING ERRCODE = 'program_limit_exceeded', DETAIL = 'A value list has at most 50 entries.';
+            END IF;
+            PERFORM hp_text(format('value at %s[%s]', path, o - 1), e, 200)
+               FROM jsonb_array_elements_text(val) WITH ORDINALITY AS x(e, o);
+            SELECT string_agg(quote_literal(e), ', ' ORDER BY o) INTO lit
+              FROM jsonb_array_elements_text(val) WITH ORDINALITY AS x(e, o);
+            sql := format('%scoalesce(%s = ANY (ARRAY[%s]::text[]), false)',
+                          CASE op WHEN 'not_in' THEN 'NOT ' ELSE '' END, col, lit);
+        ELSE
+            RAISE EXCEPTION 'fact "%" at % is compared with = or <> to a string, or with in or not_in to a list of strings', fact.name, path
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got operator "%s" and value %s.', hp_quote(op), hp_quote(val::text));
+        END IF;
+    WHEN 'timestamptz' THEN
+        IF op NOT IN ('within', 'not_within') OR jsonb_typeof(val) <> 'string' THEN
+            RAISE EXCEPTION 'fact "%" at % is tested with within or not_within and an interval such as "3 days"', fact.name, path
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Got operator "%s" and value %s.', hp_quote(op), hp_quote(val::text));
+        END IF;
+        BEGIN
+            iv := (val #>> '{}')::interval;
+        EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR interval_field_overflow THEN
+            RAISE EXCEPTION 'interval "%" at % is not valid', hp_quote(val #>> '{}'), path
+                USING ERRCODE = 'invalid_datetime_format', DETAIL = 'Write an interval such as "72 hours" or "7 days".';
+        END;
+        IF iv <= interval '0' OR iv > interval '366 days' THEN
+            RAISE EXCEPTION 'interval "%" at % is out of range', hp_quote(val #>> '{}'), path
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A time window is longer than zero and at most 366 days.';
+        END IF;
+        sql := format('%scoalesce(%s > f.at - %L::interval, false)',
+                      CASE op WHEN 'not_within' THEN 'NOT ' ELSE '' END, col, iv);
+        boundaries := boundaries || format('%s + %L::interval', col, iv);
+    END CASE;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_compile_condition(jsonb, text, integer, integer, text[]) IS
+    'checks a rule condition and compiles it to SQL over the facts row f (internal)';
+
+-- The SQL a condition compiles to: for administrators who want to see it.
+CREATE OR REPLACE FUNCTION colour_condition_sql(condition jsonb) RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    RETURN (hp_compile_condition(condition, '$', 1, 0, '{}')).sql;
+END
+$$;
+COMMENT ON FUNCTION healthpass.colour_condition_sql(jsonb) IS 'checks a rule condition and shows the SQL it compiles to';
+
+-- Makes a new rule set version from a list of rule ids, activates it now
+-- and queues the re-colouring of everyone under it (hp_recolour_job_for,
+-- 55_status.sql).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_activate_ruleset(rule_ids integer[], note text) RETURNS integer
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    v integer;
+    ids integer[] := ARRAY(SELECT DISTINCT x FROM unnest(rule_ids) x WHERE x IS NOT NULL ORDER BY x);
+BEGIN
+    SELECT coalesce(max(s.version), 0) + 1 INTO v FROM colour_ruleset s;
+    BEGIN
+        INSERT INTO colour_ruleset (version, activated_at, rule_ids, compiled, note)
+        VALUES (v, greatest(now(), coalesce((SELECT max(s.activated_at) FROM colour_ruleset s), now())),
+                ids, hp_compile_ruleset(ids), note);
+    EXCEPTION WHEN unique_violation THEN
+        -- the callers hold hp_current_ruleset(true)'s lock; only a version
+        -- written directly, around that lock, can collide
+        RAISE EXCEPTION 'rule set version % was made by another session at the same time', v
+            USING ERRCODE = 'unique_violation', DETAIL = 'Rule set versions are made one at a time; run the change again.';
+    END;
+    PERFORM hp_recolour_job_for(v);
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_activate_ruleset(integer[], text) IS 'new rule set version in force from now, re-colouring queued (internal)';
+
+-- The rule set in force: the highest version (locked when asked, so that
+-- rule changes are serialised).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_current_ruleset(lock boolean DEFAULT false) RETURNS colour_ruleset
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    s colour_ruleset;
+BEGIN
+    IF lock THEN
+        LOCK TABLE colour_ruleset IN SHARE ROW EXCLUSIVE MODE;
+    END IF;
+    SELECT * INTO s FROM colour_ruleset ORDER BY version DESC LIMIT 1;
+    RETURN s;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_current_ruleset(boolean) IS 'the latest rule set version (internal)';
+
+-- Checks the parts of a rule; returns the trimmed reason.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_check_rule(colour health_colour, reason text, condition jsonb, priority integer) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    why text;
+BEGIN
+    IF colour IS NULL THEN
+        RAISE EXCEPTION 'rule colour is missing'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A rule gives green, light_green, yellow or red.';
+    END IF;
+    -- people read the reason: one line of at most 200 characters (hp_text:
+    -- 54000 when longer, 22023 for control or bidi characters)
+    why := hp_text('rule reason', reason, 200);
+    IF why IS NULL THEN
+        RAISE EXCEPTION 'rule reason "%" is not valid', hp_quote(coalesce(reason, ''))
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A reason is 1 to 200 characters without control characters; people read it.';
+    END IF;
+    IF priority IS NULL OR priority NOT BETWEEN 0 AND 100000 THEN
+        RAISE EXCEPTION 'rule priority % is out of range', priority
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Priorities run from 0 (listed first) to 100000.';
+    END IF;
+    PERFORM hp_compile_condition(condition, '$', 1, 0, '{}');
+    RETURN why;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_check_rule(health_colour, text, jsonb, integer) IS 'checks a rule (internal)';
+
+-- Stores a checked rule and returns its id. The id comes from the sequence;
+-- a rule written directly with an id the sequence has not reached yet makes
+-- the insert collide: 23505 in the project's words, not a bare duplicate key.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_insert_rule(colour health_colour, reason text, priority integer, condition jsonb)
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    id integer;
+BEGIN
+    INSERT INTO colour_rule AS r (colour, reason, priority, condition)
+    VALUES (hp_insert_rule.colour, hp_insert_rule.reason, hp_insert_rule.priority, hp_insert_rule.condition)
+    RETURNING r.rule_id INTO id;
+    RETURN id;
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'colour rule id % is taken by a rule written directly',
+            currval(pg_get_serial_sequence('healthpass.colour_rule', 'rule_id'))
+        USING ERRCODE = 'unique_violation',
+              DETAIL = format('The rule ids run up to %s; rules are added with add_colour_rule.',
+                              (SELECT max(r.rule_id) FROM colour_rule r)),
+              HINT = 'Move the sequence past them: SELECT setval(pg_get_serial_sequence(''healthpass.colour_rule'', ''rule_id''), max(rule_id)) FROM healthpass.colour_rule;';
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_insert_rule(health_colour, text, integer, jsonb) IS 'stores a checked rule; 23505 when its id is taken (internal)';
+
+CREATE OR REPLACE FUNCTION add_colour_rule(colour health_colour, reason text, condition jsonb,
+                                priority integer DEFAULT 1000) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    cur colour_ruleset := hp_current_ruleset(true);
+    why text := hp_check_rule(colour, reason, condition, priority);
+    id integer;
+BEGIN
+    id := hp_insert_rule(add_colour_rule.colour, why, add_colour_rule.priority, add_colour_rule.condition);
+    PERFORM hp_activate_ruleset(cur.rule_ids || id, format('add rule %s', id));
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION healthpass.add_colour_rule(health_colour, text, jsonb, integer) IS
+    'add a colour rule; returns its id; a new rule set version is in force at once and a re-colouring job is queued';
+
+CREATE OR REPLACE FUNCTION replace_colour_rule(rule_id integer, colour health_colour, reason text,
+                                    condition jsonb, priority integer DEFAULT 1000) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    cur colour_ruleset := hp_current_ruleset(true);
+    why text := hp_check_rule(colour, reason, condition, priority);
+    id integer;
+BEGIN
+    IF replace_colour_rule.rule_id IS NULL OR NOT replace_colour_rule.rule_id = ANY (cur.rule_ids) THEN
+        RAISE EXCEPTION 'colour rule % is not in force', replace_colour_rule.rule_id
+            USING ERRCODE = 'no_data_found', DETAIL = format('The rules in force are %s.', array_to_string(cur.rule_ids, ', '));
+    END IF;
+    id := hp_insert_rule(replace_colour_rule.colour, why, replace_colour_rule.priority, replace_colour_rule.condition);
+    PERFORM hp_activate_ruleset(array_remove(cur.rule_ids, replace_colour_rule.rule_id) || id,
+                                format('replace rule %s by %s', replace_colour_rule.rule_id, id));
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION healthpass.replace_colour_rule(integer, health_colour, text, jsonb, integer) IS
+    'replace a rule in force by a new one; returns the new rule id; the old one stays in the history';
+
+CREATE OR REPLACE FUNCTION retire_colour_rule(rule_id integer) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    cur colour_ruleset := hp_current_ruleset(true);
+BEGIN
+    IF retire_colour_rule.rule_id IS NULL OR NOT retire_colour_rule.rule_id = ANY (cur.rule_ids) THEN
+        RAISE EXCEPTION 'colour rule % is not in force', retire_colour_rule.rule_id
+            USING ERRCODE = 'no_data_found', DETAIL = format('The rules in force are %s.', array_to_string(cur.rule_ids, ', '));
+    END IF;
+    RETURN hp_activate_ruleset(array_remove(cur.rule_ids, retire_colour_rule.rule_id),
+                               format('retire rule %s', retire_colour_rule.rule_id));
+END
+$$;
+COMMENT ON FUNCTION healthpass.retire_colour_rule(integer) IS
+    'take a rule out of force; returns the new rule set version';
+
+CREATE OR REPLACE FUNCTION colour_rules(version integer DEFAULT NULL)
+    RETURNS TABLE (rule_id integer, priority integer, colour health_colour, reason text,
+                   condition jsonb, created_at timestamptz, created_by name)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    ids integer[];
+BEGIN
+    IF version IS NULL THEN
+        SELECT s.rule_ids INTO ids FROM colour_ruleset s ORDER BY s.version DESC LIMIT 1;
+    ELSE
+        SELECT s.rule_ids INTO ids FROM colour_ruleset s WHERE s.version = colour_rules.version;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'rule set version % does not exist', version
+                USING ERRCODE = 'no_data_found', DETAIL = 'See colour_rulesets() for the versions.';
+        END IF;
+    END IF;
+    RETURN QUERY
+        SELECT r.rule_id, r.priority, r.colour, r.reason, r.condition, r.created_at, r.created_by
+          FROM colour_rule r WHERE r.rule_id = ANY (ids)
+         ORDER BY r.priority, r.rule_id;
+END
+$$;
+COMMENT ON FUNCTION healthpass.colour_rules(integer) IS 'the rules of a rule set version (default: in force), by priority';
+
+CREATE OR REPLACE FUNCTION colour_rulesets()
+    RETURNS TABLE (version integer, activated_at timestamptz, rule_ids integer[], note text, created_by name)
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT s.version, s.activated_at, s.rule_ids, s.note, s.created_by
+      FROM colour_ruleset s ORDER BY s.version
+$$;
+COMMENT ON FUNCTION healthpass.colour_rulesets() IS 'every rule set version, oldest first';
+
+CREATE OR REPLACE FUNCTION colour_facts_catalogue()
+    RETURNS TABLE (name text, type text, description text)
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT c.name, c.type, c.description FROM colour_fact c ORDER BY c.name
+$$;
+COMMENT ON FUNCTION healthpass.colour_facts_catalogue() IS 'the facts colour-rule conditions may use, with their types';
+
+GRANT EXECUTE ON FUNCTION
+    healthpass.add_colour_rule(health_colour, text, jsonb, integer),
+    healthpass.replace_colour_rule(integer, health_colour, text, jsonb, integer),
+    healthpass.retire_colour_rule(integer)
+    TO healthpass_admin;
+GRANT EXECUTE ON FUNCTION
+    healthpass.colour_condition_sql(jsonb),
+    healthpass.colour_rules(integer),
+    healthpass.colour_rulesets(),
+    healthpass.colour_facts_catalogue()
+    TO healthpass_admin, healthpass_health, healthpass_report;
+
+-- Every rule set (the shipped version 1 and every one an administrator
+-- made) is compiled here, on install and on every upgrade, so its stored
+-- query always names this version's functions (0.2.0 moved colour_facts to
+-- healthpass_internal) and uses this version's compiler. The rules a set
+-- lists never change, so the colours it gives stay the same.
+UPDATE colour_ruleset SET compiled = hp_compile_ruleset(rule_ids);
+
+-- ===== sql/api/55_status.sql
+-- 55_status.sql: each person's colour now and at any past instant.
+--
+-- The colour of a person at an instant t is a pure function:
+--     colour(p, t) = rules in force at t applied to the facts known at t
+-- (declarations, results and marks recorded by t; risk areas in force at t).
+-- Nothing that is recorded is ever changed in a way that alters what was
+-- known at an earlier instant, so this function gives the same answer
+-- whenever it is asked. healthpass MATERIALISES it:
+--
+--   colour_current  one row per person: the colour now, since when, the
+--                   matching rules, the rule set version it was computed
+--                   with, and recheck_at, the next instant at which it may
+--                   change by time alone (a declaration lapses, a mark
+--                   starts or ends, a test leaves the 14-day window)
+--   colour_history  every earlier period [since, until) with its colour and
+--                   rules; an exclusion constraint forbids two periods of one
+--                   person to overlap
+--
+-- Changes are materialised at the exact instant they happen:
+--   * input changes: row triggers on declarations, results and marks
+--     re-colour that person in the same transaction;
+--   * time: colour_tick() (schedule it every minute, e.g. with pg_cron)
+--     materialises every change whose instant has passed; every read that
+--     writes (health_status, health_code, the e-pass page) does the same
+--     for its person first;
+--   * rule changes: a re-colouring job (recolour_run / recolour_step) brings
+--     everyone to the new rule set, set-wise, in batches, with progress;
+--   * risk areas: declare_risk_area / lift_risk_area re-colour the people
+--     whose declaration lists a matching place at once.
+-- Reads that do not write (colour_at, colour_status, verify_health_code)
+-- use the materialised period when it is known to cover the instant and
+-- otherwise compute the colour on the spot: the answer is exact either way.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- The rule set version in force at an instant.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_ruleset_at(at timestamptz) RETURNS integer
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT s.version FROM colour_ruleset s WHERE s.activated_at <= at
+     ORDER BY s.activated_at DESC, s.version DESC LIMIT 1
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_ruleset_at(timestamptz) IS 'rule set version in force at an instant (internal)';
+
+-- The reason texts of a list of rule ids, in order.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_reasons(rule_ids integer[]) RETURNS text[]
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT CASE WHEN cardinality(rule_ids) = 0 THEN ARRAY['no colour rule applies: check the person']
+           ELSE ARRAY(SELECT r.reason FROM unnest(rule_ids) WITH ORDINALITY AS u(id, n)
+                        JOIN colour_rule r ON r.rule_id = u.id ORDER BY u.n) END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_reasons(integer[]) IS 'reason texts of rule ids, in order (internal)';
+
+-- Computes the colour of people at instants with rule set version v and
+-- writes the result: a changed colour closes the current period into the
+-- history and starts a new one at the instant; an unchanged colour only
+-- records the version and the next re-check. Short lists of people are
+-- locked first. Without the lock (bulk batches), a person whose current row
+-- another session changed meanwhile is left alone (the update re-checks
+-- that the row is still the one read), and so is a request older than the
+-- person's current period: the job's final sweep or the next read catches
+-- them up. Returns the number of people whose colour changed or who got
+-- their first colour.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_apply(v integer, lo bigint, hi bigint, ids bigint[], ats timestamptz[],
+                                lock_first boolean)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+    SET jit = off
+    SET work_mem = '64MB'
+AS $$
+DECLARE
+    q text;
+    n bigint;
+BEGIN
+    SELECT s.compiled INTO STRICT q FROM colour_ruleset s WHERE s.version = v;
+    IF lock_first THEN
+        EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM healthpass.colour_current c
+                   WHERE c.person_id BETWEEN $1 AND $2 AND c.person_id IN (SELECT unnest($3))
+                   ORDER BY c.person_id FOR UPDATE OF c) l'
+           INTO n USING lo, hi, ids;
+    END IF;
+    EXECUTE format($sql$
+        WITH ev AS MATERIALIZED (
+            SELECT e.person_id, e.at, e.colour, e.rule_ids, e.recheck_at,
+                   c.person_id IS NULL AS fresh,
+                   c.since AS cur_since, c.colour AS cur_colour,
+                   c.rule_ids AS cur_rule_ids, c.ruleset AS cur_ruleset,
+                   (c.colour, c.rule_ids) IS DISTINCT FROM (e.colour, e.rule_ids) AS changed,
+                   c.ruleset IS DISTINCT FROM $5 OR c.recheck_at IS DISTINCT FROM e.recheck_at AS touched
+              FROM (%s) e
+              LEFT JOIN healthpass.colour_current c ON c.person_id = e.person_id
+             WHERE c.person_id IS NULL OR e.at >= c.since
+        ), kept AS (
+            UPDATE healthpass.colour_current c
+               SET colour = ev.colour, rule_ids = ev.rule_ids,
+                   since = CASE WHEN ev.changed THEN ev.at ELSE c.since END,
+                   ruleset = $5, recheck_at = ev.recheck_at
+              FROM ev
+             WHERE c.person_id = ev.person_id AND NOT ev.fresh AND (ev.changed OR ev.touched)
+               AND c.since = ev.cur_since AND c.ruleset = ev.cur_ruleset
+               AND c.colour = ev.cur_colour AND c.rule_ids = ev.cur_rule_ids
+            RETURNING ev.person_id, ev.cur_since, ev.at, ev.cur_colour, ev.cur_rule_ids,
+                      ev.cur_ruleset, ev.changed
+        ), closed AS (
+            INSERT INTO healthpass.colour_history (person_id, since, until, colour, rule_ids, ruleset)
+            SELECT k.person_id, k.cur_since, k.at, k.cur_colour, k.cur_rule_ids, k.cur_ruleset
+              FROM kept k
+             WHERE k.changed AND k.cur_since < k.at
+            RETURNING 1
+        ), born AS (
+            INSERT INTO healthpass.colour_current (person_id, colour, rule_ids, since, ruleset, recheck_at)
+            SELECT ev.person_id, ev.colour, ev.rule_ids, ev.at, $5, ev.recheck_at
+              FROM ev WHERE ev.fresh
+            ON CONFLICT (person_id) DO NOTHING
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM kept WHERE kept.changed) + (SELECT count(*) FROM born)
+    $sql$, q) INTO n USING lo, hi, ids, ats, v;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_colour_apply(integer, bigint, bigint, bigint[], timestamptz[], boolean) IS
+    'evaluate people at instants with a rule set version and write current and history (internal)';
+
+-- Brings people's materialised colours up to an instant: first colours at
+-- registration, then every change that was due by then (re-check times and
+-- rule set activations), in rounds, set-wise, each with the rule set in
+-- force at its instant. ids NULL means everyone in [lo, hi].
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_advance(lo bigint, hi bigint, ids bigint[], upto timestamptz)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+    SET jit = off
+    SET work_mem = '64MB'
+AS $$
+DECLARE
+    g record;
+    total bigint := 0;
+    any_due boolean;
+    rounds integer := 0;
+    -- who is due: everyone in [lo, hi] (bulk batches: range scans), or the
+    -- listed people (joined, so that long lists stay cheap)
+    scope text := CASE WHEN ids IS NULL THEN 'true'
+                       ELSE 'x.person_id IN (SELECT unnest($3::bigint[]))' END;
+BEGIN
+    LOOP
+        any_due := false;
+        rounds := rounds + 1;
+        -- EXECUTE: planned for the actual values every time
+        FOR g IN EXECUTE format($sql$
+            WITH rs AS (
+                SELECT s.version, s.activated_at,
+                       lead(s.activated_at) OVER (ORDER BY s.version) AS next_at
+                  FROM healthpass.colour_ruleset s
+            ), due AS (
+                SELECT x.person_id, greatest(x.since, least(x.recheck_at, nx.activated_at)) AS at
+                  FROM healthpass.colour_current x
+                  LEFT JOIN healthpass.colour_ruleset nx ON nx.version = x.ruleset + 1
+                 WHERE x.person_id BETWEEN $1 AND $2 AND %1$s
+                   AND (x.recheck_at <= $4 OR nx.activated_at <= $4)
+                UNION ALL
+                SELECT x.person_id, x.created_at
+                  FROM healthpass.person x
+                 WHERE x.person_id BETWEEN $1 AND $2 AND %1$s
+                   AND NOT EXISTS (SELECT 1 FROM healthpass.colour_current c
+                                    WHERE c.person_id = x.person_id AND c.person_id BETWEEN $1 AND $2)
+            )
+            SELECT rs.version,
+                   min(due.person_id) AS lo, max(due.person_id) AS hi,
+                   array_agg(due.person_id ORDER BY due.person_id) AS ids,
+                   array_agg(due.at ORDER BY due.person_id) AS ats
+              FROM due
+              JOIN rs ON due.at >= rs.activated_at AND (rs.next_at IS NULL OR due.at < rs.next_at)
+             GROUP BY rs.version
+             ORDER BY rs.version
+        $sql$, scope) USING lo, hi, ids, upto
+        LOOP
+            any_due := true;
+            total := total + hp_colour_apply(g.version, g.lo, g.hi, g.ids, g.ats, ids IS NOT NULL);
+        END LOOP;
+        -- a person whose colour changes by time alone very often is finished
+        -- by the next call; nobody is ever left behind for good
+        EXIT WHEN NOT any_due OR rounds >= 500;
+    END LOOP;
+    RETURN total;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_colour_advance(bigint, bigint, bigint[], timestamptz) IS
+    'materialise first colours and every due change up to an instant (internal)';
+
+-- Re-colours people now. Without force, only what is due (first colours,
+-- re-checks, rule sets); with force (their inputs just changed), also a
+-- fresh evaluation at the current instant.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_refresh(ids bigint[], force boolean) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    lo bigint;
+    hi bigint;
+    g record;
+    n bigint;
+BEGIN
+    SELECT min(x), max(x) INTO lo, hi FROM unnest(ids) x;
+    IF lo IS NULL THEN
+        RETURN 0;
+    END IF;
+    n := hp_colour_advance(lo, hi, ids, now());
+    IF force THEN
+        FOR g IN
+            SELECT hp_ruleset_at(t.at) AS version, min(t.person_id) AS lo, max(t.person_id) AS hi,
+                   array_agg(t.person_id ORDER BY t.person_id) AS ids,
+                   array_agg(t.at ORDER BY t.person_id) AS ats
+              FROM (SELECT c.person_id, greatest(now(), c.since) AS at
+                      FROM colour_current c
+                     WHERE c.person_id BETWEEN lo AND hi
+                       AND c.person_id IN (SELECT unnest(ids))) t
+             GROUP BY 1
+        LOOP
+            n := n + hp_colour_apply(g.version, g.lo, g.hi, g.ids, g.ats, true);
+        END LOOP;
+    END IF;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_colour_refresh(bigint[], boolean) IS 're-colour people now (internal)';
+
+-- Row trigger: a declaration, result or mark of a person changed; re-colour
+-- that person (and only that person) in the same transaction.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_recolour_trigger() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    PERFORM hp_colour_refresh(ARRAY[NEW.person_id], true);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_recolour_trigger() IS 'row trigger: re-colour the person whose input changed';
+
+CREATE OR REPLACE TRIGGER health_declaration_recolour AFTER INSERT ON health_declaration
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_recolour_trigger();
+CREATE OR REPLACE TRIGGER test_result_recolour AFTER INSERT ON test_result
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_recolour_trigger();
+CREATE OR REPLACE TRIGGER risk_mark_recolour AFTER INSERT OR UPDATE ON risk_mark
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_recolour_trigger();
+
+-- Computes (without writing) the colour of one person at an instant.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_compute(pid bigint, at timestamptz,
+                                  OUT colour health_colour, OUT rule_ids integer[], OUT recheck_at timestamptz)
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+    SET jit = off
+AS $$
+DECLARE
+    q text;
+BEGIN
+    SELECT s.compiled INTO STRICT q FROM colour_ruleset s WHERE s.version = hp_ruleset_at(at);
+    EXECUTE format('SELECT e.colour, e.rule_ids, e.recheck_at FROM (%s) e', q)
+       INTO colour, rule_ids, recheck_at
+      USING pid, pid, ARRAY[pid], ARRAY[at];
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_colour_compute(bigint, timestamptz) IS 'colour of a person at an instant, computed without writing (internal)';
+
+CREATE OR REPLACE FUNCTION colour_status(person_id bigint, at timestamptz DEFAULT now())
+    RETURNS TABLE (colour health_colour, reasons text[], rule_ids integer[],
+                   since timestamptz, until timestamptz, source text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(colour_status.person_id);
+    t timestamptz := hp_past_instant('instant', at);
+    c colour_current;
+    h colour_history;
+    e record;
+BEGIN
+    SELECT * INTO c FROM colour_current x WHERE x.person_id = p.person_id;
+    IF FOUND AND t >= c.since THEN
+        IF (c.recheck_at IS NULL OR t < c.recheck_at) AND hp_ruleset_at(t) = c.ruleset THEN
+            RETURN QUERY SELECT c.colour, hp_reasons(c.rule_ids), c.rule_ids, c.since, NULL::timestamptz, 'current';
+            RETURN;
+        END IF;
+    ELSIF FOUND THEN
+        SELECT * INTO h FROM colour_history x
+         WHERE x.person_id = p.person_id AND x.since <= t
+         ORDER BY x.since DESC LIMIT 1;
+        IF FOUND AND t < h.until THEN
+            RETURN QUERY SELECT h.colour, hp_reasons(h.rule_ids), h.rule_ids, h.since, h.until, 'history';
+            RETURN;
+        END IF;
+    END IF;
+    IF t < p.created_at THEN
+        RETURN;     -- not registered yet: no colour
+    END IF;
+    e := hp_colour_compute(p.person_id, t);
+    RETURN QUERY SELECT e.colour, hp_reasons(e.rule_ids), e.rule_ids, NULL::timestamptz, NULL::timestamptz, 'computed';
+END
+$$;
+COMMENT ON FUNCTION healthpass.colour_status(bigint, timestamptz) IS
+    'colour of a person at an instant (default now) with reasons and, when known, the period; no row before registration';
+
+CREATE OR REPLACE FUNCTION colour_at(person_id bigint, at timestamptz) RETURNS health_colour
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT s.colour FROM colour_status(person_id, at) s
+$$;
+COMMENT ON FUNCTION healthpass.colour_at(bigint, timestamptz) IS
+    'the colour a person had at an instant (NULL before registration)';
+
+-- A person's periods overlapping [from_at, to_at], oldest first, after
+-- materialising everything due up to now.
+CREATE OR REPLACE FUNCTION colour_history(person_id bigint,
+                               from_at timestamptz DEFAULT '-infinity', to_at timestamptz DEFAULT 'infinity')
+    RETURNS TABLE (since timestamptz, until timestamptz, colour health_colour, reasons text[],
+                   rule_ids integer[], ruleset integer)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(colour_history.person_id);
+BEGIN
+    IF from_at IS NULL OR to_at IS NULL OR from_at > to_at THEN
+        RAISE EXCEPTION 'period "%" to "%" is not valid', from_at, to_at
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'The period starts before it ends.';
+    END IF;
+    PERFORM hp_colour_refresh(ARRAY[p.person_id], false);
+    RETURN QUERY
+        SELECT h.since, h.until, h.colour, hp_reasons(h.rule_ids), h.rule_ids, h.ruleset
+          FROM colour_history h
+         WHERE h.person_id = p.person_id AND h.until > from_at AND h.since <= to_at
+        UNION ALL
+        SELECT c.since, NULL, c.colour, hp_reasons(c.rule_ids), c.rule_ids, c.ruleset
+          FROM colour_current c
+         WHERE c.person_id = p.person_id AND c.since <= to_at
+        ORDER BY 1;
+END
+$$;
+COMMENT ON FUNCTION healthpass.colour_history(bigint, timestamptz, timestamptz) IS
+    'a person''s colour periods overlapping a time span, oldest first; the current one has until NULL';
+
+-- The colour now with everything an app page shows next to it.
+CREATE OR REPLACE FUNCTION health_status(person_id bigint)
+    RETURNS TABLE (colour health_colour, meaning text, reasons text[], since timestamptz,
+                   declaration_valid_until timestamptz, latest_result text,
+                   latest_sampled_at timestamptz, last_negative_at timestamptz)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(health_status.person_id);
+    c colour_current;
+BEGIN
+    PERFORM hp_colour_refresh(ARRAY[p.person_id], false);
+    SELECT * INTO STRICT c FROM colour_current x WHERE x.person_id = p.person_id;
+    RETURN QUERY
+        SELECT c.colour, colour_meaning(c.colour), hp_reasons(c.rule_ids), c.since,
+               (SELECT d.valid_until FROM health_declaration d
+                 WHERE d.person_id = p.person_id AND d.declared_at <= now()
+                 ORDER BY d.declared_at DESC, d.declaration_id DESC LIMIT 1),
+               l.result, l.sampled_at,
+               (SELECT max(s.sampled_at) FROM hp_recent_samples(p.person_id, now()) s WHERE s.result = 'negative')
+          FROM (SELECT NULL) dummy
+          LEFT JOIN LATERAL (
+                SELECT s.result, s.sampled_at FROM hp_recent_samples(p.person_id, now()) s
+                 ORDER BY s.sampled_at DESC, s.institution, s.sample_ref LIMIT 1) l ON true;
+END
+$$;
+COMMENT ON FUNCTION healthpass.health_status(bigint) IS
+    'the colour now, its meaning, reasons and since, the declaration''s end, the latest result and last negative test';
+
+-- Materialises every change whose instant has passed (declarations lapsing,
+-- marks starting and ending, tests leaving the window), for at most
+-- max_people people at a time; returns the number of colours that changed.
+-- Schedule it every minute (pg_cron: SELECT cron.schedule('healthpass-tick',
+-- '* * * * *', 'SELECT healthpass.colour_tick()')).
+CREATE OR REPLACE FUNCTION colour_tick(max_people integer DEFAULT 10000) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    ids bigint[];
+    n bigint := 0;
+BEGIN
+    IF max_people IS NULL OR max_people NOT BETWEEN 1 AND 1000000 THEN
+        RAISE EXCEPTION 'max_people % is out of range', max_people
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A tick handles 1 to 1000000 people.';
+    END IF;
+    SELECT array_agg(x.person_id) INTO ids FROM (
+        SELECT c.person_id FROM colour_current c
+         WHERE c.recheck_at <= now()
+         ORDER BY c.recheck_at
+         LIMIT max_people
+           FOR UPDATE SKIP LOCKED) x;
+    IF ids IS NOT NULL THEN
+        n := hp_colour_refresh(ids, false);
+    END IF;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION healthpass.colour_tick(integer) IS
+    'materialise colour changes whose time has come (schedule every minute); returns how many colours changed';
+
+-- The chunk size of jobs queued by rule changes.
+CREATE OR REPLACE FUNCTION recolour_chunk_size() RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN 50000;
+COMMENT ON FUNCTION healthpass.recolour_chunk_size() IS 'people per chunk of a re-colouring job (50000)';
+
+-- Queues a job for rule set version v, cut into chunks; unfinished older
+-- jobs are superseded (the new job brings everyone to the newest rules).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_recolour_job_for(v integer, chunk integer DEFAULT recolour_chunk_size()) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    id bigint;
+BEGIN
+    LOCK TABLE recolour_job IN SHARE ROW EXCLUSIVE MODE;
+    UPDATE recolour_job j SET state = 'superseded', finished_at = now()
+     WHERE j.state = 'queued' AND j.version < v;
+    SELECT j.job_id INTO id FROM recolour_job j WHERE j.state = 'queued' AND j.version = v;
+    IF FOUND THEN
+        RETURN id;
+    END IF;
+    INSERT INTO recolour_job AS j (version, note)
+    VALUES (v, (SELECT s.note FROM colour_ruleset s WHERE s.version = v))
+    RETURNING j.job_id INTO id;
+    -- the last chunk is open-ended: people registered meanwhile are in it
+    INSERT INTO recolour_chunk (job_id, chunk_no, lo, hi, people)
+    SELECT id, b.n + 1, min(b.person_id),
+           CASE WHEN b.n = max(b.n) OVER () THEN 9223372036854775807 ELSE max(b.person_id) END,
+           count(*)
+      FROM (SELECT p.person_id, (row_number() OVER (ORDER BY p.person_id) - 1) / chunk AS n
+              FROM person p) b
+     GROUP BY b.n;
+    RETURN id;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_recolour_job_for(integer, integer) IS 'queue a re-colouring job for a rule set version (internal)';
+
+CREATE OR REPLACE FUNCTION recolour_start(chunk_size integer DEFAULT recolour_chunk_size()) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    IF chunk_size IS NULL OR chunk_size NOT BETWEEN 100 AND 1000000 THEN
+        RAISE EXCEPTION 'chunk size % is out of range', chunk_size
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A chunk has 100 to 1000000 people.';
+    END IF;
+    RETURN hp_recolour_job_for((hp_current_ruleset(false)).version, chunk_size);
+END
+$$;
+COMMENT ON FUNCTION healthpass.recolour_start(integer) IS
+    'queue (or find) the job that brings everyone to the rules in force; returns its id';
+
+-- Progress of one job, from its chunks.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_job_progress(id bigint,
+    OUT done bigint, OUT total bigint, OUT changed bigint, OUT started_at timestamptz, OUT last_done_at timestamptz)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT coalesce(sum(c.people) FILTER (WHERE c.state = 'done'), 0)::bigint,
+           coalesce(sum(c.people), 0)::bigint,
+           coalesce(sum(c.changed), 0)::bigint,
+           min(c.started_at), max(c.done_at)
+      FROM recolour_chunk c WHERE c.job_id = id
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_job_progress(bigint) IS 'people done, total and colours changed of a job (internal)';
+
+-- One unit of work on a job: the next queued chunk, or when none is left
+-- the final sweep. finished is true when this caller found nothing more to
+-- do (the job is done, superseded, or its last chunks are being worked on
+-- by other sessions).
+CREATE OR REPLACE FUNCTION recolour_step(job bigint)
+    RETURNS TABLE (job_id bigint, state text, done bigint, total bigint, changed bigint, finished boolean)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    j recolour_job;
+    c recolour_chunk;
+    ids bigint[];
+    n bigint;
+    pr record;
+    more boolean := true;
+BEGIN
+    SELECT * INTO j FROM recolour_job x WHERE x.job_id = recolour_step.job;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 're-colouring job % does not exist', recolour_step.job
+            USING ERRCODE = 'no_data_found', DETAIL = 'Jobs are named by the id recolour_start returned.';
+    END IF;
+    IF j.state = 'queued' THEN
+        SELECT * INTO c FROM recolour_chunk x
+         WHERE x.job_id = j.job_id AND x.state = 'queued'
+         ORDER BY x.chunk_no LIMIT 1
+           FOR UPDATE SKIP LOCKED;
+        IF FOUND THEN
+            UPDATE recolour_chunk x SET started_at = clock_timestamp()
+             WHERE x.job_id = c.job_id AND x.chunk_no = c.chunk_no;
+            n := hp_colour_advance(c.lo, c.hi, NULL, now());
+            UPDATE recolour_chunk x SET state = 'done', changed = n, done_at = clock_timestamp()
+             WHERE x.job_id = c.job_id AND x.chunk_no = c.chunk_no;
+        ELSIF EXISTS (SELECT 1 FROM recolour_chunk x WHERE x.job_id = j.job_id AND x.state = 'queued') THEN
+            more := false;      -- the remaining chunks are in other sessions' hands
+        ELSE
+            SELECT array_agg(x.person_id) INTO ids FROM (
+                SELECT cc.person_id FROM colour_current cc
+                 WHERE cc.ruleset < j.version ORDER BY cc.person_id LIMIT 10000) x;
+            IF ids IS NOT NULL THEN
+                n := hp_colour_refresh(ids, false);
+                UPDATE recolour_chunk x SET changed = x.changed + n
+                 WHERE x.job_id = j.job_id
+                   AND x.chunk_no = (SELECT max(y.chunk_no) FROM recolour_chunk y WHERE y.job_id = j.job_id);
+            ELSE
+                UPDATE recolour_job x SET state = 'done', finished_at = clock_timestamp()
+                 WHERE x.job_id = j.job_id AND x.state = 'queued'
+                RETURNING * INTO j;
+                more := false;
+            END IF;
+        END IF;
+    ELSE
+        more := false;
+    END IF;
+    SELECT * INTO j FROM recolour_job x WHERE x.job_id = recolour_step.job;
+    pr := hp_job_progress(j.job_id);
+    RETURN QUERY SELECT j.job_id, j.state, pr.done, pr.total, pr.changed, NOT more;
+END
+$$;
+COMMENT ON FUNCTION healthpass.recolour_step(bigint) IS
+    'run one chunk of a re-colouring job (several sessions may run steps at once); returns progress and whether this caller is finished';
+
+-- Progress of jobs (default: the queued ones and the latest finished one).
+CREATE OR REPLACE FUNCTION recolour_progress(job bigint DEFAULT NULL)
+    RETURNS TABLE (job_id bigint, version integer, note text, state text, done bigint, total bigint,
+                   percent numeric, changed bigint, created_at timestamptz, started_at timestamptz,
+                   finished_at timestamptz, people_per_second numeric)
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT j.job_id, j.version, j.note, j.state, p.done, p.total,
+           round(100.0 * p.done / greatest(p.total, 1), 1),
+           p.changed, j.created_at, p.started_at, j.finished_at,
+           round(p.done / nullif(extract(epoch FROM coalesce(j.finished_at, p.last_done_at) - p.started_at), 0))
+      FROM recolour_job j
+     CROSS JOIN LATERAL hp_job_progress(j.job_id) p
+     WHERE CASE WHEN recolour_progress.job IS NOT NULL THEN j.job_id = recolour_progress.job
+                ELSE j.state = 'queued'
+                     OR j.job_id = (SELECT max(d.job_id) FROM recolour_job d WHERE d.state = 'done') END
+     ORDER BY j.job_id
+$$;
+COMMENT ON FUNCTION healthpass.recolour_progress(bigint) IS
+    'progress of re-colouring jobs: people done of total, percent, colours changed, rate';
+
+-- Runs the job to the rules in force in this transaction, reporting each
+-- chunk as a NOTICE. For small installations and tests; large ones use
+-- recolour_run, which commits after every chunk.
+CREATE OR REPLACE FUNCTION recolour_all() RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    id bigint := recolour_start();
+    r record;
+BEGIN
+    LOOP
+        SELECT * INTO r FROM recolour_step(id);
+        RAISE NOTICE 're-colouring job %: % of % people (% %%), % colour changes',
+            r.job_id, r.done, r.total, round(100.0 * r.done / greatest(r.total, 1), 1), r.changed;
+        EXIT WHEN r.finished;
+    END LOOP;
+    RETURN r.changed;
+END
+$$;
+COMMENT ON FUNCTION healthpass.recolour_all() IS
+    'run the re-colouring job to the rules in force in this transaction (NOTICE per chunk); returns colours changed';
+
+-- Works on a job chunk by chunk, committing after each, so other sessions
+-- see the progress (recolour_progress) and finished chunks survive an
+-- interruption; run it in several sessions at once to use several cores.
+-- CALL it outside a transaction block. SECURITY INVOKER: it only calls the
+-- granted functions.
+CREATE OR REPLACE PROCEDURE recolour_run(job bigint DEFAULT NULL)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    id bigint := job;
+    r record;
+BEGIN
+    IF id IS NULL THEN
+        id := healthpass.recolour_start();
+        COMMIT;
+    END IF;
+    LOOP
+        SELECT * INTO r FROM healthpass.recolour_step(id);
+        RAISE NOTICE 're-colouring job %: % of % people (% %%), % colour changes',
+            r.job_id, r.done, r.total, round(100.0 * r.done / greatest(r.total, 1), 1), r.changed;
+        COMMIT;
+        EXIT WHEN r.finished;
+    END LOOP;
+END
+$$;
+COMMENT ON PROCEDURE healthpass.recolour_run(bigint) IS
+    'CALL outside a transaction: work on a re-colouring job (default: to the rules in force), committing after each chunk';
+
+-- Re-colours at once the people whose declaration in force lists a place
+-- in (or containing) the given area; NOTICE per batch. Internal: called by
+-- declare_risk_area and lift_risk_area, which hold off new declarations.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_recolour_place(area text) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    ids bigint[];
+    batch bigint[];
+    i integer := 1;
+    total integer;
+    n bigint := 0;
+BEGIN
+    SELECT array_agg(DISTINCT d.person_id ORDER BY d.person_id) INTO ids
+      FROM health_declaration d
+     WHERE d.valid_until > now() AND cardinality(d.travel_places) > 0
+       AND EXISTS (SELECT 1 FROM unnest(d.travel_places) pl WHERE starts_with(pl, area));
+    total := coalesce(cardinality(ids), 0);
+    WHILE i <= total LOOP
+        batch := ids[i : i + 9999];
+        n := n + hp_colour_refresh(batch, true);
+        i := i + 10000;
+        RAISE NOTICE 'risk area "%": % of % people re-coloured, % colour changes',
+            area, least(i - 1, total), total, n;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_recolour_place(text) IS 're-colour the people a risk area affects (internal)';
+
+-- Scanners learn a colour only from what a person shows them (a code, or
+-- name + ID number + phone at a manual check), never by person id: like
+-- health_status, the colour functions are not theirs.
+GRANT EXECUTE ON FUNCTION
+    healthpass.colour_status(bigint, timestamptz),
+    healthpass.colour_at(bigint, timestamptz)
+    TO healthpass_app, healthpass_health, healthpass_admin, healthpass_report;
+GRANT EXECUTE ON FUNCTION
+    healthpass.colour_history(bigint, timestamptz, timestamptz),
+    healthpass.health_status(bigint)
+    TO healthpass_app, healthpass_health, healthpass_admin;
+GRANT EXECUTE ON FUNCTION
+    healthpass.colour_tick(integer),
+    healthpass.recolour_start(integer),
+    healthpass.recolour_step(bigint),
+    healthpass.recolour_all()
+    TO healthpass_admin;
+GRANT EXECUTE ON FUNCTION healthpass.recolour_progress(bigint) TO healthpass_admin, healthpass_report;
+GRANT EXECUTE ON PROCEDURE healthpass.recolour_run(bigint) TO healthpass_admin;
+GRANT EXECUTE ON FUNCTION healthpass.recolour_chunk_size() TO healthpass_admin, healthpass_report;
+
+-- ===== sql/api/56_codes.sql
+-- 56_codes.sql: the dynamic health code, its verification by scanners, a
+-- staff member's manual check (seed 004) and the e-pass health page.
+--
+-- The health code is an HP1 token of kind "health". Its body carries the
+-- person's opaque reference, masked name, document kind and masked number
+-- (person_claims), the colour when issued and the date of the last negative
+-- test in 14 days. It is valid for health_settings().code_valid_for
+-- (3 minutes by default), so a screenshot goes stale; an app refreshes it
+-- while the page is open. Real-name rejected people get no code.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- Issues the code for a person whose colour is materialised up to now.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_health_code(p person,
+    OUT token text, OUT colour health_colour, OUT reasons text[], OUT since timestamptz,
+    OUT last_negative_at timestamptz, OUT expires_at timestamptz)
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    c colour_current;
+    body jsonb;
+BEGIN
+    -- the person row first, then the colour (hp_issue_code share-locks the
+    -- person again): the order every writer of a person's facts takes, so
+    -- a code being issued and a result being recorded never deadlock
+    PERFORM hp_lock_person(p.person_id, 'share');
+    PERFORM hp_require_not_rejected(p);
+    -- locks the person's colour: a code is never issued with a colour that
+    -- another transaction is changing
+    PERFORM hp_colour_refresh(ARRAY[p.person_id], false);
+    SELECT * INTO STRICT c FROM colour_current x WHERE x.person_id = p.person_id FOR UPDATE;
+    SELECT max(s.sampled_at) INTO last_negative_at
+      FROM hp_recent_samples(p.person_id, now()) s WHERE s.result = 'negative';
+    body := person_claims(p.person_id) || jsonb_build_object('colour', c.colour::text);
+    IF last_negative_at IS NOT NULL THEN
+        body := body || jsonb_build_object('negative_test',
+                    to_char(last_negative_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'));
+    END IF;
+    token := hp_issue_code(p, 'health', body, hp_setting('code_valid_for')::interval);
+    colour := c.colour;
+    reasons := hp_reasons(c.rule_ids);
+    since := c.since;
+    expires_at := pass_expires_at(token::pass);
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_health_code(person) IS 'issue a health code for a person (internal)';
+
+CREATE OR REPLACE FUNCTION health_code(person_id bigint)
+    RETURNS TABLE (token text, colour health_colour, reasons text[], since timestamptz,
+                   last_negative_at timestamptz, expires_at timestamptz)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    -- in FROM: "(f()).*" would call the function once per column
+    RETURN QUERY SELECT h.* FROM hp_health_code(hp_get_person(health_code.person_id)) h;
+END
+$$;
+COMMENT ON FUNCTION healthpass.health_code(bigint) IS
+    'a fresh dynamic health code (HP1 kind "health", minutes long) with the colour, reasons and last negative test; 55000 when real-name was rejected';
+
+CREATE OR REPLACE FUNCTION health_code_png(person_id bigint, module_px integer DEFAULT 6)
+    RETURNS TABLE (token text, colour health_colour, expires_at timestamptz, png bytea)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    c record;
+BEGIN
+    c := hp_health_code(hp_get_person(health_code_png.person_id));
+    RETURN QUERY SELECT c.token, c.colour, c.expires_at,
+                        qr_png(c.token, 'M', hp_module_px(module_px), 4, c.colour::text, 'white');
+END
+$$;
+COMMENT ON FUNCTION healthpass.health_code_png(bigint, integer) IS
+    'a fresh health code and its QR image as a PNG drawn in the code''s colour';
+
+-- What a scanner learns from a personal code: the verdict and the claims
+-- and, online, the colour now (which may differ from the colour at issue)
+-- and the latest test. The live facts are given only for a valid code
+-- issued here: a stale screenshot or another issuer's code (mutual
+-- recognition: codes recognised, data not interconnected) tells nothing
+-- about the person's current state. kinds: the code kinds the caller
+-- accepts; any other kind is "wrong_kind".
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_scan(token text, kinds text[])
+    RETURNS TABLE (valid boolean, reason text, kind text, issuer text, person_ref uuid,
+                   name_masked text, doc_kind text, id_masked text,
+                   code_colour health_colour, negative_test date,
+                   issued_at timestamptz, expires_at timestamptz,
+                   colour health_colour, reasons text[], since timestamptz,
+                   latest_result text, latest_sampled_at timestamptz, token_id bytea,
+                   last_negative_at timestamptz)
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    v verification;
+    ok boolean;
+    why text;
+    ref uuid;
+    col health_colour;
+    neg date;
+    pid bigint;
+    now_colour health_colour;
+    now_reasons text[];
+    now_since timestamptz;
+    test_result text;
+    test_at timestamptz;
+    negative_at timestamptz;
+BEGIN
+    IF token IS NULL THEN
+        RAISE EXCEPTION '% is missing', CASE WHEN kinds = ARRAY['health'] THEN 'health code' ELSE 'scanned code' END
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Pass the scanned HP1 text.';
+    END IF;
+    v := verify_token(token);
+    ok := v.valid;
+    why := v.reason;
+    IF v.kind IS NOT NULL AND NOT v.kind = ANY (kinds) THEN
+        ok := false;
+        why := coalesce(why, 'wrong_kind');
+    END IF;
+    IF v.body IS NOT NULL AND v.kind = ANY (kinds) THEN
+        BEGIN
+            ref := (v.body->>'ref')::uuid;
+            col := (v.body->>'colour')::health_colour;
+            neg := (v.body->>'negative_test')::date;
+        EXCEPTION WHEN invalid_text_representation OR datetime_field_overflow
+                    OR invalid_datetime_format THEN
+            ok := false;
+            why := coalesce(why, 'malformed');
+            ref := NULL; col := NULL; neg := NULL;
+        END;
+    END IF;
+    IF ok AND ref IS NOT NULL
+       AND EXISTS (SELECT 1 FROM signing_key k WHERE k.kid = v.kid AND k.secret_box IS NOT NULL) THEN
+        SELECT r.person_id INTO pid FROM ref_index r WHERE r.public_ref = ref;
+        IF pid IS NOT NULL THEN
+            SELECT c.colour, c.reasons, c.since INTO now_colour, now_reasons, now_since
+              FROM colour_status(pid, now()) c;
+            SELECT r.result, r.sampled_at, r.last_negative_at INTO test_result, test_at, negative_at
+              FROM latest_test_result(pid, now()) r;
+        END IF;
+    END IF;
+    RETURN QUERY SELECT ok, why, v.kind, v.issuer, ref,
+        CASE WHEN v.kind = ANY (kinds) THEN v.body->>'name' END,
+        CASE WHEN v.kind = ANY (kinds) THEN v.body->>'doc' END,
+        CASE WHEN v.kind = ANY (kinds) THEN v.body->>'id' END,
+        col, neg, v.issued_at, v.expires_at,
+        now_colour, now_reasons, now_since, test_result, test_at, v.token_id, negative_at;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_scan(text, text[]) IS
+    'verdict, claims and, for a valid local code, the live colour and latest test of a scanned code (internal)';
+
+CREATE OR REPLACE FUNCTION verify_health_code(token text)
+    RETURNS TABLE (valid boolean, reason text, person_ref uuid, name_masked text, doc_kind text,
+                   id_masked text, issuer text, colour health_colour, negative_test date,
+                   issued_at timestamptz, expires_at timestamptz,
+                   current_colour health_colour, current_reasons text[], current_since timestamptz)
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT s.valid, s.reason, s.person_ref, s.name_masked, s.doc_kind, s.id_masked, s.issuer,
+           s.code_colour, s.negative_test, s.issued_at, s.expires_at, s.colour, s.reasons, s.since
+      FROM hp_scan(token, ARRAY['health']) s
+$$;
+COMMENT ON FUNCTION healthpass.verify_health_code(text) IS
+    'verify a scanned health code: verdict (reason names the first failure), claims, and for a valid local code the colour now';
+
+-- The scanner's one call for any personal code a person shows: the dynamic
+-- health code, a printed personal or family code, the e-pass code, the
+-- entry code. What the staff's screen shows: the verdict, the masked
+-- identity, the colour now with its meaning and reasons, the latest test.
+CREATE OR REPLACE FUNCTION scan_personal_code(token text)
+    RETURNS TABLE (valid boolean, reason text, kind text, issuer text, person_ref uuid,
+                   name_masked text, doc_kind text, id_masked text, expires_at timestamptz,
+                   colour health_colour, meaning text, reasons text[], since timestamptz,
+                   latest_result text, latest_sampled_at timestamptz)
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT s.valid, s.reason, s.kind, s.issuer, s.person_ref, s.name_masked, s.doc_kind, s.id_masked,
+           s.expires_at, s.colour, colour_meaning(s.colour), s.reasons, s.since,
+           s.latest_result, s.latest_sampled_at
+      FROM hp_scan(token, ARRAY['health', 'personal', 'epass', 'entry']) s
+$$;
+COMMENT ON FUNCTION healthpass.scan_personal_code(text) IS
+    'one call for any scanned personal code (health, personal/family, e-pass, entry): verdict, masked identity, the colour now and the latest test';
+
+-- Seed 004: staff check a person without a smartphone by the name, ID
+-- number and phone they say (a family member's phone for a member
+-- registered by proxy: the guardian's; for a guardian without one, a
+-- member's they registered). An unknown document, a name that
+-- does not match and a phone that does not match all get the same answer,
+-- so the check is no oracle for which field was wrong. Names match ignoring
+-- case and spacing (Latin names are typed in many ways); phones ignoring
+-- spaces, hyphens, brackets and a leading +86.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_same_name(a text, b text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN lower(regexp_replace(a, '[\s　]+', '', 'g')) = lower(regexp_replace(b, '[\s　]+', '', 'g'));
+COMMENT ON FUNCTION healthpass_internal.hp_same_name(text, text) IS 'two names are the same ignoring case and spacing (internal)';
+
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_same_phone(a text, b text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN regexp_replace(regexp_replace(a, '[\s\-()]', '', 'g'), '^(\+|00)86', '')
+     = regexp_replace(regexp_replace(b, '[\s\-()]', '', 'g'), '^(\+|00)86', '');
+COMMENT ON FUNCTION healthpass_internal.hp_same_phone(text, text) IS 'two phone numbers are the same ignoring separators and +86 (internal)';
+
+-- The person a manual check names, or the one P0002 answer for every
+-- mismatch (unknown document, wrong name, wrong phone: no oracle).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_manual_match(doc_kind text, doc_number text, name text, phone text)
+    RETURNS person
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    n text := hp_person_document(doc_kind, doc_number);
+    given_name text := hp_text('name', hp_manual_match.name, 100);
+    given_phone text := hp_text('phone', hp_manual_match.phone, 30);
+    p person;
+    known boolean;
+BEGIN
+    SELECT x.* INTO p FROM document_index d JOIN person x ON x.person_id = d.person_id
+     WHERE d.doc_kind = hp_manual_match.doc_kind AND d.doc_number = n;
+    known := FOUND;
+    IF NOT known OR given_name IS NULL OR given_phone IS NULL
+       OR NOT hp_same_name(p.name, given_name)
+       -- the person's phone, else a family member's: the guardian who
+       -- registered them, or a member they registered
+       OR NOT EXISTS (SELECT 1 FROM person f
+                       WHERE (f.person_id = p.person_id OR f.person_id = p.guardian_id
+                              OR f.person_id IN (SELECT m.member_id FROM family_member m
+                                                  WHERE m.person_id = p.person_id))
+                         AND hp_same_phone(f.phone, given_phone)) THEN
+        RAISE EXCEPTION 'no person matches % "%" with the name and phone given', doc_kind, hp_mask_document(doc_kind, n)
+            USING ERRCODE = 'no_data_found',
+                  DETAIL = 'The document is not registered, or the name or the phone does not match it.';
+    END IF;
+    RETURN p;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_manual_match(text, text, text, text) IS
+    'the person named by document, name and phone at a manual check, or one P0002 for any mismatch (internal)';
+
+CREATE OR REPLACE FUNCTION manual_health_check(doc_kind text, doc_number text, name text, phone text)
+    RETURNS TABLE (name_masked text, id_masked text, colour health_colour, meaning text,
+                   reasons text[], since timestamptz, latest_result text, latest_sampled_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_manual_match(doc_kind, doc_number, name, phone);
+    s record;
+    t record;
+BEGIN
+    SELECT * INTO s FROM colour_status(p.person_id, now());
+    SELECT * INTO t FROM latest_test_result(p.person_id, now());
+    RETURN QUERY SELECT mask_name(p.name), hp_mask_document(p.doc_kind, p.doc_number),
+                        s.colour, colour_meaning(s.colour), s.reasons, s.since, t.result, t.sampled_at;
+END
+$$;
+COMMENT ON FUNCTION healthpass.manual_health_check(text, text, text, text) IS
+    'staff check of a person without a smartphone by document, name and phone (the guardian''s for a member by proxy): masked identity, the colour now and the latest test';
+
+-- The e-pass page's health-code section (epass_page, 43_epass.sql, shows
+-- it): the live colour, why, since when, the last negative test,
+-- and a fresh dynamic code. A rejected person gets no code.
+CREATE OR REPLACE FUNCTION healthpass_internal.epass_health_section(person_id bigint) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(epass_health_section.person_id);
+    c record;
+BEGIN
+    IF p.realname_status = 'rejected' THEN
+        RETURN jsonb_build_object(
+            'available', false,
+            'message', 'real-name verification was rejected: edit your information to get a health code');
+    END IF;
+    c := hp_health_code(p);
+    RETURN jsonb_build_object(
+        'available', true,
+        'colour', c.colour,
+        'meaning', colour_meaning(c.colour),
+        'since', c.since,
+        'reasons', to_jsonb(c.reasons),
+        'last_negative_test', c.last_negative_at,
+        'code', c.token,
+        'code_expires_at', c.expires_at);
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.epass_health_section(bigint) IS
+    'health-code part of the e-pass page: live colour, meaning, since, reasons, last negative test and a fresh dynamic code';
+
+GRANT EXECUTE ON FUNCTION
+    healthpass.health_code(bigint),
+    healthpass.health_code_png(bigint, integer)
+    TO healthpass_app, healthpass_admin;
+GRANT EXECUTE ON FUNCTION healthpass.verify_health_code(text), healthpass.scan_personal_code(text)
+    TO healthpass_scanner, healthpass_app, healthpass_health, healthpass_admin;
+GRANT EXECUTE ON FUNCTION healthpass.manual_health_check(text, text, text, text)
+    TO healthpass_scanner, healthpass_admin;
+
+-- ===== sql/api/60_venues.sql
+-- 60_venues.sql: venues, their staff and their printed venue codes
+-- (seed 004 一.1-3).
+--
+-- A registered person (the manager) registers a venue and becomes the only
+-- person who may edit, suspend, close or reopen it and add or remove its
+-- staff. The manager and the staff see the venue's details, its venue code
+-- and its printable poster. The venue code is an HP1 token of kind "venue"
+-- valid for a year; the ledger venue_code_issued hands out the same code
+-- until it nears expiry, and an edit of what the poster shows (name,
+-- street, address), a suspension or a closing revokes it.
+--
+-- For the scanning side (61_scans.sql): healthpass_internal.hp_venue_of_token
+-- (a scanned venue code -> the active venue row, or a named refusal) and
+-- healthpass_internal.hp_is_active_staff (may this person scan for this
+-- venue). Neither takes a lock.
+--
+-- Citus: venue, venue_staff and venue_code_issued are reference tables
+-- (see sql/schema/60_venues.sql and doc/venues.md, "Design notes").
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+CREATE OR REPLACE TRIGGER venue_keep_history
+    BEFORE UPDATE ON venue
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
+    EXECUTE FUNCTION healthpass_internal.hp_keep_history('venue_history');
+
+-- A history row of a venue keeps the image as its digest: a licence image
+-- is up to photo_limit() bytes, and every status change writes a version.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_venue_history_slim() RETURNS trigger
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    IF NEW.data ? 'image' THEN
+        NEW.data := (NEW.data - 'image')
+                    || jsonb_build_object('image_sha256',
+                           encode(sha256(decode(substr(NEW.data->>'image', 3), 'hex')), 'hex'));
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_venue_history_slim() IS
+    'row trigger: a venue history row keeps the image''s SHA-256, not the image (internal)';
+
+CREATE OR REPLACE TRIGGER venue_history_slim
+    BEFORE INSERT ON venue_history
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_venue_history_slim();
+
+-- Checks -----------------------------------------------------------------------
+
+-- The document kinds a venue is registered under: an organisation's codes,
+-- the manager's own resident ID number, a vehicle's plate.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_venue_kinds() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+    RETURN ARRAY(SELECT k FROM document_kinds() k WHERE document_kind_holder(k) = 'organisation')
+           || 'cn_resident_id'::text
+           || ARRAY(SELECT k FROM document_kinds() k WHERE document_kind_holder(k) = 'vehicle');
+COMMENT ON FUNCTION healthpass_internal.hp_venue_kinds() IS 'document kinds a venue is registered under (internal)';
+
+-- Validates a venue identifier and returns its canonical number. A bad
+-- number is quoted masked, as hp_person_document does.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_venue_document(kind text, number text) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    IF kind IS NULL OR NOT kind = ANY (hp_venue_kinds()) THEN
+        RAISE EXCEPTION 'venue identifier kind "%" is not valid', hp_quote(kind)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A venue is registered under uscc or org_code, else the manager''s own cn_resident_id, or for a vehicle its plate.';
+    END IF;
+    IF kind = 'cn_resident_id' THEN
+        RETURN hp_person_document(kind, number);
+    END IF;
+    IF number IS NULL THEN
+        RAISE EXCEPTION 'venue identifier is missing for kind "%"', kind
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Every venue needs the number of its identifier.';
+    END IF;
+    RETURN hp_normalize_masked(kind, number);
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_venue_document(text, text) IS 'canonical number of a venue identifier, or an error quoting it masked (internal)';
+
+-- A required text of a venue (name, street, address): checked by hp_text,
+-- runs of spaces made one, NFC, so one venue is not registered twice under
+-- two spellings of its name.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_venue_text(field text, value text, maxlen integer) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    v text := hp_text(field, value, maxlen, required => true);
+BEGIN
+    v := regexp_replace(v, '[ \u00a0\u3000]+', ' ', 'g');
+    IF current_setting('server_encoding') = 'UTF8' THEN
+        v := normalize(v, NFC);
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_venue_text(text, text, integer) IS 'checked, space-normalised, NFC venue text (internal)';
+
+-- The venue's contact phone, required, normalised by hp_phone; the value is
+-- quoted through hp_quote.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_venue_phone(value text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    v text := hp_text('phone', value, 30, required => true);
+BEGIN
+    RETURN hp_phone('phone', v);
+EXCEPTION WHEN invalid_parameter_value THEN
+    IF v IS NULL THEN
+        RAISE;
+    END IF;
+    RAISE EXCEPTION 'phone number "%" is not valid', hp_quote(v)
+        USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A phone number has 5 to 20 digits, optionally after a leading +.';
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_venue_phone(text) IS 'checked, normalised venue phone (internal)';
+
+-- What the image of a venue is called in messages.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_venue_image_label(id_kind text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN id_kind = 'plate' THEN 'vehicle photo' ELSE 'licence image' END;
+COMMENT ON FUNCTION healthpass_internal.hp_venue_image_label(text) IS 'the name of a venue''s image in messages (internal)';
+
+-- The negative-test window a venue asks for: NULL (none) or 1 to 168 hours.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_test_hours(hours numeric) RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    IF hours IS NOT NULL AND (hours <> trunc(hours) OR hours NOT BETWEEN 1 AND 168) THEN
+        RAISE EXCEPTION 'negative test window of % hours is out of range', hp_quote(hours::text)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A venue asks for a negative test within 1 to 168 whole hours, or for none (NULL).';
+    END IF;
+    RETURN hours::integer;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_test_hours(numeric) IS 'checked negative-test window of a venue (internal)';
+
+-- Looking up and locking a venue ------------------------------------------------
+
+-- The venue row without locking; 22004 for a missing id, P0002 for none.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_get_venue(vid bigint) RETURNS venue
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    v venue;
+BEGIN
+    IF vid IS NULL THEN
+        RAISE EXCEPTION 'venue id is missing'
+            USING ERRCODE = 'null_value_not_allowed', DETAIL = 'Name the venue by its venue_id.';
+    END IF;
+    SELECT * INTO v FROM venue x WHERE x.venue_id = vid;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'venue % does not exist', vid
+            USING ERRCODE = 'no_data_found', DETAIL = 'No venue has this id.';
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_get_venue(bigint) IS 'venue row, or 22004/P0002 (internal)';
+
+-- The venue row locked FOR NO KEY UPDATE: edits, status changes, staff
+-- changes and the issuing of a venue code of one venue run one at a time. A
+-- scanner's FOR KEY SHARE (or no lock) is not blocked by it.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_lock_venue(vid bigint) RETURNS venue
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    v venue;
+BEGIN
+    SELECT * INTO v FROM venue x WHERE x.venue_id = vid FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        PERFORM hp_get_venue(vid);      -- raises: missing (22004) or unknown (P0002)
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_lock_venue(bigint) IS 'venue row locked FOR NO KEY UPDATE, or the error of hp_get_venue (internal)';
+
+-- A person's role at a venue: manager, staff, or NULL.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_venue_role(v venue, pid bigint) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+    RETURN CASE WHEN v.manager_id = pid THEN 'manager'
+                WHEN EXISTS (SELECT 1 FROM venue_staff s WHERE s.venue_id = v.venue_id AND s.person_id = pid) THEN 'staff' END;
+COMMENT ON FUNCTION healthpass_internal.hp_venue_role(venue, bigint) IS 'manager, staff or NULL (internal)';
+
+-- Raises 42501 unless the person may act on the venue: "manager" for what
+-- only the manager does, "staff" for what the manager and staff do.
+-- Returns the role.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_require_venue_role(v venue, pid bigint, need text) RETURNS text
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    r text := hp_venue_role(v, pid);
+BEGIN
+    IF need = 'manager' AND r IS DISTINCT FROM 'manager' THEN
+        RAISE EXCEPTION 'person % does not manage venue %', pid, v.venue_id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the person who registered a venue edits it, changes its status and its staff.';
+    END IF;
+    IF r IS NULL THEN
+        RAISE EXCEPTION 'person % is not staff of venue %', pid, v.venue_id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only a venue''s manager and the staff they added see it.';
+    END IF;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_require_venue_role(venue, bigint, text) IS 'the person''s role at a venue, or 42501 (internal)';
+
+-- Raises 55000 for a venue whose status does not allow what is asked.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_require_venue_status(v venue, allowed text[], what text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    IF NOT v.status = ANY (allowed) THEN
+        RAISE EXCEPTION 'venue % is %', v.venue_id, v.status
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('A %s venue gets no %s; the reason given: %s.', v.status, what,
+                                  rtrim(hp_quote(v.status_reason, 100), '.')),
+                  HINT = CASE v.status WHEN 'suspended' THEN 'The manager reopens the venue with reopen_venue.'
+                                       WHEN 'closed' THEN 'Closing is final.' END;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_require_venue_status(venue, text[], text) IS 'refuses a venue in the wrong status with 55000 (internal)';
+
+-- For the scanning side -------------------------------------------------------------
+
+-- Whether a person may scan for a venue: its manager, or staff the manager
+-- added and has not removed. The venue's status is not looked at (the
+-- caller refuses a suspended or closed venue with its own message). No
+-- lock: a caller that must not cross a removal locks the venue_staff row.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_is_active_staff(venue_id bigint, person_id bigint) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+    RETURN coalesce(EXISTS (SELECT 1 FROM venue_staff s
+                             WHERE s.venue_id = hp_is_active_staff.venue_id AND s.person_id = hp_is_active_staff.person_id)
+                    OR EXISTS (SELECT 1 FROM venue v
+                                WHERE v.venue_id = hp_is_active_staff.venue_id AND v.manager_id = hp_is_active_staff.person_id),
+                    false);
+COMMENT ON FUNCTION healthpass_internal.hp_is_active_staff(bigint, bigint) IS
+    'whether a person is the manager or current staff of a venue (internal)';
+
+-- The venue a scanned venue code names, if it may be scanned now: a valid
+-- HP1 token of kind "venue" signed with a key of this server, naming an
+-- active venue. Otherwise one named refusal:
+--   22023 "venue code is not valid: <reason>", reason one of verify_token's
+--         (expired, revoked, malformed, bad_signature, unknown_key, ...),
+--         wrong_kind (another kind of code), foreign (another issuer's
+--         venue code: venues are registered where they are scanned),
+--         malformed (a body without a venue id), or missing (NULL)
+--   P0002 the venue does not exist
+--   55000 the venue is suspended or closed
+-- No lock is taken; a caller that must not cross a suspension locks the
+-- row itself (FOR SHARE).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_venue_of_token(token text) RETURNS venue
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    v verification;
+    why text;
+    detail text;
+    vid bigint;
+    r venue;
+BEGIN
+    IF token IS NULL THEN
+        RAISE EXCEPTION 'venue code is not valid: missing'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Pass the scanned HP1 text of the venue''s poster.';
+    END IF;
+    v := verify_token(token);
+    IF v.kind IS NOT NULL AND v.kind <> 'venue' THEN
+        why := 'wrong_kind';
+        detail := format('The scanned code is a code of kind "%s", not a venue''s poster.', hp_quote(v.kind, 20));
+    ELSIF v.reason IS NOT NULL THEN
+        why := v.reason;
+        detail := CASE v.reason
+            WHEN 'expired' THEN 'The poster''s code has expired; the venue prints a new one.'
+            WHEN 'revoked' THEN 'The venue was changed, suspended or closed since the poster was printed.'
+            WHEN 'malformed' THEN 'The scanned text is not an HP1 code.'
+            WHEN 'not_yet_valid' THEN 'The code is dated in the future; check the clocks.'
+            ELSE 'The code is not signed by a key this server trusts for it.' END;
+    ELSIF NOT EXISTS (SELECT 1 FROM signing_key k WHERE k.kid = v.kid AND k.secret_box IS NOT NULL) THEN
+        why := 'foreign';
+        detail := format('The code was issued by "%s"; a venue is scanned with the server it is registered with.',
+                         hp_quote(v.issuer, 40));
+    ELSIF jsonb_typeof(v.body->'venue') IS DISTINCT FROM 'number' OR (v.body->>'venue') !~ '^[1-9][0-9]{0,17}$' THEN
+        why := 'malformed';
+        detail := 'The code names no venue.';
+    END IF;
+    IF why IS NOT NULL THEN
+        RAISE EXCEPTION 'venue code is not valid: %', why
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = detail;
+    END IF;
+    vid := (v.body->>'venue')::bigint;
+    r := hp_get_venue(vid);
+    PERFORM hp_require_venue_status(r, ARRAY['active'], 'scans');
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_venue_of_token(text) IS
+    'the active venue a scanned venue code names, or 22023 naming the reason, P0002, 55000 (internal)';
+
+-- The venue code ledger ---------------------------------------------------------------
+
+-- Revokes a venue's live codes; returns how many were revoked.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_revoke_venue_codes(vid bigint, reason text) RETURNS integer
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    WITH gone AS (
+        DELETE FROM venue_code_issued c WHERE c.venue_id = vid
+        RETURNING c.*
+    )
+    SELECT count(revoke_token(g.token_id, reason, g.kid)) INTO n
+      FROM gone g
+     WHERE g.expires_at > now()
+       AND NOT EXISTS (SELECT 1 FROM revoked_token r WHERE r.token_id = g.token_id);
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_revoke_venue_codes(bigint, text) IS 'revoke the live venue codes of a venue (internal)';
+
+-- The venue code of an active venue: the newest live code while it still
+-- verifies and has more than 30 days to run (a poster stays up), else a new
+-- one valid for a year, recorded in the ledger. Issuing locks the venue, so
+-- an edit or a suspension committed meanwhile is seen, and two callers
+-- issue one code.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_venue_code(vid bigint) RETURNS text
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    v venue := hp_get_venue(vid);
+    code text;
+    issued pass;
+BEGIN
+    PERFORM hp_require_venue_status(v, ARRAY['active'], 'venue code');
+    FOR code IN SELECT c.token FROM venue_code_issued c
+                 WHERE c.venue_id = vid AND c.expires_at > now() + interval '30 days'
+                 ORDER BY c.expires_at DESC LOOP
+        IF (verify_token(code)).valid THEN
+            RETURN code;
+        END IF;
+    END LOOP;
+    v := hp_lock_venue(vid);
+    PERFORM hp_require_venue_status(v, ARRAY['active'], 'venue code');
+    -- another caller may have issued one while this one waited
+    FOR code IN SELECT c.token FROM venue_code_issued c
+                 WHERE c.venue_id = vid AND c.expires_at > now() + interval '30 days'
+                 ORDER BY c.expires_at DESC LOOP
+        IF (verify_token(code)).valid THEN
+            RETURN code;
+        END IF;
+    END LOOP;
+    code := issue_token('venue', jsonb_build_object('venue', v.venue_id, 'name', v.name,
+                                                    'street', v.street, 'vv', v.version),
+                        interval '1 year');
+    issued := code;
+    -- expired codes, and codes an administrator revoked, leave the ledger
+    DELETE FROM venue_code_issued c
+     WHERE c.venue_id = vid
+       AND (c.expires_at <= now() OR EXISTS (SELECT 1 FROM revoked_token r WHERE r.token_id = c.token_id));
+    INSERT INTO venue_code_issued (venue_id, token_id, kid, token, version, expires_at)
+    VALUES (vid, pass_token_id(issued), pass_kid(issued), code, v.version, pass_expires_at(issued));
+    RETURN code;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_venue_code(bigint) IS 'the live venue code of an active venue, issued when there is none (internal)';
+
+-- Posters -------------------------------------------------------------------------
+
+-- Text for XML: & < > " ' as entities.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_xml(value text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN replace(replace(replace(replace(replace(value, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
+                           '"', '&quot;'), '''', '&apos;');
+COMMENT ON FUNCTION healthpass_internal.hp_xml(text) IS 'text escaped for XML (internal)';
+
+-- A line of text broken into lines of at most max_em ems, guessing widths
+-- (no font is measured): a CJK or full-width character is 1 em, any other
+-- 0.6. A line breaks at its last space when it has one, else anywhere.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_wrap(value text, max_em numeric) RETURNS text[]
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    lines text[] := '{}';
+    line text := '';
+    w numeric := 0;
+    c text;
+    cw numeric;
+    sp integer;
+BEGIN
+    FOREACH c IN ARRAY regexp_split_to_array(coalesce(value, ''), '') LOOP
+        cw := CASE WHEN c ~ '[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\U00020000-\U0003ffff]'
+                   THEN 1 ELSE 0.6 END;
+        IF w + cw > max_em AND line <> '' THEN
+            sp := length(line) - strpos(reverse(line), ' ') + 1;
+            IF c <> ' ' AND strpos(line, ' ') > 0 AND sp > 1 THEN
+                lines := lines || rtrim(left(line, sp - 1));
+                line := substr(line, sp + 1);
+            ELSE
+                lines := lines || rtrim(line);
+                line := '';
+            END IF;
+            w := (SELECT coalesce(sum(CASE WHEN x ~ '[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\U00020000-\U0003ffff]'
+                                           THEN 1 ELSE 0.6 END), 0)
+                    FROM regexp_split_to_table(line, '') x);
+            IF line = '' AND c = ' ' THEN
+                CONTINUE;
+            END IF;
+        END IF;
+        line := line || c;
+        w := w + cw;
+    END LOOP;
+    IF line <> '' THEN
+        lines := lines || line;
+    END IF;
+    RETURN lines;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_wrap(text, numeric) IS 'text broken into lines of a guessed width (internal)';
+
+-- The poster as SVG: the code at error-correction level Q (a printed code
+-- survives creases and smudges), the venue's name under it in bold and its
+-- street and address below, centred, 160 mm wide. Units are QR modules.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_poster_svg(code text, title text, subtitle text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    qr text := qr_svg(code, 'Q', 1, 4);
+    n integer := (regexp_match(qr, 'viewBox="0 0 ([0-9]+) '))[1]::integer;
+    modules text := (regexp_match(qr, '<path [^>]*/>'))[1];
+    fs1 numeric := round(n * 0.07, 2);
+    fs2 numeric := round(n * 0.045, 2);
+    y numeric := n;
+    body text := '';
+    l text;
+    h numeric;
+BEGIN
+    FOREACH l IN ARRAY hp_wrap(title, (n - 8) / fs1) LOOP
+        y := y + round(fs1 * 1.25, 2);
+        body := body || format('<text x="%s" y="%s" font-size="%s" font-weight="bold">%s</text>',
+                               round(n / 2.0, 1), y, fs1, hp_xml(l)) || E'\n';
+    END LOOP;
+    y := y + round(fs2 * 0.4, 2);
+    FOREACH l IN ARRAY hp_wrap(subtitle, (n - 8) / fs2) LOOP
+        y := y + round(fs2 * 1.25, 2);
+        body := body || format('<text x="%s" y="%s" font-size="%s">%s</text>', round(n / 2.0, 1), y, fs2, hp_xml(l)) || E'\n';
+    END LOOP;
+    h := y + 4;
+    RETURN '<?xml version="1.0" encoding="UTF-8"?>' || E'\n'
+        || format('<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="160mm" height="%smm" viewBox="0 0 %s %s">',
+                  round(160 * h / n, 1), n, h) || E'\n'
+        || format('<title>%s</title>', hp_xml(title)) || E'\n'
+        || format('<rect width="%s" height="%s" fill="#ffffff"/>', n, h) || E'\n'
+        || '<g shape-rendering="crispEdges">' || modules || '</g>' || E'\n'
+        || '<g font-family="Noto Sans CJK SC, Source Han Sans SC, PingFang SC, Microsoft YaHei, sans-serif" text-anchor="middle" fill="#000000">'
+        || E'\n' || body || '</g>' || E'\n'
+        || '</svg>' || E'\n';
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_poster_svg(text, text, text) IS 'a printable SVG poster: a QR code at level Q with two texts under it (internal)';
+
+-- CRC-32 (ISO 3309, as PNG uses it) of some bytes.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_crc32(data bytea) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'hp_crc32' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION healthpass_internal.hp_crc32(bytea) IS 'CRC-32 of bytes, as PNG chunks carry it (zlib; internal)';
+
+-- A PNG with an iTXt chunk (keyword, UTF-8 text, uncompressed) put right
+-- after its header chunk: image viewers and file managers show it, the
+-- image is unchanged.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_png_text(png bytea, keyword text, value text) RETURNS bytea
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    chunk bytea := convert_to('iTXt' || keyword, 'UTF8') || '\x0000000000'::bytea || convert_to(value, 'UTF8');
+BEGIN
+    -- 8 bytes of signature and 25 of IHDR (length, type, 13 bytes, CRC)
+    RETURN substr(png, 1, 33)
+        || int4send(length(chunk) - 4)
+        || chunk
+        || decode(lpad(to_hex(hp_crc32(chunk)), 8, '0'), 'hex')
+        || substr(png, 34);
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_png_text(bytea, text, text) IS 'a PNG with an iTXt text chunk added (internal)';
+
+-- Public API ------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION register_venue(
+    person_id bigint, id_kind text, id_number text, name text, street text, address text,
+    phone text, image bytea, negative_test_hours integer DEFAULT NULL) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    -- the manager, share-locked: an edit of their document waits
+    p person := hp_lock_person(person_id, 'share');
+    kind text;
+    number text;
+    vname text;
+    vstreet text;
+    vaddress text;
+    vphone text;
+    media text;
+    hours integer;
+    vid bigint;
+BEGIN
+    PERFORM hp_require_not_rejected(p);
+    number := hp_venue_document(id_kind, id_number);
+    kind := id_kind;
+    IF kind = 'cn_resident_id' AND (p.doc_kind, p.doc_number) IS DISTINCT FROM (kind, number) THEN
+        RAISE EXCEPTION 'resident ID number "%" is not the manager''s own', hp_mask_document(kind, number)
+            USING ERRCODE = 'check_violation',
+                  DETAIL = 'A venue without an organisation code is registered under its manager''s own resident ID number.';
+    END IF;
+    vname := hp_venue_text('venue name', name, 100);
+    vstreet := hp_venue_text('street', street, 100);
+    vaddress := hp_venue_text('address', address, 300);
+    vphone := hp_venue_phone(phone);
+    media := hp_image(hp_venue_image_label(kind), image);
+    hours := hp_test_hours(negative_test_hours);
+    BEGIN
+        INSERT INTO venue (id_kind, id_number, name, street, address, phone, image_type, image,
+                           manager_id, negative_test_hours)
+        VALUES (kind, number, vname, vstreet, vaddress, vphone, media, image, p.person_id, hours)
+        RETURNING venue.venue_id INTO vid;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'venue "%" of % "%" is already registered', hp_quote(vname), kind, hp_mask_document(kind, number)
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = 'An identifier registers one venue of each name; a closed venue keeps its name.',
+                  HINT = 'Choose another name, or manage the venue registered already.';
+    END;
+    RETURN vid;
+END
+$$;
+COMMENT ON FUNCTION healthpass.register_venue(bigint, text, text, text, text, text, text, bytea, integer) IS
+    'register a venue (seed 004 一.1) under uscc, org_code, the manager''s own cn_resident_id or a plate; the person becomes its manager; returns venue_id';
+
+CREATE OR REPLACE FUNCTION my_venues(person_id bigint)
+    RETURNS TABLE (venue_id bigint, role text, name text, street text, address text, status text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+BEGIN
+    RETURN QUERY
+        SELECT v.venue_id, 'manager'::text, v.name, v.street, v.address, v.status
+          FROM venue v WHERE v.manager_id = p.person_id
+        UNION ALL
+        SELECT v.venue_id, 'staff'::text, v.name, v.street, v.address, v.status
+          FROM venue_staff s JOIN venue v ON v.venue_id = s.venue_id
+         WHERE s.person_id = p.person_id
+        ORDER BY 1;
+END
+$$;
+COMMENT ON FUNCTION healthpass.my_venues(bigint) IS 'the venues a person manages or scans for, with the role and status ("my venue codes")';
+
+CREATE OR REPLACE FUNCTION venue_details(person_id bigint, venue_id bigint)
+    RETURNS TABLE (role text, id_kind text, id_masked text, name text, street text,
+                   address text, phone text, image_type text, image bytea, status text, status_reason text,
+                   negative_test_hours integer, staff_count integer, version integer,
+                   created_at timestamptz, updated_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(venue_details.person_id);
+    v venue := hp_get_venue(venue_details.venue_id);
+    r text := hp_require_venue_role(v, p.person_id, 'staff');
+BEGIN
+    RETURN QUERY
+        SELECT r, v.id_kind, hp_mask_document(v.id_kind, v.id_number), v.name, v.street,
+               v.address, v.phone, v.image_type, v.image, v.status, v.status_reason,
+               v.negative_test_hours,
+               (SELECT count(*)::integer FROM venue_staff s WHERE s.venue_id = v.venue_id),
+               v.version, v.created_at, v.updated_at;
+END
+$$;
+COMMENT ON FUNCTION healthpass.venue_details(bigint, bigint) IS
+    'a venue''s details page, for its manager and staff (42501 otherwise); the identifier masked';
+
+CREATE OR REPLACE FUNCTION edit_venue(person_id bigint, venue_id bigint, changes jsonb, image bytea DEFAULT NULL)
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(edit_venue.person_id);
+    v venue := hp_lock_venue(edit_venue.venue_id);
+    allowed CONSTANT text[] := ARRAY['name', 'street', 'address', 'phone', 'negative_test_hours'];
+    k text;
+    vname text;
+    vstreet text;
+    vaddress text;
+    vphone text;
+    hours integer;
+    media text;
+    ver integer;
+BEGIN
+    PERFORM hp_require_venue_role(v, p.person_id, 'manager');
+    PERFORM hp_require_venue_status(v, ARRAY['active', 'suspended'], 'edits');
+    IF changes IS NULL OR jsonb_typeof(changes) <> 'object' THEN
+        RAISE EXCEPTION 'changes "%" are not a JSON object', hp_quote(changes::text)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Changes are given as {"field": value, ...}.';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(changes) LOOP
+        IF NOT k = ANY (allowed) THEN
+            RAISE EXCEPTION 'unknown venue field "%"', hp_quote(k)
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('Editable fields are %s (a new image is passed as the image argument; the identifier is not edited).',
+                                      array_to_string(allowed, ', '));
+        END IF;
+        IF k = 'negative_test_hours' AND jsonb_typeof(changes->k) NOT IN ('number', 'null') THEN
+            RAISE EXCEPTION 'venue field "%" must be a number, not %', k, hp_quote((changes->k)::text)
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The negative-test window is a whole number of hours, or null for none.';
+        ELSIF k <> 'negative_test_hours' AND jsonb_typeof(changes->k) <> 'string' THEN
+            RAISE EXCEPTION 'venue field "%" must be a string, not %', k, hp_quote((changes->k)::text)
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Names, streets, addresses and phones are JSON strings.';
+        END IF;
+    END LOOP;
+    vname := CASE WHEN changes ? 'name' THEN hp_venue_text('venue name', changes->>'name', 100) ELSE v.name END;
+    vstreet := CASE WHEN changes ? 'street' THEN hp_venue_text('street', changes->>'street', 100) ELSE v.street END;
+    vaddress := CASE WHEN changes ? 'address' THEN hp_venue_text('address', changes->>'address', 300) ELSE v.address END;
+    vphone := CASE WHEN changes ? 'phone' THEN hp_venue_phone(changes->>'phone') ELSE v.phone END;
+    hours := CASE WHEN changes ? 'negative_test_hours' THEN hp_test_hours((changes->>'negative_test_hours')::numeric)
+                  ELSE v.negative_test_hours END;
+    IF image IS NOT NULL THEN
+        media := hp_image(hp_venue_image_label(v.id_kind), image);
+    END IF;
+    BEGIN
+        UPDATE venue SET name = vname, street = vstreet, address = vaddress, phone = vphone,
+                         negative_test_hours = hours,
+                         image_type = coalesce(media, venue.image_type),
+                         image = coalesce(edit_venue.image, venue.image)
+         WHERE venue.venue_id = v.venue_id
+         RETURNING venue.version INTO ver;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'venue "%" of % "%" is already registered', hp_quote(vname), v.id_kind,
+                hp_mask_document(v.id_kind, v.id_number)
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = 'An identifier registers one venue of each name; a closed venue keeps its name.';
+    END;
+    -- the poster shows the name, street and address: a code printed with
+    -- the old ones is revoked; a phone, image or test window change is not
+    -- on the poster and revokes nothing
+    IF (vname, vstreet, vaddress) IS DISTINCT FROM (v.name, v.street, v.address) THEN
+        PERFORM hp_revoke_venue_codes(v.venue_id, 'venue edited');
+    END IF;
+    RETURN ver;
+END
+$$;
+COMMENT ON FUNCTION healthpass.edit_venue(bigint, bigint, jsonb, bytea) IS
+    'the manager edits a venue (name, street, address, phone, negative_test_hours; image as an argument); returns the new version; a name, street or address change revokes the venue code';
+
+CREATE OR REPLACE FUNCTION venue_history(person_id bigint, venue_id bigint)
+    RETURNS TABLE (version integer, valid_from timestamptz, valid_to timestamptz, data jsonb)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(venue_history.person_id);
+    v venue := hp_get_venue(venue_history.venue_id);
+BEGIN
+    PERFORM hp_require_venue_role(v, p.person_id, 'manager');
+    RETURN QUERY
+        SELECT h.version, h.valid_from, h.valid_to, h.data - 'version'
+          FROM healthpass.venue_history h WHERE h.venue_id = v.venue_id
+        UNION ALL
+        SELECT c.version, c.updated_at, NULL::timestamptz,
+               (to_jsonb(c) - 'version' - 'image') || jsonb_build_object('image_sha256', encode(sha256(c.image), 'hex'))
+          FROM venue c WHERE c.venue_id = v.venue_id
+        ORDER BY 1;
+END
+$$;
+COMMENT ON FUNCTION healthpass.venue_history(bigint, bigint) IS
+    'every version of a venue, oldest first, for its manager; images as their SHA-256; the current one has valid_to NULL';
+
+-- Suspending, closing and reopening: the manager, with a reason.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_set_venue_status(pid bigint, vid bigint, target text, reason text) RETURNS text
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(pid);
+    v venue := hp_lock_venue(vid);
+    why text;
+BEGIN
+    PERFORM hp_require_venue_role(v, p.person_id, 'manager');
+    why := hp_text('reason', reason, 500, required => true);
+    IF v.status = 'closed' THEN
+        RAISE EXCEPTION 'venue % is closed', v.venue_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Closing is final: a closed venue is not suspended, reopened or closed again.';
+    END IF;
+    IF target = 'suspended' AND v.status = 'suspended' THEN
+        RAISE EXCEPTION 'venue % is suspended already', v.venue_id
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'Reopen it first, or close it.';
+    END IF;
+    IF target = 'active' AND v.status <> 'suspended' THEN
+        RAISE EXCEPTION 'venue % is not suspended', v.venue_id
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'Only a suspended venue is reopened.';
+    END IF;
+    UPDATE venue SET status = target, status_reason = why WHERE venue.venue_id = v.venue_id;
+    IF target <> 'active' THEN
+        PERFORM hp_revoke_venue_codes(v.venue_id, 'venue ' || target);
+    END IF;
+    RETURN target;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_set_venue_status(bigint, bigint, text, text) IS
+    'suspend, close or reopen a venue for its manager; suspending and closing revoke its codes (internal)';
+
+CREATE OR REPLACE FUNCTION suspend_venue(person_id bigint, venue_id bigint, reason text) RETURNS text
+    LANGUAGE sql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+    RETURN hp_set_venue_status(person_id, venue_id, 'suspended', reason);
+COMMENT ON FUNCTION healthpass.suspend_venue(bigint, bigint, text) IS
+    'the manager suspends an active venue, with a reason: its venue code is revoked and it records no scans until reopened';
+
+CREATE OR REPLACE FUNCTION close_venue(person_id bigint, venue_id bigint, reason text) RETURNS text
+    LANGUAGE sql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+    RETURN hp_set_venue_status(person_id, venue_id, 'closed', reason);
+COMMENT ON FUNCTION healthpass.close_venue(bigint, bigint, text) IS
+    'the manager closes a venue for good, with a reason: its venue code is revoked';
+
+CREATE OR REPLACE FUNCTION reopen_venue(person_id bigint, venue_id bigint, reason text) RETURNS text
+    LANGUAGE sql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+    RETURN hp_set_venue_status(person_id, venue_id, 'active', reason);
+COMMENT ON FUNCTION healthpass.reopen_venue(bigint, bigint, text) IS
+    'the manager reopens a suspended venue, with a reason; the next venue_code call issues a new code';
+
+-- The venue code and the poster (seed 004 一.2) ------------------------------------
+
+CREATE OR REPLACE FUNCTION venue_code(person_id bigint, venue_id bigint) RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(venue_code.person_id);
+    v venue := hp_get_venue(venue_code.venue_id);
+BEGIN
+    PERFORM hp_require_venue_role(v, p.person_id, 'staff');
+    RETURN hp_venue_code(v.venue_id);
+END
+$$;
+COMMENT ON FUNCTION healthpass.venue_code(bigint, bigint) IS
+    'the venue code (HP1 kind "venue", a year long) of an active venue, for its manager and staff: the same code until it nears expiry or the venue changes';
+
+CREATE OR REPLACE FUNCTION venue_poster_svg(person_id bigint, venue_id bigint) RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    code text := venue_code(venue_poster_svg.person_id, venue_poster_svg.venue_id);
+    v venue := hp_get_venue(venue_poster_svg.venue_id);
+BEGIN
+    RETURN hp_poster_svg(code, v.name, v.street || ' ' || v.address);
+END
+$$;
+COMMENT ON FUNCTION healthpass.venue_poster_svg(bigint, bigint) IS
+    'the printable poster as SVG: the venue code at error-correction level Q, the name and address under it';
+
+CREATE OR REPLACE FUNCTION venue_poster_png(person_id bigint, venue_id bigint, module_px integer DEFAULT 8) RETURNS bytea
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    px integer := hp_module_px(module_px);
+    code text := venue_code(venue_poster_png.person_id, venue_poster_png.venue_id);
+    v venue := hp_get_venue(venue_poster_png.venue_id);
+BEGIN
+    RETURN hp_png_text(hp_png_text(qr_png(code, 'Q', px, 4), 'Description', v.street || ' ' || v.address),
+                       'Title', v.name);
+END
+$$;
+COMMENT ON FUNCTION healthpass.venue_poster_png(bigint, bigint, integer) IS
+    'the venue code as a PNG at error-correction level Q, with the name and address in iTXt chunks (Title, Description), not drawn';
+
+-- Staff (seed 004 一.3) ---------------------------------------------------------
+
+-- The manager adds a registered person by document and name. An unknown
+-- document and a name that does not match its registration (ignoring case
+-- and spacing, as the manual check) get the same P0002: no oracle.
+CREATE OR REPLACE FUNCTION add_venue_staff(manager_id bigint, venue_id bigint, doc_kind text, doc_number text, name text)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    m person := hp_get_person(add_venue_staff.manager_id);
+    v venue := hp_lock_venue(add_venue_staff.venue_id);
+    n text;
+    given text;
+    s person;
+BEGIN
+    PERFORM hp_require_venue_role(v, m.person_id, 'manager');
+    PERFORM hp_require_venue_status(v, ARRAY['active', 'suspended'], 'staff');
+    n := hp_person_document(doc_kind, doc_number);
+    given := hp_text('name', add_venue_staff.name, 100, required => true);
+    SELECT x.* INTO s FROM document_index d JOIN person x ON x.person_id = d.person_id
+     WHERE d.doc_kind = add_venue_staff.doc_kind AND d.doc_number = n;
+    IF NOT FOUND OR NOT hp_same_name(s.name, given) THEN
+        RAISE EXCEPTION 'no registered person matches % "%" with the name given', doc_kind, hp_mask_document(doc_kind, n)
+            USING ERRCODE = 'no_data_found',
+                  DETAIL = 'The document is not registered, or the name does not match its registration.',
+                  HINT = 'Staff register themselves first; type the name as on their document.';
+    END IF;
+    IF s.person_id = v.manager_id THEN
+        RAISE EXCEPTION 'person % manages venue % and scans for it already', s.person_id, v.venue_id
+            USING ERRCODE = 'check_violation', DETAIL = 'A venue''s manager is not added as its staff.';
+    END IF;
+    BEGIN
+        INSERT INTO venue_staff (venue_id, person_id) VALUES (v.venue_id, s.person_id);
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'person % is staff of venue % already', s.person_id, v.venue_id
+            USING ERRCODE = 'unique_violation', DETAIL = 'A person is added to a venue''s staff once.';
+    END;
+    RETURN s.person_id;
+END
+$$;
+COMMENT ON FUNCTION healthpass.add_venue_staff(bigint, bigint, text, text, text) IS
+    'the manager adds a registered person as staff by document and name (P0002 for an unknown document or a wrong name alike); returns their person_id';
+
+CREATE OR REPLACE FUNCTION remove_venue_staff(manager_id bigint, venue_id bigint, staff_id bigint) RETURNS timestamptz
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    m person := hp_get_person(remove_venue_staff.manager_id);
+    v venue := hp_lock_venue(remove_venue_staff.venue_id);
+    added timestamptz;
+BEGIN
+    PERFORM hp_require_venue_role(v, m.person_id, 'manager');
+    IF staff_id IS NULL THEN
+        RAISE EXCEPTION 'staff id is missing'
+            USING ERRCODE = 'null_value_not_allowed', DETAIL = 'Name the staff member by the staff_id venue_staff lists.';
+    END IF;
+    DELETE FROM venue_staff s WHERE s.venue_id = v.venue_id AND s.person_id = remove_venue_staff.staff_id
+    RETURNING s.added_at INTO added;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % is not staff of venue %', staff_id, v.venue_id
+            USING ERRCODE = 'no_data_found', DETAIL = 'Only staff the manager added are removed.';
+    END IF;
+    INSERT INTO venue_staff_history (venue_id, person_id, added_at) VALUES (v.venue_id, staff_id, added)
+        ON CONFLICT DO NOTHING;
+    RETURN now();
+END
+$$;
+COMMENT ON FUNCTION healthpass.remove_venue_staff(bigint, bigint, bigint) IS
+    'the manager removes a staff member; they scan for the venue no more; returns when';
+
+CREATE OR REPLACE FUNCTION venue_staff(manager_id bigint, venue_id bigint)
+    RETURNS TABLE (staff_id bigint, name_masked text, doc_kind text, id_masked text, added_at timestamptz)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    m person := hp_get_person(venue_staff.manager_id);
+    v venue := hp_get_venue(venue_staff.venue_id);
+BEGIN
+    PERFORM hp_require_venue_role(v, m.person_id, 'manager');
+    RETURN QUERY
+        SELECT s.person_id, mask_name(p.name), p.doc_kind, hp_mask_document(p.doc_kind, p.doc_number), s.added_at
+          FROM healthpass.venue_staff s JOIN person p ON p.person_id = s.person_id
+         WHERE s.venue_id = v.venue_id
+         ORDER BY s.added_at, s.person_id;
+END
+$$;
+COMMENT ON FUNCTION healthpass.venue_staff(bigint, bigint) IS 'a venue''s staff for its manager, oldest first, names and documents masked';
+
+GRANT EXECUTE ON FUNCTION
+    healthpass.register_venue(bigint, text, text, text, text, text, text, bytea, integer),
+    healthpass.my_venues(bigint),
+    healthpass.venue_details(bigint, bigint),
+    healthpass.edit_venue(bigint, bigint, jsonb, bytea),
+    healthpass.venue_history(bigint, bigint),
+    healthpass.suspend_venue(bigint, bigint, text),
+    healthpass.close_venue(bigint, bigint, text),
+    healthpass.reopen_venue(bigint, bigint, text),
+    healthpass.venue_code(bigint, bigint),
+    healthpass.venue_poster_svg(bigint, bigint),
+    healthpass.venue_poster_png(bigint, bigint, integer),
+    healthpass.add_venue_staff(bigint, bigint, text, text, text),
+    healthpass.remove_venue_staff(bigint, bigint, bigint),
+    healthpass.venue_staff(bigint, bigint)
+  TO healthpass_app, healthpass_admin;
+
+-- ===== sql/api/61_scans.sql
+-- 61_scans.sql: scanning both ways (seed 004 一.4-6, 四): the visitor scans
+-- the venue's poster, staff scan the visitor's code, staff check a person
+-- without a smartphone by hand; every scan is recorded with the decision;
+-- red raises an alert; the history is kept for a retention period by one
+-- maintenance function.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- Admission rules -------------------------------------------------------------
+
+-- The decision for each colour (seed 004): green admits; light green (no
+-- health information) asks the person to declare first; yellow asks staff
+-- to check (the temperature, say) before admitting; red refuses and alerts
+-- the health authority. An administrator may change a colour's rule.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_admission_default(colour health_colour,
+                                                                  OUT decision "char", OUT prompt text)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT d.decision, d.prompt
+      FROM (VALUES ('green'::health_colour, 'a'::"char", 'green code: may enter'),
+                   ('light_green', 'd', 'no health information reported: declare your health, then scan again'),
+                   ('yellow', 'c', 'yellow code: check (for example the temperature) before admitting'),
+                   ('red', 'r', 'red code: may not enter; the health authority has been told')) d(colour, decision, prompt)
+     WHERE d.colour = hp_admission_default.colour
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_admission_default(health_colour) IS 'the seed''s admission decision and prompt for a colour (internal)';
+
+CREATE OR REPLACE FUNCTION admission_rules()
+    RETURNS TABLE (colour health_colour, decision text, prompt text, changed boolean)
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT c, hp_decision_name(coalesce(r.decision, (hp_admission_default(c)).decision)),
+           coalesce(r.prompt, (hp_admission_default(c)).prompt), r.colour IS NOT NULL
+      FROM unnest(enum_range(NULL::health_colour)) c
+      LEFT JOIN admission_rule r ON r.colour = c
+     ORDER BY c
+$$;
+COMMENT ON FUNCTION healthpass.admission_rules() IS 'the admission decision and prompt for each colour, and whether an administrator changed it';
+
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_decision_name(d "char") RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE d WHEN 'a' THEN 'admit' WHEN 'c' THEN 'check' WHEN 'r' THEN 'refuse' WHEN 'd' THEN 'declare' END;
+COMMENT ON FUNCTION healthpass_internal.hp_decision_name("char") IS 'admit, check, refuse or declare from its stored code (internal)';
+
+CREATE OR REPLACE FUNCTION set_admission_rule(colour health_colour, decision text, prompt text) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    d "char" := CASE decision WHEN 'admit' THEN 'a' WHEN 'check' THEN 'c' WHEN 'refuse' THEN 'r'
+                              WHEN 'declare' THEN 'd' END;
+    p text := hp_text('prompt', prompt, 200, required => true);
+BEGIN
+    IF colour IS NULL THEN
+        RAISE EXCEPTION 'colour is missing'
+            USING ERRCODE = 'null_value_not_allowed', DETAIL = 'Name the colour the rule is for.';
+    END IF;
+    IF d IS NULL THEN
+        RAISE EXCEPTION 'admission decision "%" is not valid', hp_quote(decision)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A decision is admit, check, refuse or declare.';
+    END IF;
+    INSERT INTO admission_rule AS r (colour, decision, prompt) VALUES (set_admission_rule.colour, d, p)
+    ON CONFLICT ON CONSTRAINT admission_rule_pkey DO UPDATE
+       SET decision = excluded.decision, prompt = excluded.prompt, updated_at = now();
+END
+$$;
+COMMENT ON FUNCTION healthpass.set_admission_rule(health_colour, text, text) IS
+    'change the admission decision and prompt of a colour (admit, check, refuse or declare)';
+
+-- The decision for a person at a venue: the colour's rule, and a venue that
+-- requires a negative test within N hours asks for a check when the latest
+-- negative sample is older (or there is none).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_admission(v venue, colour health_colour,
+                                                          last_negative_at timestamptz,
+                                                          OUT decision "char", OUT prompt text)
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    SELECT r.decision, r.prompt INTO decision, prompt FROM admission_rule r WHERE r.colour = hp_admission.colour;
+    IF NOT FOUND THEN
+        SELECT d.decision, d.prompt INTO decision, prompt FROM hp_admission_default(colour) d;
+    END IF;
+    IF decision = 'a' AND v.negative_test_hours IS NOT NULL
+       AND (last_negative_at IS NULL OR last_negative_at < now() - make_interval(hours => v.negative_test_hours)) THEN
+        decision := 'c';
+        prompt := format('this venue requires a negative test sampled within %s hours: check before admitting',
+                         v.negative_test_hours);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_admission(venue, health_colour, timestamptz) IS
+    'admission decision and prompt for a colour at a venue (internal)';
+
+-- Partitions and retention -------------------------------------------------------
+
+-- Creates the day partitions of the scan history from yesterday to
+-- `ahead` days on, and drops those wholly older than the retention
+-- (setting scan_retention, 28 days by default). Returns what it did. Run
+-- it daily (pg_cron: SELECT cron.schedule('healthpass-scans', '5 0 * * *',
+-- 'SELECT healthpass.scan_maintenance()');). Creating or dropping a
+-- partition needs an exclusive lock on the parent for the catalogue change;
+-- waiting for it would hold up every scan queued behind, so each change
+-- waits at most a second (lock_timeout) and is otherwise "deferred" to the
+-- next run.
+CREATE OR REPLACE FUNCTION scan_maintenance(ahead integer DEFAULT 7)
+    RETURNS TABLE (action text, partition text, day date)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    keep interval := hp_setting('scan_retention')::interval;
+    today date := (now() AT TIME ZONE 'UTC')::date;
+    d date;
+    t record;
+    pruned bigint;
+BEGIN
+    IF ahead IS NULL OR ahead NOT BETWEEN 1 AND 60 THEN
+        RAISE EXCEPTION 'days ahead % is out of range', coalesce(ahead::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Partitions are made 1 to 60 days ahead.';
+    END IF;
+    PERFORM set_config('lock_timeout', '1s', true);
+    FOR d IN SELECT g::date FROM generate_series(today - 1, today + ahead, interval '1 day') g LOOP
+        partition := 'scan_' || to_char(d, 'YYYYMMDD'); day := d;
+        BEGIN
+            IF hp_scan_partition(d) THEN
+                action := 'created';
+                RETURN NEXT;
+            END IF;
+        EXCEPTION WHEN lock_not_available THEN
+            action := 'deferred';
+            RETURN NEXT;
+        END;
+    END LOOP;
+    FOR t IN SELECT c.relname, to_date(substr(c.relname, 6), 'YYYYMMDD') AS pday
+               FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+              WHERE i.inhparent = 'healthpass.scan'::regclass AND c.relname ~ '^scan_[0-9]{8}$'
+              ORDER BY 1 LOOP
+        IF (t.pday + 1)::timestamp AT TIME ZONE 'UTC' <= now() - keep THEN
+            partition := t.relname; day := t.pday;
+            BEGIN
+                EXECUTE format('DROP TABLE healthpass.%I', t.relname);
+                action := 'dropped';
+            EXCEPTION WHEN lock_not_available THEN
+                action := 'deferred';
+            END;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+    -- who a trace found is personal data kept no longer than the scans it
+    -- came from; the audit (who traced, when, how many) stays
+    DELETE FROM trace_result r USING trace_audit a
+     WHERE r.trace_id = a.trace_id AND a.traced_at < now() - keep;
+    GET DIAGNOSTICS pruned = ROW_COUNT;
+    IF pruned > 0 THEN
+        action := 'pruned'; partition := 'trace_result'; day := NULL;
+        RETURN NEXT;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION healthpass.scan_maintenance(integer) IS
+    'day partitions of the scan history: create ahead, drop past the retention (scan_retention), and the results of traces that old; for pg_cron';
+
+-- Creates the partition of one UTC day when it is missing; true when it did.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_scan_partition(d date) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    name text := 'scan_' || to_char(d, 'YYYYMMDD');
+BEGIN
+    IF to_regclass('healthpass.' || name) IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    -- one creator at a time
+    PERFORM pg_advisory_xact_lock(hashtext('healthpass.scan_partition'), hashtext(name));
+    IF to_regclass('healthpass.' || name) IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('CREATE TABLE healthpass.%I PARTITION OF healthpass.scan FOR VALUES FROM (%L) TO (%L)',
+                   name, d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
+    -- one scan per person, venue and second (a double scan is one scan);
+    -- also "who was at this venue between t1 and t2"
+    EXECUTE format('CREATE UNIQUE INDEX %I ON healthpass.%I (venue_id, scanned_at, person_id)', name || '_venue', name);
+    -- a person's own scans (where a case has been)
+    EXECUTE format('CREATE INDEX %I ON healthpass.%I (person_id, scanned_at)', name || '_person', name);
+    EXECUTE format('REVOKE ALL ON healthpass.%I FROM PUBLIC', name);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_scan_partition(date) IS 'creates the scan partition of a UTC day if missing (internal)';
+
+-- Recording -----------------------------------------------------------------------
+
+-- Records one scan (once per person, venue and second: a second scan in the
+-- same second is the same scan) and, for a red code, the alert. The day's
+-- partition is made if maintenance has not made it yet.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_record_scan(
+    at timestamptz, v venue, pid bigint, sid bigint, how "char", kind "char",
+    shown health_colour, decided "char", test text, sampled timestamptz, tid bytea)
+    RETURNS boolean
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    t "char" := CASE test WHEN 'negative' THEN 'n' WHEN 'positive' THEN 'p' WHEN 'pending' THEN 'w' END;
+    n integer;
+BEGIN
+    PERFORM hp_scan_partition((at AT TIME ZONE 'UTC')::date);   -- a catalogue look-up when it exists
+    -- the day partition's unique index (venue, second, person) is the only
+    -- one a scan can collide with: DO NOTHING without a target uses it
+    INSERT INTO scan (scanned_at, venue_id, person_id, staff_id, method, code_kind, colour, decision,
+                      test, test_sampled_at, token_id)
+    VALUES (at, v.venue_id, pid, sid, how, kind, shown, decided, t, sampled, tid)
+    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 1 AND shown = 'red' THEN
+        INSERT INTO venue_alert (venue_id, person_id, scanned_at, colour) VALUES (v.venue_id, pid, at, shown);
+    END IF;
+    RETURN n = 1;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_record_scan(timestamptz, venue, bigint, bigint, "char", "char", health_colour, "char", text, timestamptz, bytea) IS
+    'records a scan once per person, venue and second, and a red code''s alert (internal)';
+
+-- The facts a scan shows about a person and the decision, recorded.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_scan_person(
+    v venue, p person, staff_id bigint, method "char", code_kind "char", token_id bytea,
+    known_colour health_colour DEFAULT NULL, known_result text DEFAULT NULL,
+    known_sampled_at timestamptz DEFAULT NULL, known_last_negative timestamptz DEFAULT NULL,
+    OUT venue_name text, OUT scanned_at timestamptz, OUT person_ref uuid, OUT name_masked text,
+    OUT colour health_colour, OUT meaning text, OUT latest_result text, OUT latest_sampled_at timestamptz,
+    OUT decision text, OUT prompt text, OUT recorded boolean)
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    t record;
+    a record;
+    last_negative timestamptz;
+BEGIN
+    -- seed 004: a person whose real-name check was rejected cannot use scan
+    -- registration until they edit their information (pending is fine)
+    PERFORM hp_require_not_rejected(p);
+    scanned_at := date_trunc('second', now());
+    venue_name := v.name;
+    person_ref := p.public_ref;
+    name_masked := mask_name(p.name);
+    IF known_colour IS NOT NULL THEN
+        -- the caller computed these a moment ago (staff_scan, through hp_scan)
+        colour := known_colour;
+        latest_result := known_result;
+        latest_sampled_at := known_sampled_at;
+        last_negative := known_last_negative;
+    ELSE
+        SELECT s.colour INTO colour FROM colour_status(p.person_id, now()) s;
+        SELECT r.result, r.sampled_at, r.last_negative_at INTO t FROM latest_test_result(p.person_id, now()) r;
+        latest_result := t.result;
+        latest_sampled_at := t.sampled_at;
+        last_negative := t.last_negative_at;
+    END IF;
+    meaning := colour_meaning(colour);
+    a := hp_admission(v, colour, last_negative);
+    decision := hp_decision_name(a.decision);
+    prompt := a.prompt;
+    recorded := hp_record_scan(scanned_at, v, p.person_id, staff_id, method, code_kind, colour, a.decision,
+                               latest_result, latest_sampled_at, token_id);
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_scan_person(venue, person, bigint, "char", "char", bytea, health_colour, text, timestamptz, timestamptz) IS
+    'what a scan shows and decides for a person at a venue, recorded (internal)';
+
+-- The venue a staff member scans for: active staff of an active venue.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_staff_venue(staff_id bigint, venue_id bigint) RETURNS venue
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    v venue;
+BEGIN
+    PERFORM hp_get_person(staff_id);
+    IF venue_id IS NULL THEN
+        RAISE EXCEPTION 'venue id is missing'
+            USING ERRCODE = 'null_value_not_allowed', DETAIL = 'Name the venue the staff member scans for.';
+    END IF;
+    SELECT * INTO v FROM venue x WHERE x.venue_id = hp_staff_venue.venue_id;
+    IF NOT FOUND OR NOT hp_is_active_staff(v.venue_id, staff_id) THEN
+        RAISE EXCEPTION 'person % is not staff of venue %', staff_id, venue_id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only staff the venue''s manager added may scan for it.';
+    END IF;
+    IF v.status <> 'active' THEN
+        RAISE EXCEPTION 'venue % is %', v.venue_id, v.status
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'A suspended or closed venue records no scans.';
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_staff_venue(bigint, bigint) IS 'the active venue an active staff member scans for, or 42501/55000 (internal)';
+
+-- Scanning both ways ------------------------------------------------------------
+
+-- Seed 004 四: the visitor scans the venue's poster. The app sends the
+-- visitor and the scanned venue code; the answer is what the visitor's
+-- phone shows the staff at the door.
+CREATE OR REPLACE FUNCTION scan_venue_code(person_id bigint, venue_token text)
+    RETURNS TABLE (venue_name text, scanned_at timestamptz, person_ref uuid, name_masked text,
+                   colour health_colour, meaning text, latest_result text, latest_sampled_at timestamptz,
+                   decision text, prompt text, recorded boolean)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(person_id);
+    v venue := hp_venue_of_token(venue_token);
+BEGIN
+    RETURN QUERY SELECT s.* FROM hp_scan_person(v, p, NULL, 's', NULL, NULL) s;
+END
+$$;
+COMMENT ON FUNCTION healthpass.scan_venue_code(bigint, text) IS
+    'the visitor scans the venue poster: recorded, with the venue, time, masked name, colour now, latest test and the decision';
+
+-- Seed 004 一.4-5: staff scan a visitor's code (dynamic health code,
+-- printed personal or family code, e-pass, entry code). A code that does
+-- not verify, or that another issuer signed (no live facts here), is a
+-- named refusal: nothing is recorded, decision "refuse" or "check".
+CREATE OR REPLACE FUNCTION staff_scan(staff_id bigint, venue_id bigint, token text)
+    RETURNS TABLE (valid boolean, reason text, kind text, venue_name text, scanned_at timestamptz,
+                   person_ref uuid, name_masked text, colour health_colour, meaning text,
+                   latest_result text, latest_sampled_at timestamptz, decision text, prompt text,
+                   recorded boolean)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    v venue := hp_staff_venue(staff_id, venue_id);
+    c record;
+    p person;
+BEGIN
+    SELECT * INTO c FROM hp_scan(token, ARRAY['health', 'personal', 'epass', 'entry']) s;
+    IF NOT c.valid OR c.colour IS NULL THEN
+        -- not a code of a person here: refused, or checked by hand when a
+        -- valid code of another issuer (codes recognised, data not shared)
+        RETURN QUERY SELECT c.valid, coalesce(c.reason, 'foreign_code'), c.kind, v.name,
+                            date_trunc('second', now()), c.person_ref, c.name_masked,
+                            NULL::health_colour, NULL::text, NULL::text, NULL::timestamptz,
+                            CASE WHEN c.valid THEN 'check' ELSE 'refuse' END,
+                            CASE WHEN c.valid THEN 'a code of another issuer: check the person by hand'
+                                 ELSE format('the code is not valid here (%s)', c.reason) END,
+                            false;
+        RETURN;
+    END IF;
+    SELECT x.* INTO STRICT p FROM ref_index r JOIN person x ON x.person_id = r.person_id
+     WHERE r.public_ref = c.person_ref;
+    RETURN QUERY
+        SELECT true, NULL::text, c.kind, s.venue_name, s.scanned_at, s.person_ref, s.name_masked, s.colour,
+               s.meaning, s.latest_result, s.latest_sampled_at, s.decision, s.prompt, s.recorded
+          FROM hp_scan_person(v, p, staff_id, 't',
+                              (CASE c.kind WHEN 'health' THEN 'h' WHEN 'personal' THEN 'p'
+                                           WHEN 'epass' THEN 'e' WHEN 'entry' THEN 'n' END)::"char", c.token_id,
+                              c.colour, c.latest_result, c.latest_sampled_at, c.last_negative_at) s;
+END
+$$;
+COMMENT ON FUNCTION healthpass.staff_scan(bigint, bigint, text) IS
+    'staff scan a visitor''s personal code: verdict, masked identity, colour now, latest test and the decision (admit, check, refuse, declare), recorded';
+
+-- Seed 004 一.6: staff check a person without a smartphone by name, ID
+-- number and phone (a family member's when the person has none).
+CREATE OR REPLACE FUNCTION staff_manual_check(staff_id bigint, venue_id bigint, doc_kind text, doc_number text,
+                                              name text, phone text)
+    RETURNS TABLE (venue_name text, scanned_at timestamptz, person_ref uuid, name_masked text,
+                   colour health_colour, meaning text, latest_result text, latest_sampled_at timestamptz,
+                   decision text, prompt text, recorded boolean)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    v venue := hp_staff_venue(staff_id, venue_id);
+    p person := hp_manual_match(doc_kind, doc_number, name, phone);
+BEGIN
+    RETURN QUERY SELECT s.* FROM hp_scan_person(v, p, staff_id, 'm', NULL, NULL) s;
+END
+$$;
+COMMENT ON FUNCTION healthpass.staff_manual_check(bigint, bigint, text, text, text, text) IS
+    'staff check a person without a smartphone by name, ID number and phone: the same facts and decision, recorded as manual';
+
+-- After a "check" decision, staff record what they checked and whether they
+-- admitted (seed 004: yellow passes after a check such as the temperature).
+CREATE OR REPLACE FUNCTION record_scan_check(staff_id bigint, venue_id bigint, person_ref uuid,
+                                             scanned_at timestamptz, admitted boolean,
+                                             temperature numeric DEFAULT NULL, note text DEFAULT NULL)
+    RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    v venue := hp_staff_venue(staff_id, venue_id);
+    pid bigint;
+    d "char";
+BEGIN
+    IF admitted IS NULL THEN
+        RAISE EXCEPTION 'the outcome of the check is missing'
+            USING ERRCODE = 'null_value_not_allowed', DETAIL = 'Say whether the person was admitted.';
+    END IF;
+    IF temperature IS NOT NULL AND temperature NOT BETWEEN 30 AND 45 THEN
+        RAISE EXCEPTION 'temperature % is out of range', temperature
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A body temperature lies between 30 and 45 °C.';
+    END IF;
+    SELECT r.person_id INTO pid FROM ref_index r WHERE r.public_ref = person_ref;
+    SELECT s.decision INTO d FROM scan s
+     WHERE s.venue_id = v.venue_id AND s.scanned_at = hp_instant('scanned_at', record_scan_check.scanned_at)
+       AND s.person_id = pid;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no scan of that person at venue % at %', v.venue_id, record_scan_check.scanned_at
+            USING ERRCODE = 'no_data_found', DETAIL = 'A check follows a recorded scan: give the time the scan returned.';
+    END IF;
+    IF d <> 'c' THEN
+        RAISE EXCEPTION 'the scan at % was decided "%", not "check"', record_scan_check.scanned_at, hp_decision_name(d)
+            USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'Only a scan decided "check" gets a check.';
+    END IF;
+    INSERT INTO scan_check (venue_id, scanned_at, person_id, staff_id, temperature, admitted, note)
+    VALUES (v.venue_id, record_scan_check.scanned_at, pid, staff_id, temperature, admitted,
+            hp_text('note', note, 500))
+    ON CONFLICT ON CONSTRAINT scan_check_pkey DO NOTHING;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the scan at % was already checked', record_scan_check.scanned_at
+            USING ERRCODE = 'unique_violation', DETAIL = 'A scan gets one check.';
+    END IF;
+    RETURN CASE WHEN admitted THEN 'admitted' ELSE 'refused' END;
+END
+$$;
+COMMENT ON FUNCTION healthpass.record_scan_check(bigint, bigint, uuid, timestamptz, boolean, numeric, text) IS
+    'record the check after a "check" decision (temperature, admitted or not)';
+
+-- Alerts: red codes met at venues, for the health authority.
+CREATE OR REPLACE FUNCTION venue_alerts(include_acknowledged boolean DEFAULT false)
+    RETURNS TABLE (alert_id bigint, venue_id bigint, venue_name text, street text, person_ref uuid,
+                   name_masked text, scanned_at timestamptz, colour health_colour, raised_at timestamptz,
+                   acknowledged_at timestamptz)
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT a.alert_id, a.venue_id, v.name, v.street, p.public_ref, mask_name(p.name), a.scanned_at, a.colour,
+           a.raised_at, a.acknowledged_at
+      FROM venue_alert a JOIN venue v ON v.venue_id = a.venue_id JOIN person p ON p.person_id = a.person_id
+     WHERE include_acknowledged IS TRUE OR a.acknowledged_at IS NULL
+     ORDER BY a.raised_at, a.alert_id
+$$;
+COMMENT ON FUNCTION healthpass.venue_alerts(boolean) IS 'red codes met at venues, oldest first (open ones unless asked for all)';
+
+CREATE OR REPLACE FUNCTION acknowledge_venue_alert(alert_id bigint) RETURNS timestamptz
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    at timestamptz;
+BEGIN
+    UPDATE venue_alert a SET acknowledged_at = now(), acknowledged_by = session_user
+     WHERE a.alert_id = acknowledge_venue_alert.alert_id AND a.acknowledged_at IS NULL
+     RETURNING a.acknowledged_at INTO at;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no open venue alert %', coalesce(alert_id::text, 'NULL')
+            USING ERRCODE = 'no_data_found', DETAIL = 'The alert does not exist or was acknowledged already.';
+    END IF;
+    RETURN at;
+END
+$$;
+COMMENT ON FUNCTION healthpass.acknowledge_venue_alert(bigint) IS 'the health authority acknowledges a venue alert';
+
+GRANT EXECUTE ON FUNCTION healthpass.scan_venue_code(bigint, text) TO healthpass_app, healthpass_admin;
+GRANT EXECUTE ON FUNCTION healthpass.staff_scan(bigint, bigint, text),
+                          healthpass.staff_manual_check(bigint, bigint, text, text, text, text),
+                          healthpass.record_scan_check(bigint, bigint, uuid, timestamptz, boolean, numeric, text)
+    TO healthpass_scanner, healthpass_app, healthpass_admin;
+GRANT EXECUTE ON FUNCTION healthpass.admission_rules() TO healthpass_admin, healthpass_app, healthpass_scanner,
+                                                          healthpass_health, healthpass_report;
+GRANT EXECUTE ON FUNCTION healthpass.set_admission_rule(health_colour, text, text),
+                          healthpass.scan_maintenance(integer) TO healthpass_admin;
+GRANT EXECUTE ON FUNCTION healthpass.venue_alerts(boolean), healthpass.acknowledge_venue_alert(bigint)
+    TO healthpass_health, healthpass_admin;
+
+-- ===== sql/api/62_reports.sql
+-- 62_reports.sql: reports on the scan history for DBAs and analysts (issue
+-- 11 item 6, role healthpass_report; also the health authority and
+-- administrators). Set-returning functions that a charting tool reads
+-- directly: a time column (a day or an hour of the session's TimeZone) and
+-- measures. No report shows a name or a document number; staff appear by
+-- masked name and person_ref.
+--
+-- Every report reads the scan history through hp_report_scans(from_at,
+-- to_at, venue), a range restriction on scanned_at (partition pruning reads
+-- only the days asked for) and, for one venue, its index (venue_id,
+-- scanned_at, person_id). The venues-without-scans report reads each
+-- venue's latest scan backwards through the same index.
+--
+-- Suppression: each report takes exported (default true). Exported, a cell
+-- counting at least one and fewer than report_min_cell distinct people
+-- (hp_setting, default 5) shows NULL, and the row's suppressed flag is
+-- true. Only the health authority and administrators may pass exported =>
+-- false (42501 for anyone else), judged by the role the caller acts as
+-- (SET ROLE, else the session user; SECURITY DEFINER has changed
+-- current_user).
+--
+-- The row functions hp_report_*_rows are plain SQL (no SECURITY DEFINER,
+-- no SET), so the planner inlines them into the report's query, and
+-- EXPLAIN of a row function shows the plan the report runs
+-- (doc/reports.md).
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- Checks ------------------------------------------------------------------------------
+
+-- The report range [from_at, to_at): both given, finite, from_at before
+-- to_at and at most 366 days apart (the longest scan_retention).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_report_range(from_at timestamptz, to_at timestamptz) RETURNS void
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    PERFORM hp_instant('from_at', from_at);
+    PERFORM hp_instant('to_at', to_at);
+    IF from_at >= to_at THEN
+        RAISE EXCEPTION 'report range from "%" to "%" is empty', hp_quote(from_at::text), hp_quote(to_at::text)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A report covers scans from from_at (included) to to_at (excluded): from_at comes first.';
+    END IF;
+    IF to_at - from_at > interval '366 days' THEN
+        RAISE EXCEPTION 'report range from "%" to "%" is longer than 366 days', hp_quote(from_at::text), hp_quote(to_at::text)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A report covers at most 366 days, the longest scan history kept (scan_retention).';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_report_range(timestamptz, timestamptz) IS
+    'checks a report range: finite, from_at before to_at, at most 366 days (internal)';
+
+-- The smallest count a report shows: report_min_cell when exported, 0 (all
+-- shown) for the health authority or an administrator asking for exact
+-- counts. The caller is the role it acts as: the SET ROLE role, else the
+-- session user (current_user is the function's owner here).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_report_min_cell(exported boolean) RETURNS integer
+    LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    who name := CASE WHEN current_setting('role') = 'none' THEN session_user
+                     ELSE current_setting('role')::name END;
+BEGIN
+    IF exported IS NULL THEN
+        RAISE EXCEPTION 'exported is missing'
+            USING ERRCODE = 'null_value_not_allowed',
+                  DETAIL = 'Say whether the report leaves the health authority: true suppresses small cells.';
+    END IF;
+    IF exported THEN
+        RETURN hp_setting('report_min_cell')::integer;
+    END IF;
+    IF NOT (pg_has_role(who, 'healthpass_health', 'MEMBER') OR pg_has_role(who, 'healthpass_admin', 'MEMBER')) THEN
+        RAISE EXCEPTION 'role "%" may not see unsuppressed counts', hp_quote(who)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the health authority and administrators pass exported => false; other reports suppress cells of fewer than report_min_cell people.';
+    END IF;
+    RETURN 0;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_report_min_cell(boolean) IS
+    'smallest count a report shows (report_min_cell, or 0 for the health authority asking for exact counts); 42501 otherwise (internal)';
+
+-- A count as a report shows it: NULL when its cell counts 1 to k-1 people.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_report_cell(n bigint, people bigint, k integer) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN people >= 1 AND people < k THEN NULL ELSE n END;
+COMMENT ON FUNCTION healthpass_internal.hp_report_cell(bigint, bigint, integer) IS
+    'a count, or NULL when its cell counts fewer than k people (internal)';
+
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_report_method(m "char") RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE m WHEN 's' THEN 'self' WHEN 't' THEN 'staff' WHEN 'm' THEN 'manual' END;
+COMMENT ON FUNCTION healthpass_internal.hp_report_method("char") IS
+    'self, staff or manual from a scan''s stored method (internal)';
+
+-- Rows --------------------------------------------------------------------------------
+
+-- The scans a report reads: those in [from_at, to_at), of one venue when
+-- venue is given. The range lets partition pruning skip every other day;
+-- the second branch reads one venue through (venue_id, scanned_at,
+-- person_id). Exactly one branch runs (the other is a one-time false
+-- filter, or removed when the planner knows the argument).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_report_scans(from_at timestamptz, to_at timestamptz,
+                                                               venue bigint DEFAULT NULL)
+    RETURNS SETOF healthpass.scan
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT s.* FROM healthpass.scan s
+     WHERE hp_report_scans.venue IS NULL
+       AND s.scanned_at >= hp_report_scans.from_at AND s.scanned_at < hp_report_scans.to_at
+    UNION ALL
+    SELECT s.* FROM healthpass.scan s
+     WHERE s.venue_id = hp_report_scans.venue
+       AND s.scanned_at >= hp_report_scans.from_at AND s.scanned_at < hp_report_scans.to_at
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_report_scans(timestamptz, timestamptz, bigint) IS
+    'scans in [from_at, to_at), of one venue if given: the one way reports read the scan history (internal)';
+
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_report_venue_day_rows(from_at timestamptz, to_at timestamptz,
+                                                                        venue bigint DEFAULT NULL)
+    RETURNS TABLE (day timestamptz, venue_id bigint, method "char", colour healthpass.health_colour,
+                   decision "char", scans bigint, people bigint)
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.date_trunc('day', s.scanned_at), s.venue_id, s.method, s.colour, s.decision,
+           count(*), count(DISTINCT s.person_id)
+      FROM healthpass_internal.hp_report_scans(hp_report_venue_day_rows.from_at, hp_report_venue_day_rows.to_at,
+                                               hp_report_venue_day_rows.venue) s
+     GROUP BY 1, 2, 3, 4, 5
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_report_venue_day_rows(timestamptz, timestamptz, bigint) IS
+    'scans and people per day, venue, method, colour and decision (internal)';
+
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_report_street_day_rows(from_at timestamptz, to_at timestamptz)
+    RETURNS TABLE (day timestamptz, street text, venues bigint, scans bigint, people bigint)
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.date_trunc('day', s.scanned_at), v.street, count(DISTINCT s.venue_id), count(*),
+           count(DISTINCT s.person_id)
+      FROM healthpass_internal.hp_report_scans(hp_report_street_day_rows.from_at, hp_report_street_day_rows.to_at) s
+      JOIN healthpass.venue v ON v.venue_id = s.venue_id
+     GROUP BY 1, 2
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_report_street_day_rows(timestamptz, timestamptz) IS
+    'venues scanned, scans and people per day and street (internal)';
+
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_report_hourly_rows(from_at timestamptz, to_at timestamptz,
+                                                                     venue bigint DEFAULT NULL)
+    RETURNS TABLE (hour timestamptz, scans bigint, self_scans bigint, staff_scans bigint, manual_checks bigint,
+                   venues bigint, people bigint)
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.date_trunc('hour', s.scanned_at), count(*),
+           count(*) FILTER (WHERE s.method = 's'), count(*) FILTER (WHERE s.method = 't'),
+           count(*) FILTER (WHERE s.method = 'm'), count(DISTINCT s.venue_id), count(DISTINCT s.person_id)
+      FROM healthpass_internal.hp_report_scans(hp_report_hourly_rows.from_at, hp_report_hourly_rows.to_at,
+                                               hp_report_hourly_rows.venue) s
+     GROUP BY 1
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_report_hourly_rows(timestamptz, timestamptz, bigint) IS
+    'scans by method, venues and people per hour (internal)';
+
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_report_non_green_rows(from_at timestamptz, to_at timestamptz)
+    RETURNS TABLE (day timestamptz, venue_id bigint, light_green bigint, yellow bigint, red bigint)
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.date_trunc('day', s.scanned_at), s.venue_id,
+           count(DISTINCT s.person_id) FILTER (WHERE s.colour = 'light_green'),
+           count(DISTINCT s.person_id) FILTER (WHERE s.colour = 'yellow'),
+           count(DISTINCT s.person_id) FILTER (WHERE s.colour = 'red')
+      FROM healthpass_internal.hp_report_scans(hp_report_non_green_rows.from_at, hp_report_non_green_rows.to_at) s
+     WHERE s.colour <> 'green'
+     GROUP BY 1, 2
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_report_non_green_rows(timestamptz, timestamptz) IS
+    'people met with a light green, yellow or red code per day and venue (internal)';
+
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_report_staff_rows(from_at timestamptz, to_at timestamptz)
+    RETURNS TABLE (day timestamptz, staff_id bigint, venues bigint, scans bigint, manual_checks bigint, people bigint)
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.date_trunc('day', s.scanned_at), s.staff_id, count(DISTINCT s.venue_id),
+           count(*) FILTER (WHERE s.method = 't'), count(*) FILTER (WHERE s.method = 'm'),
+           count(DISTINCT s.person_id)
+      FROM healthpass_internal.hp_report_scans(hp_report_staff_rows.from_at, hp_report_staff_rows.to_at) s
+     WHERE s.staff_id IS NOT NULL
+     GROUP BY 1, 2
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_report_staff_rows(timestamptz, timestamptz) IS
+    'venues, staff scans, manual checks and people per day and staff member (internal)';
+
+-- Each venue with its latest scan in the history kept (NULL: none), read
+-- backwards through (venue_id, scanned_at, person_id): the newest day's
+-- partition first, older ones only while nothing is found.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_report_last_scan_rows()
+    RETURNS TABLE (venue_id bigint, name text, street text, status text, created_at timestamptz,
+                   last_scan_at timestamptz)
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT v.venue_id, v.name, v.street, v.status, v.created_at, l.scanned_at
+      FROM healthpass.venue v
+      LEFT JOIN LATERAL (SELECT s.scanned_at FROM healthpass.scan s
+                          WHERE s.venue_id = v.venue_id AND s.scanned_at <= pg_catalog.now()
+                          ORDER BY s.scanned_at DESC LIMIT 1) l ON true
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_report_last_scan_rows() IS
+    'each venue with its latest scan in the history kept (internal)';
+
+-- Reports -----------------------------------------------------------------------------
+
+-- Scans per venue per day by method, colour and decision.
+CREATE OR REPLACE FUNCTION report_venue_day(from_at timestamptz, to_at timestamptz, venue bigint DEFAULT NULL,
+                                            exported boolean DEFAULT true)
+    RETURNS TABLE (day timestamptz, venue_id bigint, venue_name text, street text, method text,
+                   colour health_colour, decision text, scans bigint, people bigint, suppressed boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL RESTRICTED
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    k integer := hp_report_min_cell(exported);
+    one bigint := report_venue_day.venue;
+BEGIN
+    PERFORM hp_report_range(from_at, to_at);
+    IF one IS NOT NULL THEN
+        PERFORM hp_get_venue(one);
+    END IF;
+    RETURN QUERY
+    SELECT r.day, r.venue_id, v.name, v.street, hp_report_method(r.method), r.colour, hp_decision_name(r.decision),
+           hp_report_cell(r.scans, r.people, k), hp_report_cell(r.people, r.people, k),
+           r.people >= 1 AND r.people < k
+      FROM hp_report_venue_day_rows(from_at, to_at, one) r
+      LEFT JOIN venue v ON v.venue_id = r.venue_id
+     ORDER BY r.day, r.venue_id, r.method, r.colour, r.decision;
+END
+$$;
+COMMENT ON FUNCTION healthpass.report_venue_day(timestamptz, timestamptz, bigint, boolean) IS
+    'scans and people per day, venue, method, colour and decision in [from_at, to_at); exported: cells under report_min_cell people suppressed';
+
+-- Scans per street (街道) per day.
+CREATE OR REPLACE FUNCTION report_street_day(from_at timestamptz, to_at timestamptz, exported boolean DEFAULT true)
+    RETURNS TABLE (day timestamptz, street text, venues bigint, scans bigint, people bigint, suppressed boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL RESTRICTED
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    k integer := hp_report_min_cell(exported);
+BEGIN
+    PERFORM hp_report_range(from_at, to_at);
+    RETURN QUERY
+    SELECT r.day, r.street, r.venues, hp_report_cell(r.scans, r.people, k), hp_report_cell(r.people, r.people, k),
+           r.people >= 1 AND r.people < k
+      FROM hp_report_street_day_rows(from_at, to_at) r
+     ORDER BY r.day, r.street;
+END
+$$;
+COMMENT ON FUNCTION healthpass.report_street_day(timestamptz, timestamptz, boolean) IS
+    'venues scanned, scans and people per day and street in [from_at, to_at); exported: cells under report_min_cell people suppressed';
+
+-- Hourly load: one row for every hour of [from_at, to_at), empty hours
+-- with zeros, of the whole city or one venue.
+CREATE OR REPLACE FUNCTION report_hourly_load(from_at timestamptz, to_at timestamptz, venue bigint DEFAULT NULL,
+                                              exported boolean DEFAULT true)
+    RETURNS TABLE (hour timestamptz, scans bigint, self_scans bigint, staff_scans bigint, manual_checks bigint,
+                   venues bigint, people bigint, suppressed boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL RESTRICTED
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    k integer := hp_report_min_cell(exported);
+    one bigint := report_hourly_load.venue;
+BEGIN
+    PERFORM hp_report_range(from_at, to_at);
+    IF one IS NOT NULL THEN
+        PERFORM hp_get_venue(one);
+    END IF;
+    RETURN QUERY
+    SELECT h.hour,
+           hp_report_cell(coalesce(r.scans, 0), r.people, k), hp_report_cell(coalesce(r.self_scans, 0), r.people, k),
+           hp_report_cell(coalesce(r.staff_scans, 0), r.people, k),
+           hp_report_cell(coalesce(r.manual_checks, 0), r.people, k),
+           coalesce(r.venues, 0), hp_report_cell(coalesce(r.people, 0), r.people, k),
+           coalesce(r.people >= 1 AND r.people < k, false)
+      FROM generate_series(date_trunc('hour', from_at), to_at - interval '1 microsecond', interval '1 hour') h(hour)
+      LEFT JOIN hp_report_hourly_rows(from_at, to_at, one) r ON r.hour = h.hour
+     ORDER BY h.hour;
+END
+$$;
+COMMENT ON FUNCTION healthpass.report_hourly_load(timestamptz, timestamptz, bigint, boolean) IS
+    'scans by method, venues and people for every hour of [from_at, to_at), of the city or one venue; exported: cells under report_min_cell people suppressed';
+
+-- Non-green encounters: people met with a light green, yellow or red code
+-- per venue per day.
+CREATE OR REPLACE FUNCTION report_non_green(from_at timestamptz, to_at timestamptz, exported boolean DEFAULT true)
+    RETURNS TABLE (day timestamptz, venue_id bigint, venue_name text, street text, light_green bigint,
+                   yellow bigint, red bigint, suppressed boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL RESTRICTED
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    k integer := hp_report_min_cell(exported);
+BEGIN
+    PERFORM hp_report_range(from_at, to_at);
+    RETURN QUERY
+    SELECT r.day, r.venue_id, v.name, v.street, hp_report_cell(r.light_green, r.light_green, k),
+           hp_report_cell(r.yellow, r.yellow, k), hp_report_cell(r.red, r.red, k),
+           (r.light_green >= 1 AND r.light_green < k) OR (r.yellow >= 1 AND r.yellow < k)
+           OR (r.red >= 1 AND r.red < k)
+      FROM hp_report_non_green_rows(from_at, to_at) r
+      LEFT JOIN venue v ON v.venue_id = r.venue_id
+     ORDER BY r.day, r.venue_id;
+END
+$$;
+COMMENT ON FUNCTION healthpass.report_non_green(timestamptz, timestamptz, boolean) IS
+    'people met with a light green, yellow or red code per day and venue in [from_at, to_at); exported: cells under report_min_cell people suppressed';
+
+-- Staff activity: per staff member per day, the venues they scanned for,
+-- the codes they scanned and the manual checks they made. Staff appear by
+-- masked name and person_ref.
+CREATE OR REPLACE FUNCTION report_staff_activity(from_at timestamptz, to_at timestamptz, exported boolean DEFAULT true)
+    RETURNS TABLE (day timestamptz, staff_ref uuid, staff_masked text, venues bigint, scans bigint,
+                   manual_checks bigint, people bigint, suppressed boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL RESTRICTED
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    k integer := hp_report_min_cell(exported);
+BEGIN
+    PERFORM hp_report_range(from_at, to_at);
+    RETURN QUERY
+    SELECT r.day, p.public_ref, mask_name(p.name), r.venues, hp_report_cell(r.scans, r.people, k),
+           hp_report_cell(r.manual_checks, r.people, k), hp_report_cell(r.people, r.people, k),
+           r.people >= 1 AND r.people < k
+      FROM hp_report_staff_rows(from_at, to_at) r
+      LEFT JOIN person p ON p.person_id = r.staff_id
+     ORDER BY r.day, p.public_ref;
+END
+$$;
+COMMENT ON FUNCTION healthpass.report_staff_activity(timestamptz, timestamptz, boolean) IS
+    'per day and staff member (masked name, person_ref): venues, codes scanned, manual checks, people; exported: cells under report_min_cell people suppressed';
+
+-- Venues with no scan for the last `days` days: status, the latest scan in
+-- the history kept (NULL: none) and the whole days since it. Exported, the
+-- latest scan is given to the hour (one visit's second is not an
+-- aggregate).
+CREATE OR REPLACE FUNCTION report_quiet_venues(days integer DEFAULT 7, include_closed boolean DEFAULT false,
+                                               exported boolean DEFAULT true)
+    RETURNS TABLE (venue_id bigint, venue_name text, street text, status text, registered_at timestamptz,
+                   last_scan_at timestamptz, days_since integer)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL RESTRICTED
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    k integer := hp_report_min_cell(exported);
+BEGIN
+    IF days IS NULL OR days NOT BETWEEN 1 AND 366 THEN
+        RAISE EXCEPTION 'quiet days "%" is out of range', hp_quote(days::text)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Give the days without a scan as a whole number from 1 to 366.';
+    END IF;
+    IF include_closed IS NULL THEN
+        RAISE EXCEPTION 'include_closed is missing'
+            USING ERRCODE = 'null_value_not_allowed', DETAIL = 'Say whether closed venues are listed too.';
+    END IF;
+    RETURN QUERY
+    SELECT r.venue_id, r.name, r.street, r.status, r.created_at,
+           CASE WHEN k > 0 THEN date_trunc('hour', r.last_scan_at) ELSE r.last_scan_at END,
+           floor(extract(epoch FROM now() - r.last_scan_at) / 86400)::integer
+      FROM hp_report_last_scan_rows() r
+     WHERE (r.last_scan_at IS NULL OR r.last_scan_at < now() - make_interval(days => days))
+       AND (include_closed OR r.status <> 'closed')
+     ORDER BY r.last_scan_at NULLS FIRST, r.venue_id;
+END
+$$;
+COMMENT ON FUNCTION healthpass.report_quiet_venues(integer, boolean, boolean) IS
+    'venues with no scan for the last days (1-366): status, registration, latest scan kept and whole days since; exported: the latest scan to the hour';
+
+GRANT EXECUTE ON FUNCTION healthpass.report_venue_day(timestamptz, timestamptz, bigint, boolean),
+                          healthpass.report_street_day(timestamptz, timestamptz, boolean),
+                          healthpass.report_hourly_load(timestamptz, timestamptz, bigint, boolean),
+                          healthpass.report_non_green(timestamptz, timestamptz, boolean),
+                          healthpass.report_staff_activity(timestamptz, timestamptz, boolean),
+                          healthpass.report_quiet_venues(integer, boolean, boolean)
+    TO healthpass_report, healthpass_health, healthpass_admin;
+
+-- ===== sql/api/63_tracing.sql
+-- 63_tracing.sql: contact tracing (issue 11 item 7, role healthpass_health):
+-- for a case and a range, everyone who scanned at the same venue within
+-- ± the tracing window of one of the case's scans (ring 1) and, when asked,
+-- everyone who met a ring-1 contact from that first encounter on (ring 2);
+-- one call marks what a trace returned (close and secondary contacts, the
+-- existing risk marks, which re-colour them); every trace is audited.
+--
+-- The cost follows what the case touched, not the size of the history:
+-- the case's scans come from the index (person_id, scanned_at), and for
+-- each of them the people around it from one index range scan of
+-- (venue_id, scanned_at, person_id) in the day partition(s) it falls in.
+-- hp_trace_encounters writes that as two LATERAL joins fenced with OFFSET 0,
+-- so the planner can only run it as nested loops over those two indexes
+-- (doc/tracing.md shows the plan).
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+
+-- Every pair (a scan of a source person, a scan of someone else at the same
+-- venue within ± w of it) for the sources' scans from since[i] to until.
+-- One SELECT, LANGUAGE sql, STABLE, no SET: the planner inlines it into the
+-- caller's query, where the arguments are known. Names are qualified
+-- because it has no search_path of its own; only the SECURITY DEFINER
+-- functions below call it.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_trace_encounters(
+    sources bigint[], since timestamptz[], until timestamptz, w interval)
+    RETURNS TABLE (source_id bigint, person_id bigint, venue_id bigint, source_at timestamptz,
+                   contact_at timestamptz, gap interval)
+    LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+    SELECT src.id, o.person_id, c.venue_id, c.scanned_at, o.scanned_at,
+           GREATEST(o.scanned_at OPERATOR(pg_catalog.-) c.scanned_at,
+                    c.scanned_at OPERATOR(pg_catalog.-) o.scanned_at)
+      FROM ROWS FROM (pg_catalog.unnest(sources), pg_catalog.unnest(since)) AS src(id, first_at)
+     CROSS JOIN LATERAL (
+            -- the source's own scans: index (person_id, scanned_at)
+            SELECT s.venue_id, s.scanned_at
+              FROM healthpass.scan s
+             WHERE s.person_id OPERATOR(pg_catalog.=) src.id
+               AND s.scanned_at OPERATOR(pg_catalog.>=) src.first_at
+               AND s.scanned_at OPERATOR(pg_catalog.<=) until
+            OFFSET 0) c
+     CROSS JOIN LATERAL (
+            -- everyone at that venue within ± w: index (venue_id, scanned_at, person_id)
+            SELECT s.person_id, s.scanned_at
+              FROM healthpass.scan s
+             WHERE s.venue_id OPERATOR(pg_catalog.=) c.venue_id
+               AND s.scanned_at OPERATOR(pg_catalog.>=) (c.scanned_at OPERATOR(pg_catalog.-) w)
+               AND s.scanned_at OPERATOR(pg_catalog.<=) (c.scanned_at OPERATOR(pg_catalog.+) w)
+               AND s.person_id OPERATOR(pg_catalog.<>) src.id
+            OFFSET 0) o
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_trace_encounters(bigint[], timestamptz[], timestamptz, interval) IS
+    'pairs of scans at one venue within ± w, driven from the sources'' scans (inlined; internal)';
+
+-- Finds one ring and stores it in trace_result: per person met, the number
+-- of their scans that met a source, the closest one (gap, both instants,
+-- and for ring 2 through whom), the first and last, the venues. The case
+-- and, for ring 2, the people of ring 1 are left out. Returns how many.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_trace_ring(
+    tid bigint, ring smallint, case_id bigint, sources bigint[], since timestamptz[], until timestamptz, w interval)
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    INSERT INTO trace_result (trace_id, person_id, ring, encounters, closest_gap, source_at, contact_at,
+                              first_at, last_at, venue_ids, via_person_id)
+    SELECT tid, m.person_id, hp_trace_ring.ring, count(*)::integer, min(m.gap),
+           (array_agg(m.source_at ORDER BY m.gap, m.contact_at, m.source_id))[1],
+           (array_agg(m.contact_at ORDER BY m.gap, m.contact_at, m.source_id))[1],
+           min(m.contact_at), max(m.contact_at),
+           array_agg(DISTINCT m.venue_id ORDER BY m.venue_id),
+           CASE WHEN hp_trace_ring.ring = 2
+                THEN (array_agg(m.source_id ORDER BY m.gap, m.contact_at, m.source_id))[1] END
+      FROM (-- each scan of a person met counts once, with its closest source scan
+            SELECT DISTINCT ON (e.person_id, e.venue_id, e.contact_at)
+                   e.person_id, e.venue_id, e.contact_at, e.source_id, e.source_at, e.gap
+              FROM hp_trace_encounters(sources, since, until, w) e
+             WHERE e.person_id <> case_id
+               AND (hp_trace_ring.ring = 1
+                    OR NOT EXISTS (SELECT FROM trace_result x
+                                    WHERE x.trace_id = tid AND x.person_id = e.person_id))
+             ORDER BY e.person_id, e.venue_id, e.contact_at, e.gap, e.source_at, e.source_id) m
+     GROUP BY m.person_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_trace_ring(bigint, smallint, bigint, bigint[], timestamptz[], timestamptz, interval) IS
+    'finds and stores one ring of a trace; returns how many people (internal)';
+
+-- A trace named by its id: 22004 when missing, P0002 when unknown.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_trace_id(tid bigint) RETURNS bigint
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    IF tid IS NULL THEN
+        RAISE EXCEPTION 'trace id is missing'
+            USING ERRCODE = 'null_value_not_allowed', DETAIL = 'Name the trace by the trace_id trace_contacts returned.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM trace_audit a WHERE a.trace_id = tid) THEN
+        RAISE EXCEPTION 'trace % does not exist', tid
+            USING ERRCODE = 'no_data_found', DETAIL = 'trace_audit() lists the traces.';
+    END IF;
+    RETURN tid;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_trace_id(bigint) IS 'a trace id that exists, or 22004/P0002 (internal)';
+
+-- The risk mark a ring is marked with: a contact kind, or none.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_contact_kind(field text, kind text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    IF kind IS NULL OR kind NOT IN ('close_contact', 'secondary_contact', 'none') THEN
+        RAISE EXCEPTION '% "%" is not valid', field, hp_quote(kind)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Traced contacts are marked close_contact or secondary_contact, or none to leave them unmarked.';
+    END IF;
+    RETURN kind;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_contact_kind(text, text) IS 'close_contact, secondary_contact or none, or 22023 (internal)';
+
+-- The stored result of a trace as the health authority reads it: ring 1
+-- first, then by closeness, then by the number of encounters.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_trace_rows(tid bigint)
+    RETURNS TABLE (trace_id bigint, rank integer, ring integer, person_ref uuid, name_masked text,
+                   encounters integer, closest_gap interval, source_at timestamptz, contact_at timestamptz,
+                   first_at timestamptz, last_at timestamptz, venue_ids bigint[], venue_names text[],
+                   via_ref uuid, mark_id bigint)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT r.trace_id,
+           (row_number() OVER (ORDER BY r.ring, r.closest_gap, r.encounters DESC, r.first_at, r.person_id))::integer,
+           r.ring::integer, p.public_ref, mask_name(p.name), r.encounters, r.closest_gap, r.source_at, r.contact_at,
+           r.first_at, r.last_at, r.venue_ids,
+           (SELECT array_agg(v.name ORDER BY x.ord)
+              FROM unnest(r.venue_ids) WITH ORDINALITY x(id, ord) LEFT JOIN venue v ON v.venue_id = x.id),
+           via.public_ref, r.mark_id
+      FROM trace_result r
+      JOIN person p ON p.person_id = r.person_id
+      LEFT JOIN person via ON via.person_id = r.via_person_id
+     WHERE r.trace_id = tid
+     ORDER BY 2
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_trace_rows(bigint) IS 'a stored trace, ranked, with masked names and venue names (internal)';
+
+-- Seed 004 / issue 11 item 7: who met a case. from_at and to_at bound the
+-- case's scans (at most 28 days apart, or the scan retention when that is
+-- longer); trace_window (1 minute to 1 day, NULL: the database setting
+-- trace_window, 30 minutes by default) is how close in time two scans at one
+-- venue count as an encounter. Every trace is audited and kept, and every
+-- row carries the trace_id that mark_traced_contacts takes.
+CREATE OR REPLACE FUNCTION trace_contacts(case_person_id bigint, from_at timestamptz, to_at timestamptz,
+                                          trace_window interval DEFAULT NULL, second_ring boolean DEFAULT false)
+    RETURNS TABLE (trace_id bigint, rank integer, ring integer, person_ref uuid, name_masked text,
+                   encounters integer, closest_gap interval, source_at timestamptz, contact_at timestamptz,
+                   first_at timestamptz, last_at timestamptz, venue_ids bigint[], venue_names text[],
+                   via_ref uuid)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    p person := hp_get_person(case_person_id);
+    lo timestamptz := hp_instant('from_at', trace_contacts.from_at);
+    hi timestamptz := hp_instant('to_at', trace_contacts.to_at);
+    w interval := coalesce(trace_contacts.trace_window, hp_setting('trace_window')::interval);
+    keep interval := greatest(interval '28 days', hp_setting('scan_retention')::interval);
+    tid bigint;
+    n1 integer;
+    n2 integer;
+    s2 record;
+BEGIN
+    IF w < interval '1 minute' OR w > interval '1 day' THEN
+        RAISE EXCEPTION 'tracing window "%" is out of range', hp_quote(w::text)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'The tracing window lies between 1 minute and 1 day (NULL: the setting trace_window).';
+    END IF;
+    IF lo >= hi THEN
+        RAISE EXCEPTION 'tracing range "%" to "%" is empty', lo, hi
+            USING ERRCODE = 'datetime_field_overflow', DETAIL = 'A trace runs from an earlier instant to a later one.';
+    END IF;
+    IF hi - lo > keep THEN
+        RAISE EXCEPTION 'tracing range "%" to "%" is longer than %', lo, hi, keep
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('A trace covers at most %s of scans (28 days, or the scan retention when longer).', keep);
+    END IF;
+    IF trace_contacts.second_ring IS NULL THEN
+        RAISE EXCEPTION 'second_ring is missing'
+            USING ERRCODE = 'null_value_not_allowed', DETAIL = 'Say whether to trace the second ring (true or false).';
+    END IF;
+    INSERT INTO trace_audit AS a (person_id, trace_window, from_at, to_at, second_ring, ring2)
+    VALUES (p.person_id, w, lo, hi, trace_contacts.second_ring,
+            CASE WHEN trace_contacts.second_ring THEN 0 END)
+    RETURNING a.trace_id INTO tid;
+    n1 := hp_trace_ring(tid, 1::smallint, p.person_id, ARRAY[p.person_id], ARRAY[lo], hi, w);
+    IF trace_contacts.second_ring THEN
+        -- a ring-1 contact passes it on from their first encounter with the case
+        SELECT array_agg(r.person_id ORDER BY r.person_id) AS ids, array_agg(r.first_at ORDER BY r.person_id) AS ats
+          INTO s2
+          FROM trace_result r WHERE r.trace_id = tid AND r.ring = 1;
+        n2 := CASE WHEN s2.ids IS NULL THEN 0
+                   ELSE hp_trace_ring(tid, 2::smallint, p.person_id, s2.ids, s2.ats, hi, w) END;
+    END IF;
+    UPDATE trace_audit a SET ring1 = n1, ring2 = n2, returned = n1 + coalesce(n2, 0) WHERE a.trace_id = tid;
+    -- the server log keeps a line even when the caller rolls the trace back
+    RAISE LOG 'healthpass: trace % of person % by % (window %, % to %): % people',
+              tid, p.person_id, session_user, w, lo, hi, n1 + coalesce(n2, 0);
+    RETURN QUERY
+        SELECT r.trace_id, r.rank, r.ring, r.person_ref, r.name_masked, r.encounters, r.closest_gap, r.source_at,
+               r.contact_at, r.first_at, r.last_at, r.venue_ids, r.venue_names, r.via_ref
+          FROM hp_trace_rows(tid) r;
+END
+$$;
+COMMENT ON FUNCTION healthpass.trace_contacts(bigint, timestamptz, timestamptz, interval, boolean) IS
+    'contact tracing: everyone at the same venue within ± the window of the case''s scans (and optionally the second ring), ranked; audited';
+
+-- A stored trace read again (the health authority's list of a trace).
+CREATE OR REPLACE FUNCTION trace_result(trace_id bigint)
+    RETURNS TABLE (trace_id bigint, rank integer, ring integer, person_ref uuid, name_masked text,
+                   encounters integer, closest_gap interval, source_at timestamptz, contact_at timestamptz,
+                   first_at timestamptz, last_at timestamptz, venue_ids bigint[], venue_names text[],
+                   via_ref uuid, mark_id bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+    SELECT r.* FROM hp_trace_rows(hp_trace_id(trace_result.trace_id)) r
+$$;
+COMMENT ON FUNCTION healthpass.trace_result(bigint) IS 'the people a trace returned, as trace_contacts returned them, with the mark each was given';
+
+-- One call marks the set a trace returned: ring 1 as `kind` (close contacts
+-- by default), ring 2 as `second_ring_kind` (secondary contacts), valid
+-- from now for `valid_for` (14 days), through set_risk_mark, whose trigger
+-- re-colours each of them at once (close contact red, secondary contact
+-- yellow under the default rules). People of the trace who were marked
+-- from it already are skipped, so a second call (or a concurrent one, which
+-- waits for the first) marks nobody twice; "none" leaves a ring for later.
+-- Returns how many people were marked.
+CREATE OR REPLACE FUNCTION mark_traced_contacts(trace_id bigint, kind text DEFAULT 'close_contact',
+                                                second_ring_kind text DEFAULT 'secondary_contact',
+                                                valid_for interval DEFAULT '14 days', note text DEFAULT NULL)
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    tid bigint := hp_trace_id(mark_traced_contacts.trace_id);
+    k1 text := hp_contact_kind('kind', mark_traced_contacts.kind);
+    k2 text := hp_contact_kind('second_ring_kind', mark_traced_contacts.second_ring_kind);
+    why text := hp_text('note', mark_traced_contacts.note, 500, false, true);
+    until timestamptz;
+    r record;
+    n integer := 0;
+BEGIN
+    IF valid_for IS NULL OR valid_for < interval '1 hour' OR valid_for > interval '30 days' THEN
+        RAISE EXCEPTION 'mark validity "%" is out of range', hp_quote(valid_for::text)
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Contact marks last from 1 hour to 30 days (14 days by default).';
+    END IF;
+    until := now() + valid_for;
+    -- one marker of a trace at a time; the second sees what the first marked
+    PERFORM FROM trace_audit a WHERE a.trace_id = tid FOR UPDATE;
+    FOR r IN SELECT t.person_id, t.ring FROM trace_result t
+              WHERE t.trace_id = tid AND t.mark_id IS NULL
+                AND CASE t.ring WHEN 1 THEN k1 ELSE k2 END <> 'none'
+              ORDER BY t.person_id
+    LOOP
+        UPDATE trace_result t
+           SET mark_id = set_risk_mark(r.person_id, CASE r.ring WHEN 1 THEN k1 ELSE k2 END, now(), until,
+                                       coalesce(why, format('contact trace %s, ring %s', tid, r.ring)))
+         WHERE t.trace_id = tid AND t.person_id = r.person_id;
+        n := n + 1;
+    END LOOP;
+    IF n > 0 THEN
+        UPDATE trace_audit a SET marked = a.marked + n, marked_at = now(), marked_by = session_user
+         WHERE a.trace_id = tid;
+    END IF;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION healthpass.mark_traced_contacts(bigint, text, text, interval, text) IS
+    'mark the people a trace returned (ring 1 close_contact, ring 2 secondary_contact by default, for 14 days), which re-colours them; returns how many';
+
+-- The audit of traces, newest first: readable by the health authority only.
+CREATE OR REPLACE FUNCTION trace_audit(max_rows integer DEFAULT 100)
+    RETURNS TABLE (trace_id bigint, traced_by name, traced_at timestamptz, case_person_id bigint, case_ref uuid,
+                   case_name_masked text, trace_window interval, from_at timestamptz, to_at timestamptz,
+                   second_ring boolean, returned integer, ring1 integer, ring2 integer,
+                   marked integer, marked_at timestamptz, marked_by name)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    IF max_rows IS NULL OR max_rows NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'max_rows % is out of range', coalesce(max_rows::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The audit is read 1 to 10000 traces at a time.';
+    END IF;
+    RETURN QUERY
+        SELECT a.trace_id, a.traced_by, a.traced_at, a.person_id, p.public_ref, mask_name(p.name), a.trace_window,
+               a.from_at, a.to_at, a.second_ring, a.returned, a.ring1, a.ring2, a.marked, a.marked_at, a.marked_by
+          FROM trace_audit a JOIN person p ON p.person_id = a.person_id
+         ORDER BY a.trace_id DESC
+         LIMIT max_rows;
+END
+$$;
+COMMENT ON FUNCTION healthpass.trace_audit(integer) IS
+    'every contact trace, newest first: who traced which case, when, window, range, how many came back and were marked';
+
+GRANT EXECUTE ON FUNCTION healthpass.trace_contacts(bigint, timestamptz, timestamptz, interval, boolean),
+                          healthpass.trace_result(bigint),
+                          healthpass.mark_traced_contacts(bigint, text, text, interval, text),
+                          healthpass.trace_audit(integer)
+    TO healthpass_health, healthpass_admin;
+
+-- ===== sql/api/99_privileges.sql
+-- 99_privileges.sql: runs last. Functions are created EXECUTE-able by
+-- PUBLIC; take that (and any table or sequence access) away from PUBLIC for
+-- everything in the schema. Each domain file grants its own functions to the
+-- purpose roles that need them; those grants stay.
+-- (replayed by every upgrade: CREATE OR REPLACE only)
+-- ROUTINES: FUNCTIONS would leave procedures (recolour_run) to PUBLIC
+REVOKE ALL ON ALL ROUTINES IN SCHEMA healthpass FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA healthpass FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA healthpass FROM PUBLIC;
+-- the internal schema: no USAGE for anyone but the owner, and no routine
+-- executable by PUBLIC should a role ever be given USAGE
+REVOKE ALL ON SCHEMA healthpass_internal FROM PUBLIC;
+REVOKE ALL ON ALL ROUTINES IN SCHEMA healthpass_internal FROM PUBLIC;
