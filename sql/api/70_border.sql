@@ -248,16 +248,21 @@ BEGIN
      WHERE t.person_id = p.person_id AND t.doc_kind = record_travel_document.doc_kind
        AND t.official = record_travel_document.official AND t.status = 'valid'
        FOR UPDATE;
-    INSERT INTO travel_document (person_id, doc_kind, doc_number, official, issuing_authority, issuing_province,
-                                 issued_on, valid_until, expires_at)
-    VALUES (p.person_id, doc_kind, number, official, authority, issuing_province,
-            issued_on, valid_until, hp_cst_day_start(valid_until + 1))
-    RETURNING document_id INTO did;
-    INSERT INTO travel_document_index (doc_kind, doc_number, person_id, document_id)
-    VALUES (doc_kind, number, p.person_id, did);
+    -- the old one steps aside (naming its successor) before the new one is
+    -- current: one current document of a kind and use
+    did := nextval(pg_get_serial_sequence('healthpass.travel_document', 'document_id'));
     IF old.document_id IS NOT NULL THEN
         UPDATE travel_document t SET status = 'replaced', replaced_by = did, updated_at = now()
          WHERE t.person_id = p.person_id AND t.document_id = old.document_id;
+    END IF;
+    INSERT INTO travel_document (person_id, document_id, doc_kind, doc_number, official, issuing_authority, issuing_province,
+                                 issued_on, valid_until, expires_at)
+    OVERRIDING SYSTEM VALUE
+    VALUES (p.person_id, did, doc_kind, number, official, authority, issuing_province,
+            issued_on, valid_until, hp_cst_day_start(valid_until + 1));
+    INSERT INTO travel_document_index (doc_kind, doc_number, person_id, document_id)
+    VALUES (doc_kind, number, p.person_id, did);
+    IF old.document_id IS NOT NULL THEN
         PERFORM hp_document_gone(p.person_id, old.document_id, did, 'replaced by a new document');
     END IF;
     IF biometric_ref IS NOT NULL THEN
@@ -957,7 +962,8 @@ COMMENT ON FUNCTION healthpass_internal.hp_crossing_region(port, text) IS 'the r
 -- exactly one through. Answers passed = false with a named refusal (and
 -- records nothing) when:
 --   document_invalid      the document is expired, reported lost, replaced or not yet valid
---                         (an entry on an invalid document only through the manual channel)
+--                         (a mainland resident may come home on an invalid permit
+--                         through a manual channel)
 --   no_endorsement        no active endorsement for the region on the permit
 --   endorsement_expired   the endorsement is not valid at this instant
 --   no_entry_left         every entry of the endorsement is used
@@ -1045,7 +1051,10 @@ BEGIN
                                 NULL::bigint, p.public_ref, NULL::integer, NULL::integer, NULL::integer;
             RETURN;
         END IF;
-        IF hp_document_state(d, at_time) <> 'valid' AND NOT (direction = 'entry' AND channel = 'manual') THEN
+        -- a mainland resident comes home on an expired permit through a
+        -- manual channel; anyone else needs a valid document
+        IF hp_document_state(d, at_time) <> 'valid'
+           AND NOT (direction = 'entry' AND channel = 'manual' AND d.doc_kind = 'hk_macau_permit') THEN
             RETURN QUERY SELECT false, 'document_invalid'::text,
                                 format('The %s is %s.', replace(d.doc_kind, '_', ' '), replace(hp_document_state(d, at_time), '_', ' ')),
                                 NULL::bigint, p.public_ref, NULL::integer, NULL::integer, NULL::integer;
