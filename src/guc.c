@@ -12,6 +12,7 @@
 char	   *hp_master_key_file = NULL;
 char	   *hp_issuer = NULL;
 int			hp_clock_skew = 300;
+char	   *hp_poster_font = NULL;
 
 /* CheckIssuer: GUC check hook of healthpass.issuer */
 static bool
@@ -44,4 +45,9 @@ hp_guc_init(void)
 							"Clock skew allowed when verifying HP1 tokens.",
 							NULL, &hp_clock_skew, 300, 0, 86400, PGC_SUSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
+	DefineCustomStringVariable("healthpass.poster_font",
+							   "Font file (TrueType or OpenType, first face of a collection) that draws the text of PNG posters.",
+							   "The default is WenQuanYi Micro Hei, Debian package fonts-wqy-microhei.",
+							   &hp_poster_font, HP_DEFAULT_POSTER_FONT, PGC_SUSET, 0,
+							   NULL, NULL, NULL);
 }

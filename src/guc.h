@@ -14,6 +14,12 @@ extern char *hp_issuer;
 /* healthpass.clock_skew: seconds of clock skew a verification allows */
 extern int	hp_clock_skew;
 
+/* healthpass.poster_font: the font file that draws PNG posters' text */
+extern char *hp_poster_font;
+
+/* the default poster font: WenQuanYi Micro Hei (Debian fonts-wqy-microhei) */
+#define HP_DEFAULT_POSTER_FONT "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+
 /* the name of the default master key file in the data directory */
 #define HP_DEFAULT_MASTER_KEY_NAME "healthpass_master.key"
 

@@ -2,6 +2,8 @@
  * qr.c
  *	  QR codes rendered in SQL: qr_png (libpng), qr_svg and qr_text (Unicode
  *	  half blocks), all from the module matrix that libqrencode computes.
+ *	  The encoder, the option checks and the PNG writer are shared with the
+ *	  poster (poster.c) through qr.h.
  *
  * Memory: libqrencode allocates with malloc, so its matrix is copied into
  * palloc'd memory and freed before anything can raise an error.  libpng (and
@@ -25,14 +27,14 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "qr.h"
 #include "quote.h"
 #if PG_VERSION_NUM >= 160000
 #include "varatt.h"
 #endif
 
-/* sane ranges of the rendering options (documented in the README) */
-#define HP_QR_MODULE_PX_MIN 1
-#define HP_QR_MODULE_PX_MAX 64
+/* sane ranges of the rendering options (documented in doc/qr.md); the
+ * module size's is in qr.h */
 #define HP_QR_MARGIN_MIN	0
 #define HP_QR_MARGIN_MAX	32
 /* the foreground must be darker than the background by this ratio (WCAG) */
@@ -45,13 +47,6 @@ typedef struct HpColour
 	uint8		g;
 	uint8		b;
 } HpColour;
-
-/* a QR symbol: size x size modules, row major, 1 = dark */
-typedef struct HpQrMatrix
-{
-	int			size;
-	uint8	   *dark;
-} HpQrMatrix;
 
 /* what a QR symbol of version 40 holds at levels L, M, Q, H (ISO/IEC 18004) */
 static const int hp_qr_limit_numeric[4] = {7089, 5596, 3993, 3057};
@@ -76,7 +71,7 @@ static const struct
 };
 
 /* HpQrParseLevel: 'L', 'M', 'Q' or 'H' (either case) to libqrencode's level */
-static QRecLevel
+QRecLevel
 HpQrParseLevel(text *level)
 {
 	char	   *s = text_to_cstring(level);
@@ -191,7 +186,7 @@ HpQrColours(text *fgtext, text *bgtext, HpColour *fg, HpColour *bg)
 }
 
 /* HpQrCheckRange: an integer option must lie in [lo, hi] */
-static void
+void
 HpQrCheckRange(const char *opt, int32 value, int lo, int hi, const char *what)
 {
 	if (value < lo || value > hi)
@@ -222,7 +217,7 @@ HpQrIsAlnum(unsigned char c)
  * header naming UTF-8 (designator 26), so that scanners do not have to guess
  * the character set (zbar, for one, guesses wrong on mostly-ASCII text).
  */
-static void
+void
 HpQrEncode(text *data, QRecLevel level, HpQrMatrix *m)
 {
 	int			len = VARSIZE_ANY_EXHDR(data);
@@ -429,25 +424,24 @@ hp_png_flush(png_structp png)
 {
 }
 
+/* a source of image rows: the row y, rowbytes long, valid until the next call */
+typedef const uint8 *(*HpPngRowFn) (void *arg, uint32 y);
+
 /*
- * HpQrPng: the symbol as a PNG, 1-bit: grayscale for black on white, a
- * two-colour palette otherwise.  No pHYs: the image is pixel-exact and its
+ * HpPngWrite: a greyscale image (or, with a palette of two colours, a
+ * 1-bit palette image) as a PNG.  No pHYs: the image is pixel-exact and its
  * printed size is the printer's choice.
  */
 static bytea *
-HpQrPng(const HpQrMatrix *m, int px, int margin, HpColour fg, HpColour bg)
+HpPngWrite(uint32 width, uint32 height, int bit_depth, const HpColour *palette,
+		   HpPngRowFn rows, void *arg)
 {
 	HpPngState st;
 	png_structp png;
 	png_infop	info;
-	int			modules = m->size + 2 * margin;
-	png_uint_32 width = (png_uint_32) modules * px;
-	size_t		rowbytes = (width + 7) / 8;
-	bool		gray = (fg.r == 0 && fg.g == 0 && fg.b == 0 &&
-						bg.r == 255 && bg.g == 255 && bg.b == 255);
-	png_bytep	blank;
-	png_bytep	row;
 	bytea	   *result;
+
+	Assert(bit_depth == 1 || (bit_depth == 8 && palette == NULL));
 
 	/* the output buffer becomes the bytea: room for its header first */
 	initStringInfo(&st.out);
@@ -475,67 +469,142 @@ HpQrPng(const HpQrMatrix *m, int px, int margin, HpColour fg, HpColour bg)
 	}
 
 	png_set_write_fn(png, &st, hp_png_write, hp_png_flush);
-	png_set_IHDR(png, info, width, width, 1,
-				 gray ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_PALETTE,
+	png_set_IHDR(png, info, width, height, bit_depth,
+				 palette == NULL ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_PALETTE,
 				 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
 				 PNG_FILTER_TYPE_DEFAULT);
-	if (!gray)
+	if (palette != NULL)
 	{
 		/* index 0 is the foreground, 1 the background, as 0/1 in grayscale */
-		png_color	palette[2];
+		png_color	plte[2];
 
-		palette[0].red = fg.r;
-		palette[0].green = fg.g;
-		palette[0].blue = fg.b;
-		palette[1].red = bg.r;
-		palette[1].green = bg.g;
-		palette[1].blue = bg.b;
-		png_set_PLTE(png, info, palette, 2);
+		for (int i = 0; i < 2; i++)
+		{
+			plte[i].red = palette[i].r;
+			plte[i].green = palette[i].g;
+			plte[i].blue = palette[i].b;
+		}
+		png_set_PLTE(png, info, plte, 2);
 	}
 	/*
-	 * No filter suits 1-bit rows.  zlib level 4 is the knee for these images
+	 * No filter suits 1-bit rows.  zlib level 4 is the knee for QR images
 	 * (module rows repeated module_px times): within a few per cent of the
 	 * size of levels 6 and 9 at a third of level 6's time; level 9 is up to
-	 * 30 times slower and no smaller at large module sizes.
+	 * 30 times slower and no smaller at large module sizes.  8-bit rows
+	 * (anti-aliased text under a code) get Up, which turns a repeated row
+	 * into zeros, or Sub, row by row as libpng finds best.
 	 */
-	png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
+	png_set_filter(png, PNG_FILTER_TYPE_BASE,
+				   bit_depth == 1 ? PNG_FILTER_NONE : PNG_FILTER_SUB | PNG_FILTER_UP);
 	png_set_compression_level(png, 4);
 	png_write_info(png, info);
-
-	/* light pixels are 1 bits; a row is built once a module row */
-	blank = palloc(rowbytes);
-	memset(blank, 0xFF, rowbytes);
-	row = palloc(rowbytes);
-	for (int y = 0; y < modules; y++)
-	{
-		png_bytep	r = blank;
-
-		if (y >= margin && y < margin + m->size)
-		{
-			const uint8 *src = m->dark + (size_t) (y - margin) * m->size;
-
-			memset(row, 0xFF, rowbytes);
-			for (int x = 0; x < m->size; x++)
-			{
-				if (src[x])
-				{
-					size_t		p0 = (size_t) (x + margin) * px;
-
-					for (size_t p = p0; p < p0 + px; p++)
-						row[p >> 3] &= (png_byte) ~(0x80 >> (p & 7));
-				}
-			}
-			r = row;
-		}
-		for (int k = 0; k < px; k++)
-			png_write_row(png, r);
-	}
+	for (uint32 y = 0; y < height; y++)
+		png_write_row(png, (png_const_bytep) rows(arg, y));
 	png_write_end(png, info);
 	png_destroy_write_struct(&png, &info);
 
 	result = (bytea *) st.out.data;
 	SET_VARSIZE(result, st.out.len);
 	return result;
+}
+
+/* the rows of a pixel buffer, for HpPngGrey */
+typedef struct HpPngBuffer
+{
+	const uint8 *pixels;
+	size_t		rowbytes;
+} HpPngBuffer;
+
+/* HpPngBufferRow: row y of a pixel buffer */
+static const uint8 *
+HpPngBufferRow(void *arg, uint32 y)
+{
+	HpPngBuffer *b = (HpPngBuffer *) arg;
+
+	return b->pixels + (size_t) y * b->rowbytes;
+}
+
+/* HpPngGrey: a greyscale pixel buffer, 1 or 8 bits a pixel, as a PNG */
+bytea *
+HpPngGrey(const uint8 *pixels, uint32 width, uint32 height, int bit_depth)
+{
+	HpPngBuffer b;
+
+	if (bit_depth != 1 && bit_depth != 8)
+		elog(ERROR, "unsupported PNG bit depth %d", bit_depth);
+	b.pixels = pixels;
+	b.rowbytes = bit_depth == 1 ? ((size_t) width + 7) / 8 : (size_t) width;
+	return HpPngWrite(width, height, bit_depth, NULL, HpPngBufferRow, &b);
+}
+
+/* the rows of a QR symbol drawn at px pixels a module, for HpQrPng */
+typedef struct HpQrRows
+{
+	const HpQrMatrix *m;
+	int			px;
+	int			margin;
+	size_t		rowbytes;
+	png_bytep	blank;			/* a row of the quiet zone */
+	png_bytep	row;			/* the module row last drawn */
+	int			drawn;			/* which one it is, or -1 */
+} HpQrRows;
+
+/* HpQrRow: pixel row y of the symbol; a row is built once a module row */
+static const uint8 *
+HpQrRow(void *arg, uint32 y)
+{
+	HpQrRows   *q = (HpQrRows *) arg;
+	const HpQrMatrix *m = q->m;
+	int			my = (int) (y / (uint32) q->px);
+
+	if (my < q->margin || my >= q->margin + m->size)
+		return q->blank;
+	if (my != q->drawn)
+	{
+		/* light pixels are 1 bits */
+		const uint8 *src = m->dark + (size_t) (my - q->margin) * m->size;
+
+		memset(q->row, 0xFF, q->rowbytes);
+		for (int x = 0; x < m->size; x++)
+		{
+			if (src[x])
+			{
+				size_t		p0 = (size_t) (x + q->margin) * q->px;
+
+				for (size_t p = p0; p < p0 + q->px; p++)
+					q->row[p >> 3] &= (png_byte) ~(0x80 >> (p & 7));
+			}
+		}
+		q->drawn = my;
+	}
+	return q->row;
+}
+
+/*
+ * HpQrPng: the symbol as a PNG, 1-bit: grayscale for black on white, a
+ * two-colour palette otherwise.
+ */
+static bytea *
+HpQrPng(const HpQrMatrix *m, int px, int margin, HpColour fg, HpColour bg)
+{
+	int			modules = m->size + 2 * margin;
+	png_uint_32 width = (png_uint_32) modules * px;
+	bool		gray = (fg.r == 0 && fg.g == 0 && fg.b == 0 &&
+						bg.r == 255 && bg.g == 255 && bg.b == 255);
+	HpColour	palette[2];
+	HpQrRows	q;
+
+	palette[0] = fg;
+	palette[1] = bg;
+	q.m = m;
+	q.px = px;
+	q.margin = margin;
+	q.rowbytes = (width + 7) / 8;
+	q.blank = palloc(q.rowbytes);
+	memset(q.blank, 0xFF, q.rowbytes);
+	q.row = palloc(q.rowbytes);
+	q.drawn = -1;
+	return HpPngWrite(width, width, 1, gray ? NULL : palette, HpQrRow, &q);
 }
 
 /* ---------------------------------------------------------------- SVG */

@@ -57,3 +57,15 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_module_px(integer) IS 'checked QR module size for domain functions (internal)';
+
+-- A printable poster as a PNG (src/poster.c): the code at level, module_px
+-- pixels a module in a 4-module quiet zone, each non-NULL element of lines
+-- drawn under it, centred, by FreeType in the font healthpass.poster_font
+-- (the first as the title, larger), wrapped to the image's width. STABLE,
+-- not IMMUTABLE: the drawing depends on that setting.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_poster_png(code text, level text, module_px integer, lines text[])
+    RETURNS bytea
+    AS 'MODULE_PATHNAME', 'hp_poster_png'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE COST 10000;
+COMMENT ON FUNCTION healthpass_internal.hp_poster_png(text, text, integer, text[]) IS
+    'QR code with lines of text drawn under it in the font healthpass.poster_font, as an 8-bit greyscale PNG (internal)';

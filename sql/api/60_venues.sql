@@ -791,12 +791,13 @@ DECLARE
     code text := venue_code(venue_poster_png.person_id, venue_poster_png.venue_id);
     v venue := hp_get_venue(venue_poster_png.venue_id);
 BEGIN
-    RETURN hp_png_text(hp_png_text(qr_png(code, 'Q', px, 4), 'Description', v.street || ' ' || v.address),
+    RETURN hp_png_text(hp_png_text(hp_poster_png(code, 'Q', px, ARRAY[v.name, v.street || ' ' || v.address]),
+                                   'Description', v.street || ' ' || v.address),
                        'Title', v.name);
 END
 $$;
 COMMENT ON FUNCTION healthpass.venue_poster_png(bigint, bigint, integer) IS
-    'the venue code as a PNG at error-correction level Q, with the name and address in iTXt chunks (Title, Description), not drawn';
+    'the printable poster as PNG: the venue code at error-correction level Q, the name and address drawn under it (font: healthpass.poster_font) and also in iTXt chunks (Title, Description)';
 
 -- Staff (seed 004 一.3) ---------------------------------------------------------
 

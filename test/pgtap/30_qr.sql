@@ -1,9 +1,11 @@
 -- QR rendering: signatures and markings, grants, every bad option (22023,
 -- naming the option), the length limits (54000, with byte count and limit)
 -- at each level and kind of text, the empty string, mode and symbol size,
--- and the shape of each output.
+-- and the shape of each output; the poster PNG with text drawn under the
+-- code (hp_poster_png): its size, wrapping, NULL and control characters,
+-- limits (22023, 54000) and a missing font (58P01).
 BEGIN;
-SELECT plan(140);
+SELECT plan(174);
 
 -- an HP1-like string: 'HP1:' and n characters of the base45 alphabet
 CREATE FUNCTION pg_temp.b45(n integer, seed text) RETURNS text
@@ -210,6 +212,86 @@ SELECT ok(split_part(healthpass.qr_text('HP1:X', 'L', 0), E'\n', 1) ~ '^█▀�
           'without a quiet zone, line 1 shows the top of both upper finder patterns');
 SELECT ok(split_part(healthpass.qr_text('HP1:X', 'L', 0), E'\n', 11) ~ '^▀▀▀▀▀▀▀ ',
           'line 11 shows the last row of the lower finder pattern as upper halves');
+
+-- 9. the poster: hp_poster_png draws lines of text under the code (34)
+-- a poster of HP1:POSTER at level Q, px pixels a module, and its height
+CREATE FUNCTION pg_temp.poster(lines text[], px integer DEFAULT 4) RETURNS bytea
+    LANGUAGE sql STABLE
+    AS $$ SELECT healthpass_internal.hp_poster_png('HP1:POSTER', 'Q', px, lines) $$;
+CREATE FUNCTION pg_temp.h(png bytea) RETURNS bigint
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT pg_temp.u32(png, 20) $$;
+SELECT has_function('healthpass_internal', 'hp_poster_png', ARRAY['text', 'text', 'integer', 'text[]']);
+SELECT volatility_is('healthpass_internal', 'hp_poster_png', ARRAY['text', 'text', 'integer', 'text[]'], 'stable',
+                     'hp_poster_png is stable (it depends on healthpass.poster_font)');
+SELECT is_strict('healthpass_internal', 'hp_poster_png', ARRAY['text', 'text', 'integer', 'text[]'], 'hp_poster_png is strict');
+SELECT ok(NOT has_function_privilege(r, 'healthpass_internal.hp_poster_png(text,text,integer,text[])', 'EXECUTE'),
+          r || ' may not run hp_poster_png')
+  FROM unnest(ARRAY['hp_qr_outsider', 'healthpass_app']) AS r;
+SELECT is(substr(pg_temp.poster(ARRAY['济宁市任城区人民医院', '山东省济宁市任城区 建设路 12 号']), 1, 8),
+          '\x89504e470d0a1a0a'::bytea, 'a poster is a PNG');
+SELECT is(get_byte(p, 24) || '/' || get_byte(p, 25), '8/0', 'an 8-bit greyscale PNG')
+  FROM pg_temp.poster(ARRAY['健康码']) AS p;
+SELECT is(pg_temp.u32(pg_temp.poster(ARRAY['济宁']), 16), pg_temp.u32(healthpass.qr_png('HP1:POSTER', 'Q', 4, 4), 16),
+          'with short lines the poster is as wide as the code');
+SELECT cmp_ok(pg_temp.h(pg_temp.poster(ARRAY['济宁市任城区人民医院', '山东省济宁市任城区 建设路 12 号'], 8)), '>',
+              pg_temp.h(healthpass.qr_png('HP1:POSTER', 'Q', 8, 4)), 'the text makes it taller than the code');
+SELECT is(pg_temp.h(pg_temp.poster('{}')), pg_temp.h(healthpass.qr_png('HP1:POSTER', 'Q', 4, 4)),
+          'without lines it is the code alone');
+SELECT cmp_ok(pg_temp.h(pg_temp.poster(ARRAY['济宁', '任城区', '建设路'])), '>', pg_temp.h(pg_temp.poster(ARRAY['济宁', '任城区'])),
+              'more lines make it taller');
+SELECT cmp_ok(pg_temp.h(pg_temp.poster(ARRAY['a', 'b', 'c'])) - pg_temp.h(pg_temp.poster(ARRAY['a', 'b'])), '<',
+              pg_temp.h(pg_temp.poster(ARRAY['a'])) - pg_temp.h(pg_temp.poster('{}')) - 16,
+              'the first line (the title) is taller than the others');
+-- a line longer than the code widens the image, up to twice the code
+SELECT cmp_ok(pg_temp.u32(pg_temp.poster(ARRAY['t', '山东省济宁市任城区建设路十二号']), 16), '>',
+              pg_temp.u32(pg_temp.poster(ARRAY['t', '山东省']), 16), 'a longer line widens the image');
+SELECT is(pg_temp.u32(pg_temp.poster(ARRAY['t', repeat('济宁', 100)]), 16), 2 * pg_temp.u32(pg_temp.poster(ARRAY['t']), 16),
+          'at most to twice the width of the code');
+-- then wraps: CJK anywhere, Latin at spaces (and within a word longer than a line)
+SELECT cmp_ok(pg_temp.h(pg_temp.poster(ARRAY['t', repeat('济宁', 100)])), '>', pg_temp.h(pg_temp.poster(ARRAY['t', repeat('济宁', 5)])),
+              'a long CJK line wraps: taller than a short one');
+SELECT cmp_ok(pg_temp.h(pg_temp.poster(ARRAY['t', repeat('Jining hospital ', 20)])), '>', pg_temp.h(pg_temp.poster(ARRAY['t', 'Jining hospital'])),
+              'a long Latin line wraps: taller than a short one');
+SELECT cmp_ok(pg_temp.h(pg_temp.poster(ARRAY['t', repeat('x', 300)])), '>', pg_temp.h(pg_temp.poster(ARRAY['t', 'x'])),
+              'a word longer than a line is broken');
+-- NULL elements are skipped; control characters are drawn as nothing
+SELECT is(pg_temp.poster(ARRAY[NULL, '济宁', NULL, '任城区', NULL]), pg_temp.poster(ARRAY['济宁', '任城区']), 'NULL lines are skipped');
+SELECT is(pg_temp.poster(ARRAY[NULL]::text[]), pg_temp.poster('{}'), 'only NULL lines: the code alone');
+SELECT is(pg_temp.poster(ARRAY[E'济\u0001宁\u200b市' || chr(127) || chr(133) || E'\u202e']), pg_temp.poster(ARRAY['济宁市']),
+          'control and invisible format characters are drawn as nothing');
+SELECT isnt(pg_temp.poster(ARRAY['济宁市']), pg_temp.poster(ARRAY['济宁巿']), 'different text, different image');
+SELECT lives_ok($$SELECT pg_temp.poster(ARRAY[E'\U0001F7E9 \U0010FFFD \u0378 ☃'])$$,
+                'characters the font lacks are drawn as its .notdef glyph');
+SELECT ok(healthpass_internal.hp_poster_png(NULL, 'Q', 4, ARRAY['a']) IS NULL
+          AND healthpass_internal.hp_poster_png('x', 'Q', 4, NULL) IS NULL, 'NULL gives NULL');
+-- limits: 64 lines of 500 characters, and pixels
+SELECT lives_ok($$SELECT pg_temp.poster(array_fill(repeat('健', 500), ARRAY[64]), 1)$$,
+                '64 lines of 500 characters are drawn');
+SELECT throws_ok($$SELECT pg_temp.poster(array_fill('健'::text, ARRAY[65]))$$, '22023',
+                 'too many poster lines: 65', '65 lines are refused');
+SELECT throws_ok($$SELECT pg_temp.poster(ARRAY['t', repeat('a', 501)])$$, '22023',
+                 format('poster line 2 is too long: "%s..."', repeat('a', 40)), 'a line of 501 characters is refused');
+SELECT throws_ok($$SELECT pg_temp.poster(ARRAY[repeat('健', 501)])$$, '22023',
+                 format('poster line 1 is too long: "%s..."', repeat('健', 40)), 'characters are counted, not bytes');
+SELECT throws_ok($$SELECT pg_temp.poster(array_fill(repeat('健', 500), ARRAY[64]), 40)$$, '54000',
+                 NULL, 'a poster of more than 64 MB of pixels is refused');
+SELECT throws_ok($$SELECT healthpass_internal.hp_poster_png('x', 'X', 4, ARRAY['a'])$$, '22023',
+                 'invalid value for option "level": "X"', 'the level is checked');
+SELECT throws_ok($$SELECT healthpass_internal.hp_poster_png('x', 'Q', 65, ARRAY['a'])$$, '22023',
+                 'invalid value for option "module_px": 65', 'the module size is checked');
+-- the font: healthpass.poster_font, 58P01 when it is missing, reloaded when changed
+CREATE TEMP TABLE poster_before AS SELECT pg_temp.poster(ARRAY['济宁']) AS p;
+SET healthpass.poster_font = '/nonexistent.ttf';
+SELECT throws_ok($$SELECT pg_temp.poster(ARRAY['济宁'])$$, '58P01',
+                 'poster font "/nonexistent.ttf" cannot be opened', 'a missing font is 58P01');
+SET healthpass.poster_font = 'PG_VERSION';  -- in the data directory
+SELECT throws_ok($$SELECT pg_temp.poster(ARRAY['济宁'])$$, '58P01',
+                 'poster font "PG_VERSION" cannot be opened', 'a file that is not a font is 58P01');
+RESET healthpass.poster_font;
+SELECT is(pg_temp.poster(ARRAY['济宁']), (SELECT p FROM poster_before), 'once reset, the default font draws the same image');
+SELECT is(current_setting('healthpass.poster_font'), '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc',
+          'the default font is WenQuanYi Micro Hei');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -5,7 +5,10 @@
 # the size options, SVG rendered to PNG by rsvg-convert, and the terminal
 # text turned back into a bitmap.  Also: HP1-like text takes the smallest
 # symbol (that of the same length in pure alphanumeric mode, computed by the
-# qrencode command) and a smaller one than 8-bit mode would.
+# qrencode command) and a smaller one than 8-bit mode would.  And the poster
+# PNG (healthpass_internal.hp_poster_png): its code decodes with Chinese
+# lines drawn under it, it is pixel for pixel the code of qr_png, and the
+# rows under the code hold the drawn text (PNGs decoded by python3's zlib).
 #
 # zbarimg runs with -Sbinary: without it zbar re-encodes what it guesses the
 # character set to be (it turns a UTF-8 URL with one Chinese character into
@@ -170,5 +173,100 @@ for len in 16 60 150 300 600 900; do
     fi
   done
 done
+
+# posters: the code with lines of text drawn under it
+sql >/dev/null <<'SQL'
+CREATE TABLE poster_case (id serial PRIMARY KEY, label text, data text, level text, px integer, lines text[]);
+INSERT INTO poster_case (label, data, level, px, lines) VALUES
+  ('venue poster, HP1-like code, level Q, 8 px', b45(300, 'poster'), 'Q', 8,
+   ARRAY['济宁市任城区人民医院', '山东省济宁市任城区 建设路 12 号']),
+  ('poster of Chinese text, level M, 4 px', '健康码：绿码（可直接通行）', 'M', 4,
+   ARRAY['惠民超市 (兴业路店)', '太平镇 兴业路 8 号']),
+  ('poster widened and wrapped by long lines, 3 px', b45(60, 'wide'), 'L', 3,
+   ARRAY[repeat('济宁市任城区人民医院', 4), repeat('Jining First People''s Hospital ', 5), NULL, '最后一行']),
+  ('poster of a URL, level H, 6 px, one line', 'https://example.org/venue?id=4401&n=张', 'H', 6,
+   ARRAY['场所码']);
+SQL
+# a PNG's pixels as text: "width height" then one line of 0-255 grey values
+# a row (1-bit and 8-bit greyscale, every PNG filter)
+png_pixels() {
+  python3 - "$1" <<'PY'
+import struct, sys, zlib
+data = open(sys.argv[1], 'rb').read()
+assert data[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
+pos, idat = 8, b''
+while pos < len(data):
+    n, kind = struct.unpack('>I4s', data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b'IHDR':
+        w, h, depth, colour = struct.unpack('>IIBB', body[:10])
+    elif kind == b'IDAT':
+        idat += body
+    pos += 12 + n
+assert colour == 0 and depth in (1, 8), 'not 1-bit or 8-bit greyscale'
+raw = zlib.decompress(idat)
+stride = (w * depth + 7) // 8
+bpp = 1
+prev = bytearray(stride)
+out = [f'{w} {h}']
+for y in range(h):
+    f = raw[y * (stride + 1)]
+    line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for i in range(stride):
+        a = line[i - bpp] if i >= bpp else 0
+        b = prev[i]
+        c = prev[i - bpp] if i >= bpp else 0
+        if f == 1: line[i] = (line[i] + a) & 255
+        elif f == 2: line[i] = (line[i] + b) & 255
+        elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
+        elif f == 4:
+            p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    prev = line
+    if depth == 8:
+        px = list(line)
+    else:
+        px = [255 if line[x >> 3] & (0x80 >> (x & 7)) else 0 for x in range(w)]
+    out.append(' '.join(map(str, px)))
+print('\n'.join(out))
+PY
+}
+sql -F $'\t' -o "$work/posters.tsv" -c "
+SELECT id, label, encode(convert_to(data, 'UTF8'), 'hex'),
+       translate(encode(healthpass_internal.hp_poster_png(data, level, px, lines), 'base64'), E'\n', ''),
+       translate(encode(healthpass.qr_png(data, level, px, 4), 'base64'), E'\n', '')
+  FROM poster_case ORDER BY id" || { echo "not ok $((n + 1)) - render the posters"; exit 1; }
+while IFS=$'\t' read -r id label hex poster plain; do
+  echo "$poster" | base64 -d >"$work/poster$id.png"
+  echo "$plain" | base64 -d >"$work/plain$id.png"
+  got=$(zbarimg --nodbus --raw -q -Sbinary "$work/poster$id.png" 2>/dev/null | od -An -v -tx1 | tr -d ' \n')
+  if [ "$got" = "$hex" ]; then report 0 "$label: decodes to its exact input"
+  else report 1 "$label: decodes to its exact input" "want $hex, got ${got:-nothing}"; fi
+  # the code, centred at the top, is qr_png's pixel for pixel; under it,
+  # dark pixels (the text) in the rows below the code's quiet zone
+  png_pixels "$work/poster$id.png" >"$work/poster$id.txt" &&
+    png_pixels "$work/plain$id.png" >"$work/plain$id.txt" || { report 1 "$label: the PNGs decode"; continue; }
+  verdict=$(python3 - "$work/poster$id.txt" "$work/plain$id.txt" <<'PY'
+import sys
+def load(f):
+    lines = open(f).read().split('\n')
+    w, h = map(int, lines[0].split())
+    return w, h, [list(map(int, l.split())) for l in lines[1:h + 1]]
+pw, ph, p = load(sys.argv[1])
+qw, qh, q = load(sys.argv[2])
+left = (pw - qw) // 2
+same = all(p[y][left:left + qw] == q[y] for y in range(qh)) and \
+    all(v == 255 for y in range(qh) for v in p[y][:left] + p[y][left + qw:])
+dark = sum(1 for y in range(qh, ph) for v in p[y] if v < 128)
+print(f"{'same' if same else 'different'} {dark} {pw} {qw} {ph} {qh}")
+PY
+)
+  read -r same dark pw qw ph qh <<<"$verdict"
+  if [ "$same" = same ]; then report 0 "$label: the code is qr_png's, pixel for pixel"
+  else report 1 "$label: the code is qr_png's, pixel for pixel" "$verdict"; fi
+  if [ "${dark:-0}" -gt 50 ] && [ "$ph" -gt "$qh" ]; then
+    report 0 "$label: $dark dark pixels drawn in the rows under the code"
+  else report 1 "$label: text drawn in the rows under the code" "poster ${pw}x$ph, code ${qw}x$qh, $dark dark pixels"; fi
+done <"$work/posters.tsv"
 
 echo "1..$n"
