@@ -97,4 +97,4 @@ GRANT EXECUTE ON FUNCTION
     healthpass.mask_document(text, text), healthpass.mask_name(text), healthpass.document_kinds(),
     healthpass.document_kind_holder(text)
     TO healthpass_admin, healthpass_app, healthpass_scanner,
-       healthpass_health, healthpass_report;
+       healthpass_health, healthpass_report, healthpass_border, healthpass_messenger;

@@ -532,20 +532,20 @@ COMMENT ON FUNCTION healthpass.revocation_list() IS
 -- privileges (99_privileges.sql revokes everything from PUBLIC first)
 -- ---------------------------------------------------------------------
 GRANT EXECUTE ON FUNCTION healthpass.base45_encode(bytea), healthpass.base45_decode(text)
-    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
+    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report, healthpass_border, healthpass_messenger;
 GRANT EXECUTE ON FUNCTION healthpass.issue_token(text, jsonb, interval) TO healthpass_admin;
 GRANT EXECUTE ON FUNCTION healthpass.verify_token(text, timestamptz), healthpass.verify_token(pass, timestamptz)
     TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health;
 GRANT EXECUTE ON FUNCTION healthpass.pass_in(cstring), healthpass.pass_out(pass), healthpass.pass_recv(internal), healthpass.pass_send(pass),
     healthpass.pass_kind(pass), healthpass.pass_issuer(pass), healthpass.pass_kid(pass), healthpass.pass_issued_at(pass),
     healthpass.pass_expires_at(pass), healthpass.pass_token_id(pass), healthpass.pass_body(pass), healthpass.pass_cose(pass)
-    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
+    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report, healthpass_border, healthpass_messenger;
 GRANT EXECUTE ON FUNCTION healthpass.rotate_signing_key(interval), healthpass.revoke_signing_key(bytea, text),
     healthpass.import_trust_list(jsonb), healthpass.revoke_token(bytea, text, bytea), healthpass.revoke_pass(pass, text)
     TO healthpass_admin;
 GRANT EXECUTE ON FUNCTION healthpass.signing_keys() TO healthpass_admin, healthpass_report;
 GRANT EXECUTE ON FUNCTION healthpass.trust_list()
-    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
+    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report, healthpass_border, healthpass_messenger;
 GRANT EXECUTE ON FUNCTION healthpass.revocation_list() TO healthpass_admin, healthpass_scanner, healthpass_report;
 GRANT EXECUTE ON FUNCTION healthpass.token_issuer()
-    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
+    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report, healthpass_border, healthpass_messenger;

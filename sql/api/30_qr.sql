@@ -40,7 +40,7 @@ GRANT EXECUTE ON FUNCTION
     healthpass.qr_svg(text, text, integer, integer, text, text),
     healthpass.qr_text(text, text, integer, boolean)
     TO healthpass_admin, healthpass_app, healthpass_scanner,
-       healthpass_health, healthpass_report;
+       healthpass_health, healthpass_report, healthpass_border, healthpass_messenger;
 
 -- The module size a domain function passes to qr_png: qr_png, like every
 -- codec, is STRICT (NULL in, NULL out); a domain function instead refuses a

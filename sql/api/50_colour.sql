@@ -67,7 +67,7 @@ GRANT EXECUTE ON FUNCTION healthpass.worse(health_colour, health_colour),
                           healthpass.worst(health_colour),
                           healthpass.colour_meaning(health_colour)
     TO healthpass_admin, healthpass_app, healthpass_scanner,
-       healthpass_health, healthpass_report;
+       healthpass_health, healthpass_report, healthpass_border, healthpass_messenger;
 GRANT EXECUTE ON FUNCTION healthpass.health_settings()
     TO healthpass_admin, healthpass_app, healthpass_health, healthpass_report;
 GRANT EXECUTE ON FUNCTION healthpass.configure_health(interval, interval) TO healthpass_admin;

@@ -177,7 +177,7 @@ $$;
 COMMENT ON FUNCTION healthpass.test_results(bigint) IS 'every test record of a person, newest first';
 
 GRANT EXECUTE ON FUNCTION healthpass.result_window()
-    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report;
+    TO healthpass_admin, healthpass_app, healthpass_scanner, healthpass_health, healthpass_report, healthpass_border, healthpass_messenger;
 GRANT EXECUTE ON FUNCTION
     healthpass.record_test_result(bigint, text, text, timestamptz, text, timestamptz),
     healthpass.test_results(bigint)

@@ -474,7 +474,7 @@ GRANT EXECUTE ON FUNCTION healthpass.staff_scan(bigint, bigint, text),
                           healthpass.record_scan_check(bigint, bigint, uuid, timestamptz, boolean, numeric, text)
     TO healthpass_scanner, healthpass_app, healthpass_admin;
 GRANT EXECUTE ON FUNCTION healthpass.admission_rules() TO healthpass_admin, healthpass_app, healthpass_scanner,
-                                                          healthpass_health, healthpass_report;
+                                                          healthpass_health, healthpass_report, healthpass_border, healthpass_messenger;
 GRANT EXECUTE ON FUNCTION healthpass.set_admission_rule(health_colour, text, text),
                           healthpass.scan_maintenance(integer) TO healthpass_admin;
 GRANT EXECUTE ON FUNCTION healthpass.venue_alerts(boolean), healthpass.acknowledge_venue_alert(bigint)
