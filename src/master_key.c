@@ -317,6 +317,23 @@ hp_unseal_seed(const uint8 *kid, const uint8 *box, size_t box_len)
 	return seed;
 }
 
+/*
+ * hp_seal_seed: seals a 32-byte seed under the master key, the kid as
+ * associated data, into box (HP_SEALED_SEED_LEN bytes: nonce, ciphertext,
+ * tag). Raises when the master key file cannot be read.
+ */
+void
+hp_seal_seed(const uint8 *kid, const uint8 *seed, uint8 *box)
+{
+	uint8	   *master = LoadMasterKey();
+	unsigned long long clen;
+
+	randombytes_buf(box, BOX_NONCE_LEN);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(box + BOX_NONCE_LEN, &clen, seed, 32, kid, HP1_KID_LEN, NULL,
+											   box, master);
+	sodium_free(master);
+}
+
 /* SealMaterial: (kid, public_key, secret_box) of a seed, encrypted under the master key */
 static Datum
 SealMaterial(FunctionCallInfo fcinfo, const uint8 *seed)
@@ -324,10 +341,8 @@ SealMaterial(FunctionCallInfo fcinfo, const uint8 *seed)
 	TupleDesc	td;
 	uint8		pk[32];
 	uint8	   *sk;
-	uint8	   *master;
 	uint8		kid[HP1_KID_LEN];
 	bytea	   *box = palloc(VARHDRSZ + BOX_LEN);
-	unsigned long long clen;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
@@ -340,13 +355,8 @@ SealMaterial(FunctionCallInfo fcinfo, const uint8 *seed)
 	hp1_ed25519_keypair(seed, pk, sk);
 	sodium_free(sk);
 	hp1_kid(pk, kid);
-	master = LoadMasterKey();
 	SET_VARSIZE(box, VARHDRSZ + BOX_LEN);
-	randombytes_buf(VARDATA(box), BOX_NONCE_LEN);
-	crypto_aead_xchacha20poly1305_ietf_encrypt((uint8 *) VARDATA(box) + BOX_NONCE_LEN, &clen,
-											   seed, 32, kid, HP1_KID_LEN, NULL,
-											   (uint8 *) VARDATA(box), master);
-	sodium_free(master);
+	hp_seal_seed(kid, seed, (uint8 *) VARDATA(box));
 	values[0] = PointerGetDatum(cstring_to_text_with_len((char *) kid, HP1_KID_LEN));
 	values[1] = PointerGetDatum(cstring_to_text_with_len((char *) pk, 32));
 	values[2] = PointerGetDatum(box);

@@ -8,7 +8,8 @@
 #include "postgres.h"
 
 /*
- * bytes of a sealed Ed25519 seed (signing_key.secret_box): a 24-byte nonce,
+ * bytes of a sealed seed (signing_key.secret_box for Ed25519, sealing_key
+ * for X25519): a 24-byte nonce,
  * then XChaCha20-Poly1305 of the 32-byte seed with its 16-byte tag
  */
 #define HP_SEALED_SEED_LEN 72
@@ -19,5 +20,8 @@
  * for this kid; raises when the master key file cannot be read
  */
 extern uint8 *hp_unseal_seed(const uint8 *kid, const uint8 *box, size_t box_len);
+
+/* seals a 32-byte seed for kid into box (HP_SEALED_SEED_LEN bytes) */
+extern void hp_seal_seed(const uint8 *kid, const uint8 *seed, uint8 *box);
 
 #endif							/* HP_MASTER_KEY_H */

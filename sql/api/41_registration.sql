@@ -14,9 +14,10 @@ CREATE OR REPLACE FUNCTION healthpass_internal.hp_check_notice_kind(kind text) R
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 BEGIN
-    IF kind IS NULL OR kind NOT IN ('registration_notice', 'commitment_letter') THEN
+    IF kind IS NULL OR kind NOT IN ('registration_notice', 'commitment_letter', 'transfer_notice') THEN
         RAISE EXCEPTION 'notice kind "%" is not valid', hp_quote(kind)
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Notice kinds are "registration_notice" and "commitment_letter".';
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Notice kinds are "registration_notice", "commitment_letter" and "transfer_notice".';
     END IF;
 END
 $$;

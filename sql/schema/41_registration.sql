@@ -6,14 +6,14 @@
 -- current version is the highest. Travellers accept a version, recorded
 -- with the time.
 CREATE TABLE notice (
-    kind         text NOT NULL CHECK (kind IN ('registration_notice', 'commitment_letter')),
+    kind         text NOT NULL CHECK (kind IN ('registration_notice', 'commitment_letter', 'transfer_notice')),
     version      integer NOT NULL CHECK (version > 0),
     title        text NOT NULL,
     body         text NOT NULL,
     published_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (kind, version)
 );
-COMMENT ON TABLE healthpass.notice IS 'versions of the registration notice and the e-pass commitment letter';
+COMMENT ON TABLE healthpass.notice IS 'versions of the registration notice, the e-pass commitment letter and the transfer notice';
 
 CREATE TABLE notice_acceptance (
     person_id   bigint NOT NULL,
