@@ -29,6 +29,7 @@ COMMENT ON TABLE healthpass.health_declaration IS
     'health declarations: fever today, 14-day contact and travel history, destination, temperature; never updated';
 CREATE INDEX health_declaration_latest ON health_declaration (person_id, declared_at);
 SELECT pg_catalog.pg_extension_config_dump('health_declaration', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.health_declaration', 'declaration_id'), '');
 
 -- The one form in which places are stored and compared (declared travel
 -- places, destination cities, risk areas): NFC; full-width ASCII forms

@@ -32,3 +32,4 @@ CREATE INDEX test_result_sampled ON test_result (person_id, sampled_at);
 CREATE UNIQUE INDEX test_result_pending_once ON test_result (person_id, institution, sample_ref, sampled_at)
     WHERE result = 'pending';
 SELECT pg_catalog.pg_extension_config_dump('test_result', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.test_result', 'result_id'), '');

@@ -37,6 +37,7 @@ CREATE TABLE risk_mark (
 );
 COMMENT ON TABLE healthpass.risk_mark IS 'risk marks with their validity window; lifting records lifted_at';
 SELECT pg_catalog.pg_extension_config_dump('risk_mark', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.risk_mark', 'mark_id'), '');
 
 CREATE TABLE risk_area (
     area_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -52,3 +53,4 @@ CREATE TABLE risk_area (
 COMMENT ON TABLE healthpass.risk_area IS 'risk areas: a declared travel place starting with the area name matches';
 CREATE UNIQUE INDEX risk_area_active ON risk_area (place) WHERE lifted_at IS NULL;
 SELECT pg_catalog.pg_extension_config_dump('risk_area', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.risk_area', 'area_id'), '');

@@ -95,6 +95,7 @@ CREATE TABLE recolour_job (
 );
 COMMENT ON TABLE healthpass.recolour_job IS 're-colouring jobs: bring everyone to a rule set version, chunk by chunk';
 SELECT pg_catalog.pg_extension_config_dump('recolour_job', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.recolour_job', 'job_id'), '');
 
 CREATE TABLE recolour_chunk (
     job_id     bigint NOT NULL REFERENCES recolour_job ON DELETE CASCADE,
