@@ -199,9 +199,27 @@ check "the received data keeps its provenance" "MO green 1 珠海市" \
 check "the Macau resident is registered in Guangdong by the Macau ID" "CHEONG Ka Man 1990-02-03" \
   "$(q hp_xfer_gd -c "SELECT name || ' ' || birth_date FROM healthpass.person WHERE doc_kind = 'macau_id'")"
 
+# ---- rotating the sealing key: the old key opens for the grace period only
+t6=$(token_of hp_xfer_gd "SELECT token FROM healthpass.request_transfer(healthpass.find_person('cn_resident_id', '440402198808084562'), 'MO', 1, '$form')")
+t7=$(token_of hp_xfer_gd "SELECT token FROM healthpass.request_transfer(healthpass.find_person('cn_resident_id', '440402198808084562'), 'MO', 1, '$form')")
+q hp_xfer_mo -c "SELECT healthpass.rotate_sealing_key('1 day')" >/dev/null
+check "after a rotation, a package sealed to the old key opens during the grace period" "entry_person_page" \
+  "$(q hp_xfer_mo -v t="$t6" -v i="$itin" <<< "SELECT outcome FROM healthpass.import_transfer(:'t', :'i')")"
+q hp_xfer_mo -c "UPDATE healthpass.sealing_key SET open_until = now() WHERE retired_at IS NOT NULL" >/dev/null
+check "after the grace period it no longer opens" "the seal of the transfer does not open" \
+  "$(q hp_xfer_mo -v t="$t7" -v i="$itin" <<< "SELECT outcome FROM healthpass.import_transfer(:'t', :'i')" 2>&1 | sed -n 's/^ERROR:  //p')"
+q hp_xfer_mo -c 'SELECT healthpass.transfer_material()' >"$work/mo2.json"
+check "the partner imports the new material: the old key is retired there too" "1 1" \
+  "$(q hp_xfer_gd -v m="$(cat "$work/mo2.json")" <<< "SELECT healthpass.import_transfer_partner(:'m', true, true);
+     SELECT count(*) FILTER (WHERE retired_at IS NOT NULL) || ' ' || count(*) FILTER (WHERE retired_at IS NULL)
+       FROM healthpass.partner_sealing_key WHERE issuer = 'MO'" | tail -1)"
+t8=$(token_of hp_xfer_gd "SELECT token FROM healthpass.request_transfer(healthpass.find_person('cn_resident_id', '440402198808084562'), 'MO', 1, '$form')")
+check "and seals to the new key" "entry_person_page" \
+  "$(q hp_xfer_mo -v t="$t8" -v i="$itin" <<< "SELECT outcome FROM healthpass.import_transfer(:'t', :'i')")"
+
 # ---- pg_dump holds the sealing key only sealed under the master key
 pg_dump -d hp_xfer_mo -f "$work/mo.sql" 2>/dev/null
-check "the dump carries the sealing key as a 72-byte sealed box, nothing else of it" "1" \
+check "the dump carries the sealing keys (the current and the retired one) as 72-byte sealed boxes, nothing else of them" "2" \
   "$(grep -c -P '^\\\\x[0-9a-f]{16}\t\\\\x[0-9a-f]{64}\t\\\\x[0-9a-f]{144}\t' "$work/mo.sql")"
 t5=$(token_of hp_xfer_gd "SELECT token FROM healthpass.request_transfer(healthpass.find_person('cn_resident_id', '440402198808084562'), 'MO', 1, '$form')")
 createdb hp_xfer_mo2
