@@ -263,7 +263,8 @@ BEGIN
         places := ARRAY(SELECT hp_clean_place('travel place', x) FROM jsonb_array_elements_text(form->'travel_places') x);
     END IF;
     RETURN jsonb_build_object(
-        'name', p.name, 'birth_date', p.birth_date, 'doc_kind', form->>'doc_kind', 'doc_number', number,
+        'name', p.name, 'birth_date', p.birth_date, 'sex', p.sex, 'nationality', p.nationality,
+        'doc_kind', form->>'doc_kind', 'doc_number', number,
         'phone', hp_text('phone', form->>'phone', 30), 'fever_today', form->'fever_today', 'contact_14d', form->'contact_14d',
         'travel_14d', form->'travel_14d', 'travel_places', to_jsonb(places));
 END
@@ -520,7 +521,8 @@ BEGIN
     SELECT i.person_id INTO pid FROM document_index i
      WHERE i.doc_kind = f->>'doc_kind' AND i.doc_number = f->>'doc_number';
     IF pid IS NULL THEN
-        pid := register_person(f->>'doc_kind', f->>'doc_number', f->>'name', (f->>'birth_date')::date, phone => phone);
+        pid := register_person(f->>'doc_kind', f->>'doc_number', f->>'name', (f->>'birth_date')::date,
+                               f->>'sex', f->>'nationality', phone);
     END IF;
     p := hp_lock_person(pid);
     IF NOT hp_same_name(p.name, f->>'name') OR p.birth_date IS DISTINCT FROM (f->>'birth_date')::date THEN
