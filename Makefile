@@ -30,7 +30,7 @@ REGRESS_OPTS = --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -I$(srcdir)/src -DHEALTHPASS_VERSION='"$(EXTVERSION)"' $(shell pkg-config --cflags freetype2)
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
-SHLIB_LINK  = -lsodium -lqrencode -lpng -lz -lfreetype
+SHLIB_LINK  = -lsodium -lqrencode -lpng -lz -lfreetype -lcrypto
 EXTRA_CLEAN = $(EXTENSION)--*.sql results regression.diffs regression.out test/out
 
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)

@@ -207,6 +207,59 @@ hp1_cbor_read_head(const uint8_t **pp, const uint8_t *end, Hp1CborHead *h)
 	return true;
 }
 
+/*
+ * hp1_cbor_read_head_lax: reads one head as RFC 8949 allows it, for CBOR
+ * written by other issuers (EU DCC "HC1" certificates): a head of any
+ * length, an indefinite-length array or map (info 31, val 0), and the
+ * "break" that ends one (major 7, info 31). Strings stay definite and
+ * reserved values (info 28..30) and simple values 0..31 in two bytes stay
+ * refused. The strict reader above is unchanged: HP1 never reads this way.
+ */
+bool
+hp1_cbor_read_head_lax(const uint8_t **pp, const uint8_t *end, Hp1CborHead *h)
+{
+	const uint8_t *p = *pp;
+	int			n,
+				i;
+	uint64_t	v;
+
+	if (p >= end)
+		return false;
+	h->start = p;
+	h->major = *p >> 5;
+	h->info = *p & 31;
+	p++;
+	if (h->info < 24)
+		v = (uint64_t) h->info;
+	else if (h->info <= 27)
+	{
+		n = 1 << (h->info - 24);
+		if ((size_t) (end - p) < (size_t) n)
+			return false;
+		v = 0;
+		for (i = 0; i < n; i++)
+			v = (v << 8) | p[i];
+		p += n;
+		if (h->major == HP1_CBOR_SIMPLE && n == 1 && v < 32)
+			return false;
+	}
+	else if (h->info == 31 &&
+			 (h->major == HP1_CBOR_ARRAY || h->major == HP1_CBOR_MAP || h->major == HP1_CBOR_SIMPLE))
+		v = 0;
+	else
+		return false;
+	h->val = v;
+	h->ptr = p;
+	if (h->major == HP1_CBOR_BYTES || h->major == HP1_CBOR_TEXT)
+	{
+		if (v > (uint64_t) (end - p))
+			return false;
+		p += v;
+	}
+	*pp = p;
+	return true;
+}
+
 /* HalfToDouble: value of binary16 bits */
 static double
 HalfToDouble(uint16_t h)

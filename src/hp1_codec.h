@@ -101,6 +101,8 @@ typedef struct Hp1CborHead
 } Hp1CborHead;
 
 extern bool hp1_cbor_read_head(const uint8_t **pp, const uint8_t *end, Hp1CborHead *h);
+/* RFC 8949 as other issuers write it: any head length, indefinite arrays and maps */
+extern bool hp1_cbor_read_head_lax(const uint8_t **pp, const uint8_t *end, Hp1CborHead *h);
 extern double hp1_cbor_float_value(const Hp1CborHead *h);
 extern bool hp1_utf8_valid(const uint8_t *p, size_t n);
 extern bool hp1_cbor_check_value(const uint8_t **pp, const uint8_t *end, int depth);

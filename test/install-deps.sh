@@ -7,7 +7,7 @@ PGVER=${PGVER:-15}
 pkgs=(
   make gcc
   "postgresql-$PGVER" "postgresql-server-dev-$PGVER" postgresql-common
-  libsodium-dev libqrencode-dev libpng-dev zlib1g-dev libfreetype-dev fonts-wqy-microhei
+  libsodium-dev libqrencode-dev libpng-dev zlib1g-dev libfreetype-dev fonts-wqy-microhei libssl-dev
   "postgresql-$PGVER-pgtap" libtap-parser-sourcehandler-pgtap-perl
   zbar-tools librsvg2-bin qrencode bc
   python3-cbor2 python3-cryptography

@@ -91,6 +91,11 @@ COMMENT ON FUNCTION healthpass_internal.hp_compile_ruleset(integer[]) IS 'compil
 -- batches pass contiguous ids). next_change is the earliest later instant
 -- at which a fact changes by time alone (a declaration lapses, a mark
 -- starts or ends, a test leaves the 14-day window).
+-- The foreign_* facts come from HC1 certificates verified and recorded by
+-- record_hc1 (hc1_record, sql/schema/80_hc1.sql), recognised_green_at from
+-- transfers imported from a trusted partner (received_transfer,
+-- sql/schema/78_transfer.sql): later domains; the function is not parsed
+-- when the extension script creates it.
 -- Internal: inlined into the compiled rule-set query (LANGUAGE sql, no SET).
 CREATE OR REPLACE FUNCTION healthpass_internal.colour_facts(lo bigint, hi bigint, ids bigint[], ats timestamptz[])
     RETURNS TABLE (person_id bigint, at timestamptz,
@@ -100,6 +105,8 @@ CREATE OR REPLACE FUNCTION healthpass_internal.colour_facts(lo bigint, hi bigint
                    latest_result text, last_negative_at timestamptz,
                    mark_confirmed boolean, mark_suspected boolean, mark_close_contact boolean,
                    mark_secondary_contact boolean, mark_risk_area_arrival boolean,
+                   foreign_negative_at timestamptz, foreign_vaccination_complete boolean,
+                   recognised_green_at timestamptz,
                    next_change timestamptz)
     LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
@@ -143,6 +150,22 @@ AS $$
            AND (m.lifted_at IS NULL OR m.lifted_at > r.at)
            AND (m.valid_until IS NULL OR m.valid_until > r.at)
          GROUP BY m.person_id
+    ), hc1 AS (
+        SELECT h.person_id,
+               max(h.sampled_at) FILTER (WHERE h.kind = 'test' AND h.test_type = 'naat' AND h.result = 'negative'
+                                           AND h.sampled_at <= r.at
+                                           AND h.sampled_at > r.at - healthpass.result_window()) AS negative_at,
+               bool_or(h.kind = 'vaccination' AND h.dose_number >= h.dose_total) AS vaccination_complete
+          FROM healthpass.hc1_record h
+          JOIN req r ON r.person_id = h.person_id
+         WHERE h.person_id BETWEEN lo AND hi AND h.recorded_at <= r.at
+         GROUP BY h.person_id
+    ), recognised AS (
+        SELECT t.person_id, max(t.colour_at) FILTER (WHERE t.colour_at <= r.at) AS green_at
+          FROM healthpass.received_transfer t
+          JOIN req r ON r.person_id = t.person_id
+         WHERE t.person_id BETWEEN lo AND hi AND t.received_at <= r.at AND t.colour = 'green'
+         GROUP BY t.person_id
     )
     SELECT r.person_id, r.at,
            decl.person_id IS NOT NULL,
@@ -164,11 +187,17 @@ AS $$
            coalesce(mark.close_contact, false),
            coalesce(mark.secondary_contact, false),
            coalesce(mark.risk_area_arrival, false),
-           least(CASE WHEN decl.valid THEN decl.valid_until END, res.leaves_window, mark.next_change)
+           hc1.negative_at,
+           coalesce(hc1.vaccination_complete, false),
+           recognised.green_at,
+           least(CASE WHEN decl.valid THEN decl.valid_until END, res.leaves_window, mark.next_change,
+                 hc1.negative_at + healthpass.result_window())
       FROM req r
       LEFT JOIN decl ON decl.person_id = r.person_id
       LEFT JOIN res ON res.person_id = r.person_id
       LEFT JOIN mark ON mark.person_id = r.person_id
+      LEFT JOIN hc1 ON hc1.person_id = r.person_id
+      LEFT JOIN recognised ON recognised.person_id = r.person_id
 $$;
 COMMENT ON FUNCTION healthpass_internal.colour_facts(bigint, bigint, bigint[], timestamptz[]) IS
     'facts of people at instants from what was recorded by then (internal; inlined into compiled rule sets)';
@@ -251,7 +280,9 @@ BEGIN
     IF NOT FOUND OR jsonb_typeof(cond->'fact') <> 'string' THEN
         RAISE EXCEPTION 'unknown fact "%" at %', hp_quote(cond->>'fact'), path
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The facts are: %s.', (SELECT string_agg(c.name, ', ' ORDER BY c.name) FROM colour_fact c));
+                  -- the catalogue's names no longer fit a detail of 300 characters
+                  DETAIL = format('A condition names one of the %s facts colour_facts_catalogue() lists.',
+                                  (SELECT count(*) FROM colour_fact c));
     END IF;
     col := 'f.' || quote_ident(fact.name);
     op := cond->>'op';

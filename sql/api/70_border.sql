@@ -302,7 +302,7 @@ $$;
 COMMENT ON FUNCTION healthpass_internal.hp_document_gone(bigint, bigint, bigint, text) IS
     'a document was replaced or lost: cancel its endorsements, move or unbind the electronic permit (internal)';
 
-CREATE OR REPLACE FUNCTION report_document_lost(person_id bigint, document_id bigint) RETURNS void
+CREATE OR REPLACE FUNCTION record_document_lost(person_id bigint, document_id bigint) RETURNS void
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
@@ -319,7 +319,7 @@ BEGIN
     PERFORM hp_document_gone(p.person_id, d.document_id, NULL, 'the document was reported lost');
 END
 $$;
-COMMENT ON FUNCTION healthpass.report_document_lost(bigint, bigint) IS
+COMMENT ON FUNCTION healthpass.record_document_lost(bigint, bigint) IS
     'the document was reported lost: it stops being valid, its endorsements are cancelled, an electronic permit on it is unbound';
 
 -- A person's travel documents, newest first, numbers masked, the state now.
@@ -1072,12 +1072,17 @@ BEGIN
 
     IF direction = 'exit' AND d.doc_kind = 'hk_macau_permit' THEN
         -- use one entry, atomically: the row lock makes a second gate wait
-        -- and then see the count this one left
-        UPDATE endorsement x SET entries_used = x.entries_used + 1, updated_at = now()
-         WHERE x.person_id = p.person_id AND x.document_id = d.document_id AND x.region = r AND x.status = 'active'
-           AND at_time >= x.starts_at AND at_time < x.expires_at
-           AND (x.entries_allowed IS NULL OR x.entries_used < x.entries_allowed)
-        RETURNING x.* INTO e;
+        -- and then see the count this one left. A renewal that commits while
+        -- this waits replaces the endorsement by one this statement cannot
+        -- see: a second statement (a new snapshot) tries that one.
+        FOR attempt IN 1..2 LOOP
+            UPDATE endorsement x SET entries_used = x.entries_used + 1, updated_at = now()
+             WHERE x.person_id = p.person_id AND x.document_id = d.document_id AND x.region = r AND x.status = 'active'
+               AND at_time >= x.starts_at AND at_time < x.expires_at
+               AND (x.entries_allowed IS NULL OR x.entries_used < x.entries_allowed)
+            RETURNING x.* INTO e;
+            EXIT WHEN e.endorsement_id IS NOT NULL;
+        END LOOP;
         IF e.endorsement_id IS NULL THEN
             SELECT * INTO e FROM endorsement x
              WHERE x.person_id = p.person_id AND x.document_id = d.document_id AND x.region = r AND x.status = 'active';
@@ -1155,7 +1160,7 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON FUNCTION healthpass.add_acceptance_point(text, text, text) TO healthpass_admin;
 GRANT EXECUTE ON FUNCTION
     healthpass.record_travel_document(bigint, text, text, text, date, date, text, boolean, text),
-    healthpass.report_document_lost(bigint, bigint),
+    healthpass.record_document_lost(bigint, bigint),
     healthpass.record_endorsement(bigint, bigint, text, text, text, date, date, integer),
     healthpass.confirm_endorsement_entries(bigint, bigint, integer, timestamptz),
     healthpass.enrol_biometrics(bigint, text, text, text),
@@ -1167,7 +1172,7 @@ GRANT EXECUTE ON FUNCTION
     healthpass.document_free_eligibility(bigint, text, text, timestamptz)
   TO healthpass_app, healthpass_border;
 GRANT EXECUTE ON FUNCTION
-    healthpass.report_document_lost(bigint, bigint),
+    healthpass.record_document_lost(bigint, bigint),
     healthpass.bind_electronic_permit(bigint, text, text),
     healthpass.unbind_electronic_permit(bigint),
     healthpass.permit_bindings(bigint),

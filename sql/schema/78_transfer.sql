@@ -100,6 +100,13 @@ COMMENT ON TABLE healthpass.received_transfer IS
     'transfers received: the source''s colour, answers and tests with their provenance, and the itinerary declared here';
 CREATE INDEX received_transfer_time ON received_transfer (person_id, received_at);
 
+-- the fact colour rules read from it (colour_facts, sql/api/54_rules.sql):
+-- a destination's own rule, such as "green when a trusted partner found the
+-- person green within 24 hours"
+INSERT INTO colour_fact VALUES
+    ('recognised_green_at', 'timestamptz',
+     'when a trusted partner issuer last found the person green, from a transfer imported here; missing when none');
+
 SELECT pg_catalog.pg_extension_config_dump('sealing_key', '');
 SELECT pg_catalog.pg_extension_config_dump('transfer_partner', '');
 SELECT pg_catalog.pg_extension_config_dump('partner_sealing_key', '');

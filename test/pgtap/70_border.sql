@@ -287,11 +287,11 @@ SELECT is((SELECT document_id FROM healthpass.electronic_permit WHERE person_id 
           'the electronic permit moves to the new Guangdong card');
 SELECT is(pg_temp.gate('C12345678'), 'document_invalid', 'the old card no longer passes');
 SELECT is(pg_temp.gate('C12345670'), 'no_endorsement', 'the new card needs its own endorsement');
-SELECT healthpass.report_document_lost(:a, :a_doc2);
+SELECT healthpass.record_document_lost(:a, :a_doc2);
 SELECT is((SELECT count(*)::int FROM healthpass.electronic_permit WHERE person_id = :a), 0, 'reporting the card lost unbinds the electronic permit');
 SELECT is((SELECT outcome || ': ' || reason FROM healthpass.permit_bindings(:a) ORDER BY attempted_at DESC LIMIT 1),
           'unbound: the document was reported lost', 'and says why');
-SELECT throws_ok(format($$SELECT healthpass.report_document_lost(%s, %s)$$, :a, :a_doc2), '55000', NULL, 'a document is reported lost once');
+SELECT throws_ok(format($$SELECT healthpass.record_document_lost(%s, %s)$$, :a, :a_doc2), '55000', NULL, 'a document is reported lost once');
 
 -- the stay and its overrun on return
 SELECT pg_temp.traveller('440106198506125380', '陈六') AS p6 \gset

@@ -199,6 +199,19 @@ check "the received data keeps its provenance" "MO green 1 珠海市" \
 check "the Macau resident is registered in Guangdong by the Macau ID" "CHEONG Ka Man 1990-02-03" \
   "$(q hp_xfer_gd -c "SELECT name || ' ' || birth_date FROM healthpass.person WHERE doc_kind = 'macau_id'")"
 
+# ---- the destination's own rule reads the recognised green (rules as data)
+check "a rule on recognised_green_at: green when a trusted partner found the person green within 24 hours" \
+  "green recognised green from a partner within 24 hours" \
+  "$(q hp_xfer_gd <<'SQL' | tail -1
+SELECT healthpass.add_colour_rule('green', 'recognised green from a partner within 24 hours',
+                                  '{"fact": "recognised_green_at", "op": "within", "value": "24 hours"}', 1) IS NOT NULL;
+SELECT colour || ' ' || reasons[1] FROM healthpass.colour_status(healthpass.find_person('macau_id', '1234567(8)'));
+SQL
+)"
+check "and the rule does not apply to someone who brought no transfer" "f" \
+  "$(q hp_xfer_gd -c "SELECT 'recognised green from a partner within 24 hours' = ANY (reasons)
+                       FROM healthpass.colour_status(healthpass.find_person('cn_resident_id', '440402198808084562'))")"
+
 # ---- rotating the sealing key: the old key opens for the grace period only
 t6=$(token_of hp_xfer_gd "SELECT token FROM healthpass.request_transfer(healthpass.find_person('cn_resident_id', '440402198808084562'), 'MO', 1, '$form')")
 t7=$(token_of hp_xfer_gd "SELECT token FROM healthpass.request_transfer(healthpass.find_person('cn_resident_id', '440402198808084562'), 'MO', 1, '$form')")
