@@ -75,6 +75,13 @@ build: deps
 test: build
 	PGVER=$(PGVER) test/run-tests.sh
 
+# the extension on a 3-node Citus cluster on loopback (doc/citus.md): builds
+# Citus 13.2.2 from ../shared/citus/ once (cached), distributes a populated
+# database and runs the pgTAP suites against the coordinator
+.PHONY: test-citus
+test-citus: build
+	PGVER=$(PGVER) test/citus/run-citus-tests.sh
+
 demo: build
 	PGVER=$(PGVER) test/demo/run-demo.sh
 

@@ -499,6 +499,39 @@ hp_signer_for_kid(const uint8 *kid, size_t kid_len)
 	return NULL;				/* keep compiler quiet */
 }
 
+/*
+ * InvalidateShardParent: on Citus the trigger fires on a shard placement
+ * (signing_key_102008 on every node of a reference table), whose OID the
+ * callback does not know; invalidate the healthpass table the shard belongs
+ * to as well, so every backend of the node that holds the placement
+ * reloads (doc/citus.md).
+ */
+static void
+InvalidateShardParent(const char *relname)
+{
+	static const char *const tables[] = {"signing_key", "revoked_token"};
+	Oid			nsp;
+
+	for (size_t i = 0; i < lengthof(tables); i++)
+	{
+		size_t		len = strlen(tables[i]);
+
+		if (strncmp(relname, tables[i], len) == 0 && relname[len] == '_' &&
+			relname[len + 1] >= '0' && relname[len + 1] <= '9')
+		{
+			nsp = get_namespace_oid("healthpass", true);
+			if (OidIsValid(nsp))
+			{
+				Oid			parent = get_relname_relid(tables[i], nsp);
+
+				if (OidIsValid(parent))
+					CacheInvalidateRelcacheByRelid(parent);
+			}
+			return;
+		}
+	}
+}
+
 /* _key_cache_invalidate(): row trigger that tells every backend a key table changed */
 PG_FUNCTION_INFO_V1(hp_key_cache_invalidate);
 Datum
@@ -512,5 +545,6 @@ hp_key_cache_invalidate(PG_FUNCTION_ARGS)
 				 errmsg("healthpass._key_cache_invalidate() must be called as a trigger"),
 				 errdetail("It is attached to the key and revocation tables.")));
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
+	InvalidateShardParent(RelationGetRelationName(td->tg_relation));
 	return PointerGetDatum(NULL);
 }

@@ -264,6 +264,43 @@ CREATE OR REPLACE TRIGGER test_result_recolour AFTER INSERT ON test_result
 CREATE OR REPLACE TRIGGER risk_mark_recolour AFTER INSERT OR UPDATE ON risk_mark
     FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_recolour_trigger();
 
+-- Row trigger on colour_history: no two periods of one person overlap. It
+-- reads only the same person's periods (on Citus, the row's own shard). The
+-- kept periods never overlap one another, so the latest one that starts
+-- before the new period ends is the only one that can overlap it. Writers
+-- of one person queue on an advisory lock until commit, so two concurrent
+-- inserts cannot both miss each other.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_history_no_overlap() RETURNS trigger
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    prev record;
+BEGIN
+    IF NEW.person_id IS NULL OR NEW.since IS NULL OR NEW.until IS NULL OR NEW.since >= NEW.until THEN
+        RETURN NEW;  -- refused by NOT NULL and the CHECK
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('healthpass.colour_history'), hashint8(NEW.person_id));
+    SELECT h.since, h.until INTO prev FROM colour_history h
+     WHERE h.person_id = NEW.person_id AND h.since < NEW.until
+       AND (TG_OP = 'INSERT' OR h.since <> OLD.since)
+     ORDER BY h.since DESC LIMIT 1;
+    IF FOUND AND prev.until > NEW.since THEN
+        RAISE EXCEPTION 'conflicting key value violates exclusion constraint "colour_history_no_overlap"'
+            USING ERRCODE = 'exclusion_violation', TABLE = 'colour_history',
+                  CONSTRAINT = 'colour_history_no_overlap',
+                  DETAIL = format('The period [%s, %s) of person %s overlaps its period [%s, %s).',
+                                  NEW.since, NEW.until, NEW.person_id, prev.since, prev.until);
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_colour_history_no_overlap() IS
+    'row trigger on colour_history: refuses a period that overlaps another period of the same person (internal)';
+
+CREATE OR REPLACE TRIGGER colour_history_no_overlap BEFORE INSERT OR UPDATE ON colour_history
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_colour_history_no_overlap();
+
 -- Computes (without writing) the colour of one person at an instant.
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_compute(pid bigint, at timestamptz,
                                   OUT colour health_colour, OUT rule_ids integer[], OUT recheck_at timestamptz)
