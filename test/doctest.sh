@@ -15,7 +15,7 @@
 # name order, so a new manual page is run without being listed here.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-ORDER="README.md doc/identity.md doc/tokens.md doc/qr.md doc/people.md doc/health.md doc/venues.md doc/scans.md doc/tracing.md doc/reports.md doc/border.md doc/transfer.md doc/architecture.md doc/records.md"
+ORDER="README.md doc/identity.md doc/tokens.md doc/qr.md doc/people.md doc/health.md doc/venues.md doc/scans.md doc/tracing.md doc/reports.md doc/border.md doc/reminders.md doc/transfer.md doc/architecture.md doc/records.md doc/hc1.md"
 
 all_docs() {
   local f

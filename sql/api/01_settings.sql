@@ -37,10 +37,22 @@ AS $$
        'when binding the electronic permit finds no document yet, how long until trying again is worthwhile (seed 001: 20 minutes)'),
       ('face_check_valid_for', 'database', '00:10:00', '00:01:00', '1 day', 'face check validity',
        'how recent a passed face check must be to bind the electronic permit'),
+      ('reminder_offsets', 'database', '30,7,1', '1', '366', 'reminder offsets',
+       'days before a document or an endorsement expires on which its holder is reminded: a comma list of whole days, at most 10'),
+      ('reminder_lease', 'database', '00:05:00', '00:00:10', '1 day', 'reminder lease',
+       'how long a claimed reminder stays with the worker that claimed it before it is handed out again'),
+      ('reminder_max_attempts', 'database', '8', '1', '100', 'reminder attempts',
+       'how many times a reminder is handed out before it is given up as failed'),
+      ('contactless_code_valid_for', 'database', '00:10:00', '00:01:00', '1 day', 'contactless code validity',
+       'how long a Hong Kong contactless e-Channel code is valid: it is shown at one gate, once (seed 003)'),
+      ('transfer_valid_for', 'database', '06:00:00', '00:05:00', '2 days', 'transfer validity',
+       'how long a transfer token to another issuer is valid: the traveller carries it to the border (seed 002)'),
       ('healthpass.issuer', 'server', NULL, NULL, NULL, 'issuer',
        'the iss of every token this server signs; a key vouches only for its issuer'),
       ('healthpass.clock_skew', 'server', NULL, NULL, NULL, 'clock skew',
        'seconds of clock difference a verifier forgives at exp and iat'),
+      ('healthpass.poster_font', 'server', NULL, NULL, NULL, 'poster font',
+       'the font file that draws names and addresses on printed PNG posters and certificates'),
       ('healthpass.master_key_file', 'server', NULL, NULL, NULL, 'master key file',
        'the file holding the master key that seals signing keys (empty: healthpass_master.key in the data directory)'),
       ('companion_limit', 'fixed', NULL, NULL, NULL, 'companion limit',
@@ -117,7 +129,8 @@ COMMENT ON FUNCTION healthpass.settings() IS
 
 -- Changes a database setting (NULL: back to the default). The value is
 -- checked against the setting's type (a length of time, or a whole number
--- when the default is one) and bounds; only what is issued or
+-- when the default is one, or a comma list of whole days when the default
+-- is a list) and bounds; only what is issued or
 -- declared afterwards is affected.
 CREATE OR REPLACE FUNCTION configure(setting_name text, value text) RETURNS text
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER PARALLEL UNSAFE
@@ -127,6 +140,7 @@ DECLARE
     r record;
     v interval;
     n integer;
+    days integer[];
 BEGIN
     SELECT * INTO r FROM hp_setting_registry() g WHERE g.name = setting_name;
     IF NOT FOUND OR r.kind <> 'database' THEN
@@ -140,6 +154,33 @@ BEGIN
     IF value IS NULL THEN
         DELETE FROM setting s WHERE s.name = setting_name;
         RETURN r.default_value;
+    END IF;
+    IF r.default_value ~ '^[0-9]+(,[0-9]+)+$' THEN
+        -- a list of whole days (the default has a comma): each within the
+        -- bounds, none twice, at most 10; kept latest first
+        IF value !~ '^\s*[0-9]{1,9}\s*(,\s*[0-9]{1,9}\s*)*$' THEN
+            RAISE EXCEPTION '% "%" are not whole days separated by commas', r.label, hp_quote(value)
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Give whole numbers of days separated by commas, such as 30,7,1.';
+        END IF;
+        days := ARRAY(SELECT x::integer FROM unnest(string_to_array(value, ',')) x ORDER BY 1 DESC);
+        IF cardinality(days) > 10 THEN
+            RAISE EXCEPTION '% "%" name % days', r.label, hp_quote(value), cardinality(days)
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The %s name at most 10 days.', r.label);
+        END IF;
+        SELECT x INTO n FROM unnest(days) x WHERE NOT x BETWEEN r.min_value::integer AND r.max_value::integer LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'day % of % "%" is out of range', n, r.label, hp_quote(value)
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('Each of the %s lies between %s and %s days.', r.label, r.min_value, r.max_value);
+        END IF;
+        SELECT x INTO n FROM unnest(days) x GROUP BY x HAVING count(*) > 1 ORDER BY x DESC LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'day % of % "%" is named twice', n, r.label, hp_quote(value)
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Each of the %s names another day.', r.label);
+        END IF;
+        INSERT INTO setting AS s (name, value) VALUES (setting_name, array_to_string(days, ','))
+        ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = now(), updated_by = session_user;
+        RETURN array_to_string(days, ',');
     END IF;
     IF r.default_value ~ '^[0-9]+$' THEN
         -- a whole-number setting

@@ -9,10 +9,12 @@ SET client_min_messages = warning;
 SELECT plan(19);
 
 SELECT is((SELECT string_agg(name || ':' || kind, ',' ORDER BY name) FROM healthpass.settings()),
-          'code_valid_for:database,companion_limit:fixed,declaration_valid_for:database,family_limit:fixed,'
-          'healthpass.clock_skew:server,healthpass.issuer:server,healthpass.master_key_file:server,'
-          'photo_limit:fixed,recolour_chunk_size:fixed,report_min_cell:database,result_window:fixed,'
-          'scan_retention:database,trace_window:database',
+          'code_valid_for:database,companion_limit:fixed,contactless_code_valid_for:database,declaration_valid_for:database,'
+          'face_check_valid_for:database,family_limit:fixed,'
+          'healthpass.clock_skew:server,healthpass.issuer:server,healthpass.master_key_file:server,healthpass.poster_font:server,'
+          'permit_retry_after:database,photo_limit:fixed,recolour_chunk_size:fixed,reminder_lease:database,'
+          'reminder_max_attempts:database,reminder_offsets:database,report_min_cell:database,result_window:fixed,'
+          'scan_retention:database,trace_window:database,transfer_valid_for:database',
           'settings() lists every setting with its kind');
 SELECT is((SELECT value || ' ' || default_value || ' ' || changed FROM healthpass.settings() WHERE name = 'code_valid_for'),
           '00:03:00 00:03:00 false', 'a database setting starts at its default');
