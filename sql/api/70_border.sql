@@ -473,6 +473,12 @@ DECLARE
     e endorsement;
 BEGIN
     PERFORM hp_past_instant('confirmation time', as_of);
+    IF confirm_endorsement_entries.endorsement_id IS NULL OR confirm_endorsement_entries.entries_used IS NULL THEN
+        RAISE EXCEPTION '% is missing', CASE WHEN confirm_endorsement_entries.endorsement_id IS NULL THEN 'endorsement id'
+                                             ELSE 'entries used' END
+            USING ERRCODE = 'null_value_not_allowed',
+                  DETAIL = 'Name the endorsement and the entries the issuing system counts as used.';
+    END IF;
     SELECT * INTO e FROM endorsement x
      WHERE x.person_id = confirm_endorsement_entries.person_id AND x.endorsement_id = confirm_endorsement_entries.endorsement_id
        FOR UPDATE;
@@ -482,10 +488,10 @@ BEGIN
                         confirm_endorsement_entries.person_id
             USING ERRCODE = 'no_data_found', DETAIL = 'electronic_permit() lists a person''s endorsements.';
     END IF;
-    IF entries_used IS NULL OR entries_used < 0 OR (e.entries_allowed IS NOT NULL AND entries_used > e.entries_allowed) THEN
+    IF entries_used < 0 OR entries_used > coalesce(e.entries_allowed, 10000) THEN
         RAISE EXCEPTION 'entries used % are out of range', coalesce(entries_used::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('This endorsement allows %s entries.', coalesce(e.entries_allowed::text, 'multiple'));
+                  DETAIL = format('This endorsement allows %s entries.', coalesce(e.entries_allowed::text, 'multiple (counted up to 10000)'));
     END IF;
     UPDATE endorsement x SET entries_used = greatest(x.entries_used, confirm_endorsement_entries.entries_used),
                              as_of = greatest(x.as_of, confirm_endorsement_entries.as_of), updated_at = now()
@@ -987,6 +993,7 @@ DECLARE
     p person;
     d travel_document;
     ix travel_document_index;
+    number text;
     e endorsement;
     why text[];
     cid bigint;
@@ -1037,8 +1044,11 @@ BEGIN
             RAISE EXCEPTION 'a % crossing reads the document, not a person id', channel
                 USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Pass doc_kind and doc_number as read at the gate.';
         END IF;
+        -- the kind and number checked first (a NULL kind is refused, not
+        -- looked up)
+        number := hp_travel_number(cross_border.doc_kind, cross_border.doc_number);
         SELECT * INTO ix FROM travel_document_index i
-         WHERE i.doc_kind = cross_border.doc_kind AND i.doc_number = hp_travel_number(cross_border.doc_kind, cross_border.doc_number);
+         WHERE i.doc_kind = cross_border.doc_kind AND i.doc_number = number;
         IF NOT FOUND THEN
             RAISE EXCEPTION '% "%" is not recorded', doc_kind, hp_mask_value(doc_number)
                 USING ERRCODE = 'no_data_found', DETAIL = 'The exit-entry administration has not recorded this document.';
@@ -1135,7 +1145,11 @@ AS $$
 DECLARE
     p person := hp_get_person(person_id);
 BEGIN
-    IF from_time IS NULL OR to_time IS NULL OR from_time > to_time THEN
+    IF from_time IS NULL OR to_time IS NULL THEN
+        RAISE EXCEPTION '% is missing', CASE WHEN from_time IS NULL THEN 'from_time' ELSE 'to_time' END
+            USING ERRCODE = 'null_value_not_allowed', DETAIL = 'A period runs from its start to its end, both given.';
+    END IF;
+    IF from_time > to_time THEN
         RAISE EXCEPTION 'period from % to % is not valid', coalesce(from_time::text, 'NULL'), coalesce(to_time::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A period runs from its start to its end, both given.';
     END IF;

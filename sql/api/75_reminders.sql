@@ -62,7 +62,7 @@ BEGIN
     IF NOT bound THEN
         UPDATE reminder r
            SET status = 'cancelled', next_at = NULL, cancelled_reason = 'electronic permit unbound', updated_at = now()
-         WHERE r.person_id = pid AND r.subject = subj AND r.subject_id = sid AND r.status IN ('scheduled', 'claimed');
+         WHERE r.person_id = pid AND r.subject = subj AND r.subject_id = sid AND r.status = 'scheduled';
         RETURN 0;
     END IF;
     IF subj = 'document' THEN
@@ -95,7 +95,7 @@ BEGIN
        SET status = 'cancelled', next_at = NULL, updated_at = now(),
            cancelled_reason = coalesce(why, CASE WHEN r.reason = 'endorsement_used_up' THEN 'entries no longer used up'
                                                  ELSE 'expiry date changed' END)
-     WHERE r.person_id = pid AND r.subject = subj AND r.subject_id = sid AND r.status IN ('scheduled', 'claimed')
+     WHERE r.person_id = pid AND r.subject = subj AND r.subject_id = sid AND r.status = 'scheduled'
        AND (why IS NOT NULL
             OR (r.reason = 'endorsement_used_up' AND NOT used_up)
             OR (r.reason <> 'endorsement_used_up' AND r.due_at <> expires - make_interval(days => r.offset_days)));
@@ -169,7 +169,7 @@ BEGIN
     IF TG_OP = 'DELETE' THEN
         UPDATE reminder r
            SET status = 'cancelled', next_at = NULL, cancelled_reason = 'electronic permit unbound', updated_at = now()
-         WHERE r.person_id = OLD.person_id AND r.status IN ('scheduled', 'claimed');
+         WHERE r.person_id = OLD.person_id AND r.status = 'scheduled';
         RETURN OLD;
     END IF;
     IF TG_OP = 'INSERT' OR OLD.document_id IS DISTINCT FROM NEW.document_id THEN
@@ -238,9 +238,18 @@ $$;
 COMMENT ON FUNCTION healthpass_internal.hp_reminder_endorsement_trigger() IS
     'row trigger on endorsement: (re)schedule or cancel the endorsement''s reminders, the used-up one included';
 
-CREATE OR REPLACE TRIGGER endorsement_reminders
-    AFTER INSERT OR UPDATE OF status, valid_until, expires_at, entries_used, entries_allowed ON endorsement
+CREATE OR REPLACE TRIGGER endorsement_reminders_new
+    AFTER INSERT ON endorsement
     FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_reminder_endorsement_trigger();
+-- an entry used at a gate fires nothing unless it was the last one (the
+-- function repeats the test: it is also called for a status change)
+CREATE OR REPLACE TRIGGER endorsement_reminders
+    AFTER UPDATE OF status, valid_until, expires_at, entries_used, entries_allowed ON endorsement
+    FOR EACH ROW
+    WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.expires_at IS DISTINCT FROM NEW.expires_at
+          OR (OLD.entries_allowed IS NOT NULL AND OLD.entries_used >= OLD.entries_allowed)
+             IS DISTINCT FROM (NEW.entries_allowed IS NOT NULL AND NEW.entries_used >= NEW.entries_allowed))
+    EXECUTE FUNCTION healthpass_internal.hp_reminder_endorsement_trigger();
 
 -- Delivery -------------------------------------------------------------------------
 
@@ -289,12 +298,13 @@ END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_lock_reminder(bigint, bigint) IS 'a person''s reminder locked FOR UPDATE, or 22004 / P0002 (internal)';
 
--- Hands out up to max_count due reminders to a worker: those scheduled or
--- claimed whose next_at has come (a claim whose lease ran out is handed out
--- again), the earliest first, skipping rows another worker is claiming at
--- this moment (FOR UPDATE SKIP LOCKED), so workers running at once never
--- get the same reminder. Each becomes claimed by the worker until now() +
--- reminder_lease, its attempts counted. Returns what a message needs: the
+-- Hands out up to max_count due reminders to a worker: those scheduled
+-- whose next_at has come and that no worker holds (never claimed, or the
+-- lease ran out), the earliest first, skipping rows another worker is
+-- claiming at this moment (FOR UPDATE SKIP LOCKED), so workers running at
+-- once never get the same reminder. Each is held by the worker until
+-- now() + reminder_lease (claimed_by, claimed_until), its attempts counted;
+-- no indexed column changes, so the claim is a heap-only update. Returns what a message needs: the
 -- reason, the document kind (and an endorsement's region and type), the
 -- number masked, the last valid day and the days left until the end of it
 -- (counted in China Standard Time: 30 on the day of the 30-day reminder),
@@ -327,7 +337,8 @@ BEGIN
     SELECT array_agg(q.ctid) INTO tids
       FROM (SELECT r.ctid
               FROM reminder r
-             WHERE r.status IN ('scheduled', 'claimed') AND r.next_at <= now()
+             WHERE r.status = 'scheduled' AND r.next_at <= now()
+               AND (r.claimed_until IS NULL OR r.claimed_until <= now())
              ORDER BY r.next_at
              LIMIT max_count
                FOR UPDATE SKIP LOCKED) q;
@@ -336,8 +347,9 @@ BEGIN
     RETURN QUERY
     WITH c AS (
         UPDATE reminder r
-           SET status = 'claimed', claimed_by = w, next_at = now() + lease, attempts = r.attempts + 1, updated_at = now()
-         WHERE r.ctid = ANY (tids) AND r.status IN ('scheduled', 'claimed') AND r.next_at <= now()
+           SET claimed_by = w, claimed_until = now() + lease, attempts = r.attempts + 1, updated_at = now()
+         WHERE r.ctid = ANY (tids) AND r.status = 'scheduled' AND r.next_at <= now()
+           AND (r.claimed_until IS NULL OR r.claimed_until <= now())
         RETURNING r.*
     )
     SELECT c.reminder_id, c.person_id, c.reason, c.due_at, c.subject,
@@ -355,7 +367,7 @@ COMMENT ON FUNCTION healthpass.claim_due_reminders(text, integer) IS
     'hand out up to max_count due reminders to a worker for reminder_lease (never the same one to two workers at once): masked number, expiry, days left';
 
 -- A worker reports a reminder sent. The first report of a reminder still
--- pending (claimed, or scheduled again after a failure; handed out at least
+-- pending (held by a worker, or scheduled again after a failure; handed out at least
 -- once) makes it sent, whichever worker holds it now: the message went out,
 -- so it is not handed out again. Returns true then. A report of a reminder
 -- already sent (a second call, or a worker whose lease passed to another
@@ -369,7 +381,7 @@ DECLARE
     w text := hp_worker(worker);
     r reminder := hp_lock_reminder(person_id, reminder_id);
 BEGIN
-    IF r.status NOT IN ('scheduled', 'claimed') THEN
+    IF r.status <> 'scheduled' THEN
         RETURN false;
     END IF;
     IF r.attempts = 0 THEN
@@ -377,7 +389,8 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'A reminder is reported sent by the worker that claimed it with claim_due_reminders().';
     END IF;
-    UPDATE reminder x SET status = 'sent', sent_at = now(), next_at = NULL, claimed_by = w, updated_at = now()
+    UPDATE reminder x SET status = 'sent', sent_at = now(), next_at = NULL, claimed_by = w, claimed_until = NULL,
+                          updated_at = now()
      WHERE x.person_id = r.person_id AND x.reminder_id = r.reminder_id;
     RETURN true;
 END
@@ -406,15 +419,15 @@ BEGIN
             USING ERRCODE = 'null_value_not_allowed', DETAIL = 'Say why the reminder could not be delivered.';
     END IF;
     r := hp_lock_reminder(person_id, reminder_id);
-    IF r.status <> 'claimed' OR r.claimed_by <> w THEN
+    IF r.status <> 'scheduled' OR r.claimed_until IS NULL OR r.claimed_by <> w THEN
         RETURN false;
     END IF;
     IF r.attempts >= hp_setting('reminder_max_attempts')::integer THEN
-        UPDATE reminder x SET status = 'failed', next_at = NULL, last_error = err, updated_at = now()
+        UPDATE reminder x SET status = 'failed', next_at = NULL, claimed_until = NULL, last_error = err, updated_at = now()
          WHERE x.person_id = r.person_id AND x.reminder_id = r.reminder_id;
     ELSE
         UPDATE reminder x
-           SET status = 'scheduled', last_error = err, updated_at = now(),
+           SET claimed_until = NULL, last_error = err, updated_at = now(),
                next_at = now() + make_interval(secs => least(60 * power(2::float8, greatest(r.attempts, 1) - 1), 86400))
          WHERE x.person_id = r.person_id AND x.reminder_id = r.reminder_id;
     END IF;
@@ -436,7 +449,9 @@ AS $$
 DECLARE
     n bigint;
 BEGIN
-    SELECT count(*) INTO n FROM reminder r WHERE r.status IN ('scheduled', 'claimed') AND r.next_at <= now();
+    -- due and held by no worker: what a claim would hand out now
+    SELECT count(*) INTO n FROM reminder r
+     WHERE r.status = 'scheduled' AND r.next_at <= now() AND (r.claimed_until IS NULL OR r.claimed_until <= now());
     IF n > 0 THEN
         PERFORM pg_notify('healthpass_reminders', '');
     END IF;
@@ -460,7 +475,9 @@ DECLARE
 BEGIN
     RETURN QUERY
         SELECT r.reminder_id, r.reason, r.subject, r.subject_id, r.doc_kind, r.doc_number_masked, r.region, r.expires_on,
-               r.offset_days, r.due_at, r.status, r.attempts, r.next_at, r.sent_at, r.cancelled_reason
+               r.offset_days, r.due_at,
+               CASE WHEN r.status = 'scheduled' AND r.claimed_until > now() THEN 'claimed' ELSE r.status END,
+               r.attempts, r.next_at, r.sent_at, r.cancelled_reason
           FROM reminder r
          WHERE r.person_id = p.person_id
          ORDER BY r.due_at, r.reminder_id;

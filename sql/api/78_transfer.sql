@@ -227,6 +227,12 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Every field of the destination''s form must be answered.';
         END IF;
     END LOOP;
+    FOREACH f IN ARRAY ARRAY['name', 'birth_date', 'doc_kind', 'doc_number', 'phone'] LOOP
+        IF jsonb_typeof(form->f) <> 'string' OR btrim(form->>f) = '' THEN
+            RAISE EXCEPTION 'transfer form answer "%" is not a text', f
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Names, dates, the document and the phone are answered as text.';
+        END IF;
+    END LOOP;
     FOREACH f IN ARRAY ARRAY['fever_today', 'contact_14d', 'travel_14d'] LOOP
         IF jsonb_typeof(form->f) <> 'boolean' THEN
             RAISE EXCEPTION 'transfer form answer "%" is not yes or no', f
@@ -246,7 +252,7 @@ BEGIN
         RAISE EXCEPTION 'birth date "%" on the transfer form is not a date', hp_quote(form->>'birth_date')
             USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Give the birth date as YYYY-MM-DD.';
     END;
-    number := hp_normalize_masked(form->>'doc_kind', form->>'doc_number');
+    number := hp_person_document(form->>'doc_kind', form->>'doc_number');
     IF NOT ((p.doc_kind = form->>'doc_kind' AND p.doc_number = number)
             OR EXISTS (SELECT 1 FROM travel_document t
                         WHERE t.person_id = p.person_id AND t.doc_kind = form->>'doc_kind' AND t.doc_number = number
@@ -259,6 +265,10 @@ BEGIN
         IF jsonb_typeof(form->'travel_places') IS DISTINCT FROM 'array' OR jsonb_array_length(form->'travel_places') = 0 THEN
             RAISE EXCEPTION 'transfer form is missing "travel_places"'
                 USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Whoever travelled in the last 14 days lists where.';
+        END IF;
+        IF EXISTS (SELECT 1 FROM jsonb_array_elements(form->'travel_places') x WHERE jsonb_typeof(x) <> 'string') THEN
+            RAISE EXCEPTION 'transfer form answer "travel_places" is not a list of places'
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The places visited are a list of texts, for example ["澳门"].';
         END IF;
         places := ARRAY(SELECT hp_clean_place('travel place', x) FROM jsonb_array_elements_text(form->'travel_places') x);
     END IF;
@@ -490,6 +500,11 @@ BEGIN
         IF NOT itinerary ? result OR itinerary->result = 'null' THEN
             RAISE EXCEPTION 'itinerary is missing "%"', result
                 USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Every field of the itinerary declaration must be answered.';
+        END IF;
+        IF jsonb_typeof(itinerary->result) <> (CASE WHEN result LIKE '%_checked' THEN 'boolean' ELSE 'string' END) THEN
+            RAISE EXCEPTION 'itinerary answer "%" is not a %', result,
+                            CASE WHEN result LIKE '%_checked' THEN 'yes or no' ELSE 'text' END
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The phone, city and address are texts; the checks are true or false.';
         END IF;
     END LOOP;
     IF itinerary->'sms_checked' <> 'true' OR itinerary->'captcha_checked' <> 'true' THEN

@@ -17,13 +17,17 @@
 --   reason                document_expiry, endorsement_expiry, or
 --                         endorsement_used_up (every entry used)
 --   offset_days           the days before expiry it is due (NULL for used_up)
---   status                scheduled -> claimed -> sent; claimed -> scheduled
---                         again after a failure (retried later), or failed
---                         after reminder_max_attempts; scheduled or claimed
---                         -> cancelled when it no longer applies
---   next_at               when it is next handed out: due_at, a retry time,
---                         or the end of a claim's lease; NULL once final
---                         (sent, failed, cancelled)
+--   status                scheduled -> sent; scheduled -> failed after
+--                         reminder_max_attempts; scheduled -> cancelled when
+--                         it no longer applies. A worker's claim is not a
+--                         status: claimed_by and claimed_until (the lease)
+--                         say who holds it until when; a claim whose lease
+--                         ran out is handed out again
+--   next_at               when it is due: due_at, or a retry time after a
+--                         failure; NULL once final (sent, failed, cancelled)
+-- Claiming writes only columns no index holds (claimed_by, claimed_until,
+-- attempts, updated_at), so with the free space the fill factor leaves a
+-- claim is a heap-only update: no index entry is written.
 --   doc_kind ... expires_on  what the message says, copied from the subject
 --                         when the reminder is made (a document's kind and
 --                         number never change; a changed expiry date makes
@@ -48,10 +52,11 @@ CREATE TABLE reminder (
     endorsement_type text,
     expires_on       date NOT NULL,
     status           text NOT NULL DEFAULT 'scheduled'
-                     CHECK (status IN ('scheduled', 'claimed', 'sent', 'failed', 'cancelled')),
+                     CHECK (status IN ('scheduled', 'sent', 'failed', 'cancelled')),
     next_at          timestamptz,
     attempts         integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     claimed_by       text,
+    claimed_until    timestamptz,
     last_error       text,
     sent_at          timestamptz,
     cancelled_reason text,
@@ -61,11 +66,11 @@ CREATE TABLE reminder (
     CHECK ((subject = 'document') = (reason = 'document_expiry')),
     CHECK ((reason = 'endorsement_used_up') = (offset_days IS NULL)),
     CHECK ((subject = 'endorsement') = (region IS NOT NULL AND endorsement_type IS NOT NULL)),
-    CHECK ((status IN ('scheduled', 'claimed')) = (next_at IS NOT NULL)),
-    CHECK (status <> 'claimed' OR claimed_by IS NOT NULL),
+    CHECK ((status = 'scheduled') = (next_at IS NOT NULL)),
+    CHECK (claimed_until IS NULL OR claimed_by IS NOT NULL),
     CHECK ((status = 'sent') = (sent_at IS NOT NULL)),
     CHECK ((status = 'cancelled') = (cancelled_reason IS NOT NULL))
-);
+) WITH (fillfactor = 80);
 COMMENT ON TABLE healthpass.reminder IS
     'reminders before a document or an endorsement expires and when an endorsement is used up: due time, delivery status, attempts';
 -- scheduling is idempotent: one live (not cancelled) reminder of a subject,
@@ -73,7 +78,7 @@ COMMENT ON TABLE healthpass.reminder IS
 CREATE UNIQUE INDEX reminder_once ON reminder (person_id, subject, subject_id, reason, offset_days) NULLS NOT DISTINCT
     WHERE status <> 'cancelled';
 -- the delivery queue: what is handed out next, and nothing else
-CREATE INDEX reminder_queue ON reminder (next_at) WHERE status IN ('scheduled', 'claimed');
+CREATE INDEX reminder_queue ON reminder (next_at) WHERE status = 'scheduled';
 
 SELECT pg_catalog.pg_extension_config_dump('reminder', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('healthpass.reminder', 'reminder_id'), '');

@@ -11,7 +11,11 @@
 --   calls   one call per routine x role that may execute it x (the
 --           baseline, or one hostile value in one position)
 --   result  what each call did (filled by hostile.try, see run.sql)
--- psql variable :trust_list holds the test vectors' trust list (JSON).
+-- psql variables: :trust_list the test vectors' trust list (JSON); :hc1
+-- test/hc1/fixed.json (HC1 signers and certificates valid until 2099);
+-- :partner_material, :transfer_token_setup and :transfer_token what
+-- test/hostile/partner.sql printed in the partner database (issuer MO):
+-- its transfer_material() and two transfer tokens to this database.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 SET search_path = pg_catalog;
@@ -61,6 +65,19 @@ CREATE FUNCTION hostile.cnid(d17 text) RETURNS text LANGUAGE sql IMMUTABLE
 RETURN d17 || substr('10X98765432',
     (SELECT sum(substr(d17, i, 1)::integer * ((2 ^ (18 - i))::integer % 11)) FROM generate_series(1, 17) i)::integer % 11 + 1, 1);
 
+CREATE FUNCTION hostile.b(key text) RETURNS text LANGUAGE sql STABLE
+RETURN (SELECT v FROM hostile.base WHERE k = key);
+
+-- what came from outside: HC1 material, the partner's material and tokens
+INSERT INTO hostile.base VALUES
+    ('hc1_fr_der', '\x' || ((:'hc1'::jsonb)->'signers'->>'fr_ps256')),
+    ('hc1_de_der', '\x' || ((:'hc1'::jsonb)->'signers'->>'de_es256')),
+    ('hc1_fr_kid', '\x' || ((:'hc1'::jsonb)->'kids'->>'fr_ps256')),
+    ('hc1_cert', (:'hc1'::jsonb)->'certificates'->>'vaccination_complete'),    -- signed by fr_ps256
+    ('partner_material', :'partner_material'::jsonb::text),
+    ('tok_transfer_setup', :'transfer_token_setup'),
+    ('tok_transfer', :'transfer_token');
+
 -- Baseline data, made through the API as a superuser -----------------------------
 DO $setup$
 DECLARE
@@ -80,6 +97,10 @@ DECLARE
                         hostile.cnid('44060620000229005'),   -- N1, not registered (register_person)
                         hostile.cnid('44060620010101006')];  -- N2, not registered (add_family_member)
     tok text;
+    today date := (now() AT TIME ZONE 'Asia/Shanghai')::date;   -- documents are dated in China Standard Time
+    permit bigint; permit_r bigint; e_hk bigint; e_mo bigint; rid bigint; h bigint; h1 bigint; h2 bigint; tv integer;
+    rec record;
+    transfer_form jsonb;
 BEGIN
     ASSERT ids[1] = '440104199003071239', 'check character helper';
     nv := healthpass.publish_notice('registration_notice', 'Notice', 'Read me.');
@@ -139,6 +160,71 @@ BEGIN
                              now() - interval '1 day', '\x00112233445566778899aabbccddeeff')),
         ('kid', (SELECT kid FROM healthpass.signing_keys() WHERE local AND status = 'active' LIMIT 1)::text),
         ('token_id', (healthpass.verify_token((SELECT v FROM hostile.base WHERE k = 'tok_personal'))).token_id::text);
+
+    -- The border (doc/border.md): P holds a Guangdong permit with a
+    -- multiple-entry HK endorsement and a one-entry MO one, consented and
+    -- enrolled, bound as the electronic permit (the reminders are made by
+    -- triggers then); T holds a Guangdong permit, not bound. Face checks and
+    -- contactless codes stay valid a day, so baseline calls made minutes
+    -- after set-up still bind and pass.
+    PERFORM healthpass.configure('face_check_valid_for', '1 day');
+    PERFORM healthpass.configure('contactless_code_valid_for', '1 day');
+    permit := healthpass.record_travel_document(p, 'hk_macau_permit', 'c 1357 2468', '广东省公安厅出入境管理局',
+                                                today - 200, today + 3450, '44');
+    e_hk := healthpass.record_endorsement(p, permit, 'HK', 'T', 'multiple', today - 60, today + 300, 14);
+    e_mo := healthpass.record_endorsement(p, permit, 'MO', 'T', '1', today - 60, today + 60, 7);
+    PERFORM healthpass.record_travel_document(t, 'hk_macau_permit', 'C24681357', '广东省公安厅出入境管理局',
+                                              today - 100, today + 3550, '44');
+    PERFORM healthpass.give_biometric_consent(p);
+    PERFORM healthpass.enrol_biometrics(p, 'shenzhen_bay_collection', '警号 031234', 'tmpl:szb:7f3a9c01');
+    SELECT * INTO STRICT rec FROM healthpass.bind_electronic_permit(p, 'C13572468', 'read_digits');
+    ASSERT rec.outcome = 'bound', format('binding P''s permit: %s %s', rec.outcome, rec.reason);
+    -- crossings in the past: to Hong Kong and back, to Macau (its one entry:
+    -- the used-up reminder, due now) and back
+    FOR rec IN SELECT * FROM (VALUES ('shenzhen_bay', 'exit', 20), ('shenzhen_bay', 'entry', 15),
+                                   ('gongbei', 'exit', 10), ('gongbei', 'entry', 8)) v(port, dir, days_ago) LOOP
+        ASSERT (SELECT c.passed FROM healthpass.cross_border(rec.port, rec.dir, 'manual', 'hk_macau_permit', 'C13572468',
+                                                           crossed_at => now() - make_interval(days => rec.days_ago)) c),
+               format('crossing %s %s', rec.port, rec.dir);
+    END LOOP;
+    SELECT c.reminder_id INTO rid FROM healthpass.claim_due_reminders('worker-1', 100) c WHERE c.reason = 'endorsement_used_up';
+    -- R's permit is bound too, and the one entry of its endorsement used:
+    -- a used-up reminder due and not claimed, for claim_due_reminders
+    PERFORM healthpass.record_face_check(r, 'CTID', 'passed', jpeg);
+    permit_r := healthpass.record_travel_document(r, 'hk_macau_permit', 'C35792468', '广东省公安厅出入境管理局',
+                                                  today - 50, today + 3000, '44');
+    PERFORM healthpass.record_endorsement(r, permit_r, 'HK', 'L', '1', today - 10, today + 20, 7);
+    SELECT * INTO STRICT rec FROM healthpass.bind_electronic_permit(r, 'C35792468', 'head_motion');
+    ASSERT rec.outcome = 'bound', format('binding R''s permit: %s %s', rec.outcome, rec.reason);
+    ASSERT (SELECT c.passed FROM healthpass.cross_border('futian', 'exit', 'manual', 'hk_macau_permit', 'C35792468',
+                                                       crossed_at => now() - interval '1 day') c), 'crossing futian exit';
+    -- Records (doc/records.md): a certificate of P's last 30 days; a Hong
+    -- Kong resident and a contactless code
+    h := healthpass.register_person('hkid', 'A123456(3)', 'CHAN Tai Man', birth_date => '1980-05-01', nationality => 'HKG');
+    -- Transfers (doc/transfer.md): the partner MO both ways, a notice here,
+    -- one of its tokens imported (the other is import_transfer's baseline),
+    -- and a transfer of P to MO
+    tv := healthpass.publish_notice('transfer_notice', '入澳申报 申领须知', 'Your answers are sealed for Macau.');
+    PERFORM healthpass.import_transfer_partner(hostile.b('partner_material')::jsonb, true, true);
+    SELECT * INTO STRICT rec FROM healthpass.import_transfer(hostile.b('tok_transfer_setup'),
+        '{"phone": "85366660000", "destination_city": "珠海市", "address": "拱北 1 号", "sms_checked": true, "captcha_checked": true}');
+    transfer_form := jsonb_build_object('name', '王小明', 'birth_date', '1990-03-07', 'doc_kind', 'cn_resident_id',
+                                        'doc_number', ids[1], 'phone', '13800138000', 'fever_today', false,
+                                        'contact_14d', false, 'travel_14d', true, 'travel_places', jsonb_build_array('广东省深圳市南山区'));
+    PERFORM healthpass.request_transfer(p, 'MO', tv, transfer_form);
+    -- HC1 (doc/hc1.md): the FR signer, its certificate recorded for H1, not
+    -- yet for H2 (the same holder under another passport)
+    PERFORM healthpass.add_hc1_signer('FR', hostile.b('hc1_fr_der')::bytea);
+    h1 := healthpass.register_person('passport', 'C01X00T47', 'Anna Maria Mueller', '1985-03-14', nationality => 'DEU');
+    h2 := healthpass.register_person('passport', 'C01X00T49', 'Mueller Anna Maria', '1985-03-14', nationality => 'DEU');
+    PERFORM healthpass.record_hc1(h1, hostile.b('hc1_cert'));
+    INSERT INTO hostile.base VALUES
+        ('today', today), ('permit_P', 'C13572468'), ('permit_T', 'C24681357'), ('document_P', permit),
+        ('endorsement_HK', e_hk), ('endorsement_MO', e_mo), ('reminder', rid), ('HK', h),
+        ('tok_record', healthpass.crossing_record(p, now() - interval '30 days', now())),
+        ('tok_contactless', healthpass.hk_contactless_code(h, 'iam_smart')),
+        ('transfer_notice_version', tv), ('transfer_form', transfer_form), ('X', rec.person_id),
+        ('H1', h1), ('H2', h2);
 END
 $setup$;
 -- another issuer's trust list: the test vectors' keys that are not published
@@ -150,9 +236,6 @@ SELECT 'trust_list', jsonb_set(jsonb_set(tl, '{keys}', keys), '{issuer}', to_jso
         SELECT coalesce(jsonb_agg(k), '[]') AS keys
           FROM jsonb_array_elements(tl->'keys') k
          WHERE coalesce(k->>'iss', '') <> healthpass.token_issuer()) k;
-
-CREATE FUNCTION hostile.b(key text) RETURNS text LANGUAGE sql STABLE
-RETURN (SELECT v FROM hostile.base WHERE k = key);
 
 -- Baseline argument: by (function, argument name), then argument name, then type.
 CREATE FUNCTION hostile.baseline(f text, a text, t regtype) RETURNS text
@@ -231,8 +314,53 @@ BEGIN
         WHEN 'recolour_step.job' THEN hostile.b('job')
         WHEN 'recolour_progress.job' THEN hostile.b('job')
         WHEN 'recolour_run.job' THEN hostile.b('job')
+        WHEN 'document_kind_holder.kind' THEN 'cn_resident_id'
+        WHEN 'configure.setting_name' THEN 'face_check_valid_for'
+        WHEN 'configure.value' THEN '1 day'
+        -- the border (doc/border.md): P's permit, endorsements, crossings; T binds
+        WHEN 'trusted_acceptance_points.district' THEN '越秀'
+        WHEN 'trusted_acceptance_points.city' THEN '广州市'
+        WHEN 'add_acceptance_point.city' THEN '广州市'
+        WHEN 'add_acceptance_point.district' THEN '天河区'
+        WHEN 'add_acceptance_point.address' THEN '天河路 385 号'
+        WHEN 'record_travel_document.doc_kind' THEN 'hk_macau_permit'
+        WHEN 'record_travel_document.doc_number' THEN 'C98765432'          -- a new card replacing P's
+        WHEN 'record_travel_document.issued_on' THEN (hostile.b('today')::date - 1)::text
+        WHEN 'record_travel_document.valid_until' THEN (hostile.b('today')::date + 3600)::text
+        WHEN 'record_travel_document.issuing_province' THEN '44'
+        WHEN 'record_travel_document.biometric_ref' THEN 'tmpl:app:5a6b7c8d'
+        WHEN 'record_endorsement.valid_from' THEN hostile.b('today')
+        WHEN 'record_endorsement.valid_until' THEN (hostile.b('today')::date + 300)::text
+        WHEN 'confirm_endorsement_entries.entries_used' THEN '2'
+        WHEN 'confirm_endorsement_entries.as_of' THEN (now() - interval '1 minute')::text
+        WHEN 'renew_endorsement.valid_from' THEN hostile.b('today')
+        WHEN 'renew_endorsement.valid_until' THEN (hostile.b('today')::date + 360)::text
+        WHEN 'bind_electronic_permit.person_id' THEN hostile.b('T')
+        WHEN 'bind_electronic_permit.doc_number' THEN hostile.b('permit_T')
+        WHEN 'enrol_biometrics.operator' THEN '警号 031235'
+        WHEN 'cross_border.doc_kind' THEN 'hk_macau_permit'
+        WHEN 'cross_border.doc_number' THEN hostile.b('permit_P')
+        WHEN 'cross_border.person_id' THEN '<NULL>'                        -- a manual gate reads the document
+        WHEN 'cross_border.crossed_at' THEN now()::text
+        -- records (doc/records.md)
+        WHEN 'verify_record_certificate.token' THEN hostile.b('tok_record')
+        WHEN 'hk_contactless_code.person_id' THEN hostile.b('HK')
+        WHEN 'scan_contactless_code.token' THEN hostile.b('tok_contactless')
+        WHEN 'scan_contactless_code.direction' THEN 'arrival'
+        -- reminders (doc/reminders.md): worker-2 claims R's used-up reminder;
+        -- P's was claimed by worker-1 in set-up (mark_reminder_sent, _failed)
+        WHEN 'claim_due_reminders.worker' THEN 'worker-2'
+        -- transfers (doc/transfer.md)
+        WHEN 'request_transfer.notice_version' THEN hostile.b('transfer_notice_version')
+        WHEN 'import_transfer.token' THEN hostile.b('tok_transfer')
+        WHEN 'received_transfers.person_id' THEN hostile.b('X')
+        -- HC1 (doc/hc1.md): the FR signer is added, DE is not
+        WHEN 'add_hc1_signer.certificate' THEN hostile.b('hc1_de_der')
+        WHEN 'remove_hc1_signer.kid' THEN hostile.b('hc1_fr_kid')
+        WHEN 'record_hc1.person_id' THEN hostile.b('H2')
+        WHEN 'hc1_records.person_id' THEN hostile.b('H1')
         ELSE NULL END;
-    IF b IS NOT NULL THEN RETURN b; END IF;
+    IF b IS NOT NULL THEN RETURN nullif(b, '<NULL>'); END IF;
     b := CASE a
         WHEN 'person_id' THEN hostile.b('P')
         WHEN 'manager_id' THEN hostile.b('P')
@@ -308,6 +436,40 @@ BEGIN
         WHEN 'priority' THEN '500'
         WHEN 'ref' THEN hostile.b('ref_P')
         WHEN 'result' THEN 'approved'
+        -- the border, records, reminders, transfers, HC1
+        WHEN 'region' THEN 'HK'
+        WHEN 'endorsement_type' THEN 'T'
+        WHEN 'entries' THEN 'multiple'
+        WHEN 'days_per_stay' THEN '14'
+        WHEN 'liveness_method' THEN 'read_digits'
+        WHEN 'port_code' THEN 'shenzhen_bay'
+        WHEN 'direction' THEN 'exit'
+        WHEN 'channel' THEN 'manual'
+        WHEN 'point_code' THEN 'shenzhen_bay_collection'
+        WHEN 'operator' THEN '警号 031234'
+        WHEN 'template_ref' THEN 'tmpl:szb:7f3a9c02'
+        WHEN 'issuing_authority' THEN '广东省公安厅出入境管理局'
+        WHEN 'document_id' THEN hostile.b('document_P')
+        WHEN 'endorsement_id' THEN hostile.b('endorsement_HK')
+        WHEN 'official' THEN 'false'
+        WHEN 'at_time' THEN now()::text
+        WHEN 'from_time' THEN (now() - interval '30 days')::text
+        WHEN 'to_time' THEN now()::text
+        WHEN 'authenticated_via' THEN 'iam_smart'
+        WHEN 'worker' THEN 'worker-1'
+        WHEN 'max_count' THEN '10'
+        WHEN 'reminder_id' THEN hostile.b('reminder')
+        WHEN 'error' THEN 'SMS gateway timed out'
+        WHEN 'grace' THEN '7 days'
+        WHEN 'material' THEN hostile.b('partner_material')
+        WHEN 'accept_from' THEN 'true'
+        WHEN 'send_to' THEN 'true'
+        WHEN 'destination' THEN 'MO'
+        WHEN 'form' THEN hostile.b('transfer_form')
+        WHEN 'itinerary' THEN '{"phone": "85366660000", "destination_city": "珠海市", "address": "拱北 1 号",
+                                "sms_checked": true, "captcha_checked": true}'
+        WHEN 'certificate' THEN CASE WHEN t = 'bytea'::regtype THEN hostile.b('hc1_de_der') ELSE hostile.b('hc1_cert') END
+        WHEN 'country' THEN 'DE'
         ELSE NULL END;
     IF b IS NOT NULL THEN RETURN b; END IF;
     -- unnamed arguments and anything else: by type
@@ -346,7 +508,8 @@ SELECT p.oid::regprocedure,
  CROSS JOIN LATERAL (
         SELECT array_agg(ro ORDER BY o) AS roles
           FROM unnest(ARRAY['healthpass_admin', 'healthpass_app', 'healthpass_scanner',
-                            'healthpass_health', 'healthpass_report']::name[]) WITH ORDINALITY x(ro, o)
+                            'healthpass_health', 'healthpass_report', 'healthpass_border',
+                            'healthpass_messenger']::name[]) WITH ORDINALITY x(ro, o)
          WHERE has_function_privilege(ro, p.oid, 'EXECUTE')) r
  WHERE p.pronamespace = 'healthpass'::regnamespace
    AND r.roles IS NOT NULL;

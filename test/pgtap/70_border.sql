@@ -6,7 +6,7 @@
 \pset tuples_only true
 \pset pager off
 SET client_min_messages = warning;
-SELECT plan(142);
+SELECT plan(147);
 
 -- today in China Standard Time, and the instants documents turn on
 SELECT healthpass_internal.hp_cst_day(now()) AS today \gset
@@ -240,6 +240,16 @@ SELECT throws_ok($$SELECT * FROM healthpass.cross_border('gongbei', 'exit', 'man
     '22008', NULL, 'nor at infinity');
 SELECT throws_ok(format($$SELECT * FROM healthpass.cross_border('gongbei', 'exit', 'manual', 'hk_macau_permit', 'C40000003', person_id => %s)$$, :p3),
     '22023', NULL, 'a gate reading a document does not also name a person');
+SELECT throws_ok($$SELECT * FROM healthpass.cross_border('shenzhen_bay', 'exit', 'manual', NULL, 'C40000003')$$,
+    '22023', 'document kind "NULL" is not a travel document', 'the gate names the kind it read');
+SELECT throws_ok(format($$SELECT healthpass.confirm_endorsement_entries(%s, NULL, 1)$$, :p3),
+    '22004', 'endorsement id is missing', 'the endorsement is named');
+SELECT throws_ok(format($$SELECT healthpass.confirm_endorsement_entries(%s, %s, NULL)$$, :p3, :p3_e),
+    '22004', 'entries used is missing', 'the count is given');
+SELECT throws_ok(format($$SELECT healthpass.confirm_endorsement_entries(%s, %s, 10001)$$, :p3, :p3_e),
+    '22023', 'entries used 10001 are out of range', 'a multiple-entry count is bounded');
+SELECT throws_ok(format($$SELECT * FROM healthpass.crossings(%s, NULL, now())$$, :p3),
+    '22004', 'from_time is missing', 'a period has a start');
 SELECT is((SELECT refusal FROM healthpass.cross_border('shenzhen_bay', 'exit', 'manual', 'cn_passport', 'E12345678')),
           'wrong_document', 'a mainland passport does not take one to Hong Kong');
 

@@ -10,7 +10,7 @@
 \pset tuples_only true
 \pset pager off
 SET client_min_messages = warning;
-SELECT plan(134);
+SELECT plan(135);
 
 -- today in China Standard Time (documents are dated there)
 SELECT healthpass_internal.hp_cst_day(now()) AS today \gset
@@ -62,7 +62,10 @@ $$;
 -- a reminder made due now (or its lease run out), as if time had passed
 CREATE FUNCTION pg_temp.make_due(rid bigint) RETURNS void
     LANGUAGE sql AS $$
-    UPDATE healthpass.reminder SET next_at = now() - interval '1 second' WHERE reminder_id = rid
+    UPDATE healthpass.reminder
+       SET next_at = now() - interval '1 second',
+           claimed_until = CASE WHEN claimed_until IS NOT NULL THEN now() - interval '1 second' END
+     WHERE reminder_id = rid
 $$;
 
 -- settings: reminder_offsets, a list of days -------------------------------------
@@ -174,9 +177,11 @@ SELECT is((SELECT reason || ' ' || person_id || ' ' || subject || ' ' || doc_kin
              FROM healthpass.claim_due_reminders('w1')),
           format('endorsement_used_up %s endorsement hk_macau_permit HK G C1*****78 %s 61 0 1', :a, :'today'::date + 60),
           'a worker claims what is due: reason, kind, masked number, expiry, days left, entries remaining, attempt');
-SELECT is((SELECT status || ' ' || claimed_by || ' ' || attempts || ' ' || (next_at - updated_at)
+SELECT is((SELECT status || ' ' || claimed_by || ' ' || attempts || ' ' || (claimed_until - updated_at)
              FROM healthpass.reminder WHERE reminder_id = pg_temp.rid(:a, :a_hk2, NULL, 'endorsement')),
-          'claimed w1 1 00:05:00', 'it is claimed by the worker for the lease (reminder_lease)');
+          'scheduled w1 1 00:05:00', 'it is held by the worker for the lease (reminder_lease); still scheduled until sent');
+SELECT is((SELECT status FROM healthpass.reminders(:a) WHERE reminder_id = pg_temp.rid(:a, :a_hk2, NULL, 'endorsement')),
+          'claimed', 'the app sees it claimed');
 SELECT is((SELECT count(*)::int FROM healthpass.claim_due_reminders('w2')), 0, 'nothing else is due; a leased reminder is not handed out again');
 SELECT is(healthpass.mark_reminder_sent(:a, pg_temp.rid(:a, :a_hk2, NULL, 'endorsement'), 'w1'), true, 'the worker reports it sent');
 SELECT is((SELECT status || ' ' || (sent_at IS NOT NULL) || ' ' || coalesce(next_at::text, 'none')
@@ -200,7 +205,7 @@ SELECT is((SELECT string_agg(r.offset_days || ' ' || c.attempts, ', ' ORDER BY r
              FROM healthpass.claim_due_reminders('w2', 10) c JOIN healthpass.reminder r USING (person_id, reminder_id)),
           '30 2, 7 2', 'once a lease has run out the reminder is handed out again, the attempt counted');
 SELECT is((SELECT string_agg(claimed_by, ',' ORDER BY offset_days DESC) FROM healthpass.reminder
-            WHERE person_id = :a AND subject_id = :a_doc AND subject = 'document' AND status = 'claimed'),
+            WHERE person_id = :a AND subject_id = :a_doc AND subject = 'document' AND claimed_until > now()),
           'w2,w2,w2', 'the second worker holds all three');
 SELECT is(healthpass.mark_reminder_sent(:a, pg_temp.rid(:a, :a_doc, 30), 'w1'), true,
           'the first worker''s late report still counts: the message went out');
@@ -260,10 +265,12 @@ BEGIN
     FOR l IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP p := p || l || E'\n'; END LOOP;
     RETURN p;
 END $$;
-SELECT matches(pg_temp.plan($$SELECT count(*) FROM healthpass.reminder r WHERE r.status IN ('scheduled', 'claimed') AND r.next_at <= now()$$),
-    'Index Only Scan using reminder_queue', 'the scheduler''s count can read the queue''s partial index alone');
-SELECT matches(pg_temp.plan($$SELECT r.ctid FROM healthpass.reminder r WHERE r.status IN ('scheduled', 'claimed')
-                                AND r.next_at <= now() ORDER BY r.next_at LIMIT 100 FOR UPDATE SKIP LOCKED$$),
+SELECT matches(pg_temp.plan($$SELECT count(*) FROM healthpass.reminder r WHERE r.status = 'scheduled' AND r.next_at <= now()
+                                AND (r.claimed_until IS NULL OR r.claimed_until <= now())$$),
+    'Index Scan using reminder_queue', 'the scheduler''s count reads the due part of the queue''s partial index');
+SELECT matches(pg_temp.plan($$SELECT r.ctid FROM healthpass.reminder r WHERE r.status = 'scheduled'
+                                AND r.next_at <= now() AND (r.claimed_until IS NULL OR r.claimed_until <= now())
+                                ORDER BY r.next_at LIMIT 100 FOR UPDATE SKIP LOCKED$$),
     'Index Scan using reminder_queue', 'a claim can walk the queue''s partial index in next_at order');
 
 -- refusals of the delivery functions
@@ -335,7 +342,7 @@ SELECT pg_temp.make_due(pg_temp.rid(:a, :a_doc3, 7));
 SELECT is((SELECT count(*)::int FROM healthpass.claim_due_reminders('w1')), 1, 'one reminder of the current permit is claimed');
 SELECT is(healthpass.mark_reminder_sent(:a, pg_temp.rid(:a, :a_doc3, 7), 'w1'), true, 'and sent');
 SELECT is(healthpass.unbind_electronic_permit(:a), true, 'the holder unbinds the electronic permit');
-SELECT is((SELECT count(*)::int FROM healthpass.reminder WHERE person_id = :a AND status IN ('scheduled', 'claimed')), 0,
+SELECT is((SELECT count(*)::int FROM healthpass.reminder WHERE person_id = :a AND status = 'scheduled'), 0,
           'unbinding leaves no reminder pending');
 SELECT is(pg_temp.rem(:a, 'document', :a_doc3),
           '30 cancelled (electronic permit unbound), 7 sent, 1 cancelled (electronic permit unbound)',

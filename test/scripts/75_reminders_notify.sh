@@ -45,7 +45,7 @@ SELECT count(*) AS claimed FROM healthpass.claim_due_reminders('w1');
 SELECT healthpass.reminder_scheduler() AS due;
 ;
 \echo == due again
-UPDATE healthpass.reminder SET next_at = now() - interval '1 minute' WHERE status = 'claimed';
+UPDATE healthpass.reminder SET claimed_until = now() - interval '1 minute' WHERE claimed_until IS NOT NULL;
 SELECT healthpass.reminder_scheduler() AS due;
 ;
 \echo == two in one transaction
@@ -55,7 +55,7 @@ SELECT healthpass.confirm_endorsement_entries(:a, e.endorsement_id, 1) FROM heal
 SELECT healthpass.confirm_endorsement_entries(:b, e.endorsement_id, 1) FROM healthpass.endorsement e
  WHERE e.person_id = :b AND e.region = 'HK';
 COMMIT;
-SELECT count(*) AS due FROM healthpass.reminder WHERE due_at <= now() AND status = 'scheduled';
+SELECT count(*) AS due FROM healthpass.reminder WHERE due_at <= now() AND status = 'scheduled' AND attempts = 0;
 ;
 \echo == end
 SQL

@@ -2,9 +2,11 @@
 # Hostile arguments to every routine a purpose role may execute (TAP).
 #
 # The routines come from the catalogue: every function, aggregate and
-# procedure of schema healthpass on which one of the five purpose roles has
-# EXECUTE (has_function_privilege). Each is called as every role that may
-# execute it, first with baseline arguments (real people, codes, keys, rules
+# procedure of schema healthpass on which one of the seven purpose roles
+# (healthpass_admin, _app, _scanner, _health, _report, _border, _messenger)
+# has EXECUTE (has_function_privilege). Each is called as every role that may
+# execute it, first with baseline arguments (real people, codes, keys, rules,
+# travel documents, crossings, reminders, certificates, a transfer partner
 # made in set-up, so calls reach deep code), then with one hostile value at a
 # time in one position, the others baseline: NULL everywhere, and per type
 # empty / 1 MB / control and bidi characters / digits / ID-shaped numbers
@@ -24,12 +26,16 @@
 #   hostile-accepted.txt   every hostile call that succeeded (for review)
 #   hostile-failures.txt   every failing call
 #   hostile-psql.err       notices and warnings the calls raised
-# HOSTILE_KEEP=1 keeps the database hp_hostile for a look at hostile.outcome.
-# Files: test/hostile/setup.sql (data, catalogue, values, hostile.try),
-# run.sql (the calls), report.sql (verdicts).
+# HOSTILE_KEEP=1 keeps the database hp_hostile for a look at hostile.outcome
+# (and hp_hostile_mo, the transfer partner).
+# Files: test/hostile/partner.sql (a second database of the cluster, issuer
+# MO: the transfer partner, its material and transfer tokens), setup.sql
+# (data, catalogue, values, hostile.try), run.sql (the calls), report.sql
+# (verdicts).
 set -u
 cd "$(dirname "$0")/../.."
 db=hp_hostile
+partner_db=hp_hostile_mo   # another issuer (MO), the transfer partner
 OUT=${HP_OUT:-test/out}
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT   # work files; copied to $OUT at the end
 timeout=${HOSTILE_TIMEOUT:-2s}
@@ -37,11 +43,22 @@ t0=$(date +%s.%N)
 n=0
 say() { n=$((n + 1)); echo "$1 $n - $2"; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+qp() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$partner_db" "$@"; }
 elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
 dropdb --if-exists "$db" >/dev/null 2>&1
+dropdb --if-exists "$partner_db" >/dev/null 2>&1
+# the partner: its own issuer, our material imported, its material and two
+# transfer tokens to us printed (one line each) for setup.sql
 if ! { createdb "$db" && q -c 'CREATE EXTENSION healthpass' &&
-       q -v trust_list="$(cat test/vectors/hp1-vectors.json)" -f test/hostile/setup.sql; } >"$W/hostile-setup.log" 2>&1; then
+       createdb "$partner_db" && qp -c "ALTER DATABASE $partner_db SET healthpass.issuer = 'MO'" &&
+       qp -c 'CREATE EXTENSION healthpass' &&
+       qp -v material="$(q -c 'SELECT healthpass.transfer_material()')" -f test/hostile/partner.sql >"$W/partner.out" &&
+       [ "$(wc -l <"$W/partner.out")" -eq 3 ] &&
+       q -v trust_list="$(cat test/vectors/hp1-vectors.json)" -v hc1="$(cat test/hc1/fixed.json)" \
+         -v partner_material="$(sed -n 1p "$W/partner.out")" \
+         -v transfer_token_setup="$(sed -n 2p "$W/partner.out")" -v transfer_token="$(sed -n 3p "$W/partner.out")" \
+         -f test/hostile/setup.sql; } >"$W/hostile-setup.log" 2>&1; then
   say "not ok" "set-up: baseline data, routines from the catalogue, hostile values"
   sed 's/^/# /' "$W/hostile-setup.log" | head -40
   exit 1
@@ -155,5 +172,5 @@ mkdir -p "$OUT"
 cp "$W/hostile-accepted.txt" "$W/hostile-failures.txt" "$W/hostile-psql.err" "$OUT/"
 echo "# accepted hostile calls listed in $OUT/hostile-accepted.txt ($(wc -l <"$W/hostile-accepted.txt") lines), failing calls in $OUT/hostile-failures.txt"
 echo "# time: set-up ${t_setup} s, calls $(awk -v a="$t_setup" -v b="$t_calls" 'BEGIN { printf "%.1f", b - a }') s, total $(elapsed) s"
-[ -n "${HOSTILE_KEEP:-}" ] || dropdb "$db" >/dev/null 2>&1
+[ -n "${HOSTILE_KEEP:-}" ] || { dropdb "$db"; dropdb "$partner_db"; } >/dev/null 2>&1
 echo "1..$n"

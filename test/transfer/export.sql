@@ -3,7 +3,7 @@
 -- destination, the form.
 \set QUIET 1
 SET client_min_messages = warning;
-SELECT plan(16);
+SELECT plan(19);
 SELECT healthpass.find_person('cn_resident_id', '440402198808084562') AS he \gset
 SELECT healthpass.find_person('cn_resident_id', '440104199003071239') AS wang \gset
 CREATE TEMP TABLE the_form AS SELECT :'form'::jsonb AS form;
@@ -35,6 +35,13 @@ SELECT throws_ok(format($$SELECT * FROM healthpass.request_transfer(%s, 'MO', 1,
     '22023', 'the birth date on the transfer form does not match the person', 'birth date');
 SELECT throws_ok(format($$SELECT * FROM healthpass.request_transfer(%s, 'MO', 1, %L)$$, :he, pg_temp.f('{"doc_number": "440104199003071239"}')),
     '22023', 'the document on the transfer form is not the person''s', 'document');
+SELECT throws_ok(format($$SELECT * FROM healthpass.request_transfer(%s, 'MO', 1, %L)$$, :he, pg_temp.f('{"phone": [1, 2]}')),
+    '22023', 'transfer form answer "phone" is not a text', 'texts are texts');
+SELECT throws_ok(format($$SELECT * FROM healthpass.request_transfer(%s, 'MO', 1, %L)$$, :he, pg_temp.f('{"doc_kind": "venue"}')),
+    '22023', 'document kind "venue" does not identify a person', 'a document kind of a person');
+SELECT throws_ok(format($$SELECT * FROM healthpass.request_transfer(%s, 'MO', 1, %L)$$, :he,
+                        pg_temp.f('{"travel_14d": true, "travel_places": [{"x": 1}]}')),
+    '22023', 'transfer form answer "travel_places" is not a list of places', 'places are texts');
 SELECT throws_ok(format($$SELECT * FROM healthpass.request_transfer(%s, 'MO', 1, NULL)$$, :he),
     '22023', 'transfer form is missing', 'the form is required');
 SELECT throws_ok($$SELECT * FROM healthpass.request_transfer(NULL, 'MO', 1, '{}')$$,

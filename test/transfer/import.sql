@@ -3,7 +3,7 @@
 -- import, its replay, a garbled token.
 \set QUIET 1
 SET client_min_messages = warning;
-SELECT plan(14);
+SELECT plan(15);
 CREATE TEMP TABLE the_itinerary AS SELECT :'itin'::jsonb AS itin;
 CREATE FUNCTION pg_temp.i(changes jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT itin || changes FROM the_itinerary $$;
 
@@ -11,6 +11,8 @@ SELECT throws_ok(format($$SELECT * FROM healthpass.import_transfer(%L, %L)$$, :'
     '22023', 'itinerary is missing "address"', 'the itinerary asks for the address today');
 SELECT throws_ok(format($$SELECT * FROM healthpass.import_transfer(%L, %L)$$, :'t1', pg_temp.i('{"sms_checked": false}')),
     '55000', 'the itinerary''s SMS and captcha checks are not done', 'the app''s SMS check is recorded as done');
+SELECT throws_ok(format($$SELECT * FROM healthpass.import_transfer(%L, %L)$$, :'t1', pg_temp.i('{"phone": ["1"]}')),
+    '22023', 'itinerary answer "phone" is not a text', 'the itinerary''s texts are texts');
 SELECT throws_ok(format($$SELECT * FROM healthpass.import_transfer(%L, NULL)$$, :'t1'),
     '22023', 'itinerary is missing', 'the itinerary is required');
 SELECT throws_ok($$SELECT * FROM healthpass.import_transfer(NULL, '{"phone": "1", "destination_city": "澳门", "address": "x", "sms_checked": true, "captcha_checked": true}')$$,
