@@ -74,6 +74,10 @@ CREATE OR REPLACE FUNCTION healthpass_internal.hp_normalize_masked(kind text, nu
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
+    -- the usual case without a subtransaction: a valid number
+    IF is_valid_document(kind, number) THEN
+        RETURN normalize_document(kind, number);
+    END IF;
     BEGIN
         RETURN normalize_document(kind, number);
     EXCEPTION WHEN data_exception OR program_limit_exceeded THEN
