@@ -100,24 +100,36 @@ $$;
 COMMENT ON FUNCTION healthpass_internal.hp_normalize_masked(text, text) IS
     'normalize_document, its errors quoting the number masked (internal)';
 
--- Validates a personal document and returns its canonical number.
-CREATE OR REPLACE FUNCTION healthpass_internal.hp_person_document(kind text, number text) RETURNS text
+-- The canonical number of a document of one of the kinds a flow takes
+-- (kinds), or the refusal: a kind not among them (22023, naming what the
+-- kind is not), a missing number (22004), or the validator's error with the
+-- number masked.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_document_number(kind text, number text, kinds text[], refusal text)
+    RETURNS text
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
 BEGIN
-    IF kind IS NULL OR NOT kind = ANY (hp_person_kinds()) THEN
-        RAISE EXCEPTION 'document kind "%" does not identify a person', hp_quote(kind)
+    IF kind IS NULL OR NOT kind = ANY (kinds) THEN
+        RAISE EXCEPTION 'document kind "%" %', hp_quote(kind), refusal
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('A person is identified by one of: %s.', array_to_string(hp_person_kinds(), ', '));
+                  DETAIL = format('The kinds taken here are: %s.', array_to_string(kinds, ', '));
     END IF;
     IF number IS NULL THEN
         RAISE EXCEPTION 'document number is missing for kind "%"', kind
-            USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Every person needs a document number.';
+            USING ERRCODE = 'null_value_not_allowed', DETAIL = 'Give the number printed on the document.';
     END IF;
     RETURN hp_normalize_masked(kind, number);
 END
 $$;
+COMMENT ON FUNCTION healthpass_internal.hp_document_number(text, text, text[], text) IS
+    'canonical number of a document of the kinds a flow takes, or a specific refusal (internal)';
+
+-- Validates a personal document and returns its canonical number.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_person_document(kind text, number text) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+RETURN hp_document_number(kind, number, hp_person_kinds(), 'does not identify a person');
 COMMENT ON FUNCTION healthpass_internal.hp_person_document(text, text) IS 'canonical number of a personal document, or an error';
 
 -- Masked document number for codes and messages.

@@ -138,22 +138,9 @@ COMMENT ON FUNCTION healthpass_internal.hp_travel_kinds() IS 'document kinds a t
 
 -- The canonical number of a travel document, or the error (masked).
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_travel_number(kind text, number text) RETURNS text
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
-AS $$
-BEGIN
-    IF kind IS NULL OR NOT kind = ANY (hp_travel_kinds()) THEN
-        RAISE EXCEPTION 'document kind "%" is not a travel document', hp_quote(kind)
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('A travel document is one of: %s.', array_to_string(hp_travel_kinds(), ', '));
-    END IF;
-    IF number IS NULL THEN
-        RAISE EXCEPTION 'document number is missing for kind "%"', kind
-            USING ERRCODE = 'null_value_not_allowed', DETAIL = 'Give the number printed on the document.';
-    END IF;
-    RETURN hp_normalize_masked(kind, number);
-END
-$$;
+RETURN hp_document_number(kind, number, hp_travel_kinds(), 'is not a travel document');
 COMMENT ON FUNCTION healthpass_internal.hp_travel_number(text, text) IS 'canonical travel document number, or 22023 with the number masked (internal)';
 
 -- A person's document by id, or P0002.

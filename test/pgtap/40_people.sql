@@ -37,7 +37,7 @@ SELECT throws_ok($$SELECT healthpass.register_person('uscc', '91350100M000100Y43
 SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', '440104199003071230', '王小明')$$,
     '22P02', NULL, 'a bad check character is refused by normalize_document');
 SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', NULL, '王小明')$$,
-    '22023', 'document number is missing for kind "cn_resident_id"', 'a document number is required');
+    '22004', 'document number is missing for kind "cn_resident_id"', 'a document number is required');
 SELECT throws_ok($$SELECT healthpass.register_person('passport', 'AB#1', 'X', '1990-01-01', nationality => 'USA')$$,
     '22P02', 'invalid passport number: "****"', 'bad passport numbers are refused');
 SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', '440606198506153311', '   ')$$,
