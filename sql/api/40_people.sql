@@ -103,8 +103,9 @@ COMMENT ON FUNCTION healthpass_internal.hp_normalize_masked(text, text) IS
 -- The canonical number of a document of one of the kinds a flow takes
 -- (kinds), or the refusal: a kind not among them (22023, naming what the
 -- kind is not), a missing number (22004), or the validator's error with the
--- number masked.
-CREATE OR REPLACE FUNCTION healthpass_internal.hp_document_number(kind text, number text, kinds text[], refusal text)
+-- number masked. A valid number takes one C call (this function is inlined
+-- into its caller); only a refusal goes through PL/pgSQL.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_document_refusal(kind text, number text, kinds text[], refusal text)
     RETURNS text
     LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
@@ -122,14 +123,22 @@ BEGIN
     RETURN hp_normalize_masked(kind, number);
 END
 $$;
+COMMENT ON FUNCTION healthpass_internal.hp_document_refusal(text, text, text[], text) IS
+    'the refusal of a document kind or number hp_document_number does not take (internal)';
+
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_document_number(kind text, number text, kinds text[], refusal text)
+    RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+RETURN CASE WHEN kind = ANY (kinds) AND number IS NOT NULL AND healthpass.is_valid_document(kind, number)
+            THEN healthpass.normalize_document(kind, number)
+            ELSE healthpass_internal.hp_document_refusal(kind, number, kinds, refusal) END;
 COMMENT ON FUNCTION healthpass_internal.hp_document_number(text, text, text[], text) IS
     'canonical number of a document of the kinds a flow takes, or a specific refusal (internal)';
 
 -- Validates a personal document and returns its canonical number.
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_person_document(kind text, number text) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
-    SET search_path = healthpass, healthpass_internal, pg_temp
-RETURN hp_document_number(kind, number, hp_person_kinds(), 'does not identify a person');
+RETURN healthpass_internal.hp_document_number(kind, number, healthpass_internal.hp_person_kinds(), 'does not identify a person');
 COMMENT ON FUNCTION healthpass_internal.hp_person_document(text, text) IS 'canonical number of a personal document, or an error';
 
 -- Masked document number for codes and messages.

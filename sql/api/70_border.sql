@@ -139,8 +139,7 @@ COMMENT ON FUNCTION healthpass_internal.hp_travel_kinds() IS 'document kinds a t
 -- The canonical number of a travel document, or the error (masked).
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_travel_number(kind text, number text) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
-    SET search_path = healthpass, healthpass_internal, pg_temp
-RETURN hp_document_number(kind, number, hp_travel_kinds(), 'is not a travel document');
+RETURN healthpass_internal.hp_document_number(kind, number, healthpass_internal.hp_travel_kinds(), 'is not a travel document');
 COMMENT ON FUNCTION healthpass_internal.hp_travel_number(text, text) IS 'canonical travel document number, or 22023 with the number masked (internal)';
 
 -- A person's document by id, or P0002.
