@@ -88,7 +88,9 @@ demo: build
 bench: build
 	PGVER=$(PGVER) test/bench/run-bench.sh
 
-# coverage-guided fuzzing of the HP1 decode path (FUZZ_SECONDS, default 300)
+# coverage-guided fuzzing of the HP1 and HC1 decode paths (FUZZ_SECONDS
+# each, default 300)
 FUZZ_SECONDS ?= 300
 fuzz: deps
-	test/fuzz/run-fuzz.sh $(FUZZ_SECONDS)
+	test/fuzz/run-fuzz.sh $(FUZZ_SECONDS) hp1
+	test/fuzz/run-fuzz.sh $(FUZZ_SECONDS) hc1

@@ -3,7 +3,11 @@
 # over the PostgreSQL-free codec files src/hp1_*.c alone) with libFuzzer,
 # AddressSanitizer (leaks included) and UndefinedBehaviorSanitizer.
 #
-#   test/fuzz/run-fuzz.sh [seconds]      (default 300)
+#   test/fuzz/run-fuzz.sh [seconds] [hp1|hc1]      (default 300, hp1)
+#
+# hc1 fuzzes the HC1 (EU DCC) decoding path instead (test/fuzz/hc1_fuzz.c
+# over src/hc1_codec.c and the codec files), seeded with the certificates of
+# test/hc1/fixed.json; its corpus and crashes are kept apart (build/hc1-*).
 #
 # Builds into test/fuzz/build/ (git-ignored), seeds the corpus with the
 # tokens of test/vectors/hp1-vectors.json and their decoded COSE bytes, keeps
@@ -16,7 +20,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-300}
-case $secs in '' | *[!0-9]*) echo "usage: $0 [seconds]" >&2; exit 2 ;; esac
+target=${2:-hp1}
+case $secs in '' | *[!0-9]*) echo "usage: $0 [seconds] [hp1|hc1]" >&2; exit 2 ;; esac
+case $target in hp1 | hc1) ;; *) echo "usage: $0 [seconds] [hp1|hc1]" >&2; exit 2 ;; esac
 build=test/fuzz/build
 mkdir -p "$build/corpus" "$build/seeds" "$build/crashes"
 
@@ -27,6 +33,10 @@ done
 if [ -z "$cc" ]; then
   echo "run-fuzz: clang is missing (Debian packages clang-14 and libclang-rt-14-dev)" >&2
   exit 3
+fi
+
+if [ "$target" = hc1 ]; then
+  exec test/fuzz/run-hc1-fuzz.sh "$secs" "$cc"
 fi
 
 # rebuild only when the harness or a codec changed
