@@ -179,7 +179,7 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Each of the %s names another day.', r.label);
         END IF;
         INSERT INTO setting AS s (name, value) VALUES (setting_name, array_to_string(days, ','))
-        ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = now(), updated_by = session_user;
+        ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by;
         RETURN array_to_string(days, ',');
     END IF;
     IF r.default_value ~ '^[0-9]+$' THEN
@@ -196,7 +196,7 @@ BEGIN
                       DETAIL = format('The %s lies between %s and %s.', r.label, r.min_value, r.max_value);
         END IF;
         INSERT INTO setting AS s (name, value) VALUES (setting_name, n::text)
-        ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = now(), updated_by = session_user;
+        ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by;
         RETURN n::text;
     END IF;
     BEGIN
@@ -211,7 +211,7 @@ BEGIN
                   DETAIL = format('The %s lies between %s and %s.', r.label, r.min_value::interval, r.max_value::interval);
     END IF;
     INSERT INTO setting AS s (name, value) VALUES (setting_name, v::text)
-    ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = now(), updated_by = session_user;
+    ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at, updated_by = excluded.updated_by;
     RETURN v::text;
 END
 $$;

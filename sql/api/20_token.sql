@@ -413,7 +413,7 @@ BEGIN
                not_after = EXCLUDED.not_after,
                status = CASE WHEN s.status = 'revoked' THEN 'revoked' ELSE EXCLUDED.status END,
                status_reason = coalesce(s.status_reason, EXCLUDED.status_reason),
-               changed_at = now();
+               changed_at = EXCLUDED.changed_at;
         n := n + 1;
     END LOOP;
     -- the list is the whole set of every issuer it names: their imported

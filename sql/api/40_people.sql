@@ -645,17 +645,25 @@ CREATE OR REPLACE FUNCTION healthpass_internal.hp_revoke_codes(pid bigint, reaso
 AS $$
 DECLARE
     n integer;
+    token_ids bytea[];
+    kids bytea[];
 BEGIN
+    -- two steps: the ledger rows are the person's (on Citus, one shard);
+    -- the revocations go to the revocation list (a reference table), which
+    -- a query running on the person's shard may not write
     WITH gone AS (
         DELETE FROM code_issued c
          WHERE c.person_id = pid AND (kinds IS NULL OR c.kind = ANY (kinds))
         RETURNING c.*
     )
-    SELECT count(revoke_token(g.token_id, reason, g.kid)) INTO n
+    SELECT array_agg(g.token_id ORDER BY g.token_id), array_agg(g.kid ORDER BY g.token_id)
+      INTO token_ids, kids
       FROM gone g
      WHERE g.expires_at > now()
        -- an administrator may have revoked one already (revoke_token)
        AND NOT EXISTS (SELECT 1 FROM revoked_token r WHERE r.token_id = g.token_id);
+    SELECT count(revoke_token(u.token_id, reason, u.kid)) INTO n
+      FROM unnest(token_ids, kids) AS u(token_id, kid);
     RETURN n;
 END
 $$;

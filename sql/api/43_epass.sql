@@ -57,7 +57,7 @@ BEGIN
             VALUES (p.person_id, cid, media, photo)
             ON CONFLICT ON CONSTRAINT certified_photo_pkey DO UPDATE
                SET check_id = excluded.check_id, media_type = excluded.media_type,
-                   photo = excluded.photo, bound_at = now();
+                   photo = excluded.photo, bound_at = excluded.bound_at;
     END IF;
     RETURN cid;
 END

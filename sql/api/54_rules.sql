@@ -28,8 +28,9 @@
 -- name the rules (and reason texts) that produced it.
 -- (replayed by every upgrade: CREATE OR REPLACE only)
 
--- The compiled query of a list of rules. Parameters: $1 lo, $2 hi, $3 ids,
--- $4 ats (as colour_facts). Columns: person_id, at, colour, rule_ids (the
+-- The compiled query of a list of rules, over the facts query pasted in
+-- (hp_colour_facts_sql). Parameters: $1 lo, $2 hi, $3 ids, $4 ats (as
+-- colour_facts). Columns: person_id, at, colour, rule_ids (the
 -- matching rules of the winning colour, by priority), recheck_at (the next
 -- instant the answer may change by time alone).
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_compile_ruleset(rule_ids integer[]) RETURNS text
@@ -70,13 +71,14 @@ BEGIN
         E'SELECT f.person_id, f.at, x.colour,\n'
         '       CASE x.colour%s END AS rule_ids,\n'
         '       LEAST(%s) AS recheck_at\n'
-        '  FROM healthpass_internal.colour_facts($1, $2, $3, $4) f\n'
+        '  FROM (%s) f\n'
         '  CROSS JOIN LATERAL (\n'
         '    SELECT %s AS colour%s\n'
         '  ) x',
         cases,
         array_to_string(ARRAY['f.next_change']
             || ARRAY(SELECT format('CASE WHEN %s > f.at THEN %s END', b, b) FROM unnest(bounds) b), ', '),
+        hp_colour_facts_sql(),
         CASE WHEN cardinality(colour_terms) = 0 THEN '''yellow''::healthpass.health_colour'
              ELSE format('coalesce(GREATEST(%s), ''yellow'')', array_to_string(colour_terms, E',\n             ')) END,
         lists);
@@ -96,36 +98,41 @@ COMMENT ON FUNCTION healthpass_internal.hp_compile_ruleset(integer[]) IS 'compil
 -- transfers imported from a trusted partner (received_transfer,
 -- sql/schema/78_transfer.sql): later domains; the function is not parsed
 -- when the extension script creates it.
--- Internal: inlined into the compiled rule-set query (LANGUAGE sql, no SET).
-CREATE OR REPLACE FUNCTION healthpass_internal.colour_facts(lo bigint, hi bigint, ids bigint[], ats timestamptz[])
-    RETURNS TABLE (person_id bigint, at timestamptz,
-                   has_declaration boolean, declaration_valid boolean, declaration_expired boolean,
-                   fever_today boolean, contact_history boolean, travel_history boolean,
-                   travel_risk_area boolean, temperature numeric, destination_city text,
-                   latest_result text, last_negative_at timestamptz,
-                   mark_confirmed boolean, mark_suspected boolean, mark_close_contact boolean,
-                   mark_secondary_contact boolean, mark_risk_area_arrival boolean,
-                   foreign_negative_at timestamptz, foreign_vaccination_complete boolean,
-                   recognised_green_at timestamptz,
-                   next_change timestamptz)
-    LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-    WITH req AS MATERIALIZED (
-        SELECT r.person_id, r.at FROM unnest(ids, ats) AS r(person_id, at)
+-- A short list (a declaration, a result, a code: at most 8 people) also
+-- names its people with person_id = ANY (ids): once the planner has folded
+-- the arguments into constants, that is the condition Citus prunes hash
+-- shards by, so one person's facts are read on that person's shard only
+-- (and from a row trigger on that shard, locally: doc/citus.md). A bulk
+-- batch keeps to the range; the extra condition folds away.
+-- The text of the facts query: $1 lo, $2 hi, $3 ids, $4 ats. The compiler
+-- pastes it into every compiled rule set as a subquery (hp_compile_ruleset)
+-- and colour_facts() runs it. It is pasted rather than called as an inlined
+-- SQL function because Citus cannot plan a query into which the planner
+-- inlined a SQL function over distributed tables ("parameterized queries
+-- for SQL functions referencing distributed tables are not supported"); as
+-- a subquery it plans the same on PostgreSQL and Citus routes it like any
+-- other query (doc/citus.md).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_facts_sql() RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $f$
+    SELECT $q$    WITH req AS MATERIALIZED (
+        SELECT r.person_id, r.at FROM unnest($3, $4) AS r(person_id, at)
     ), decl AS (
         SELECT DISTINCT ON (d.person_id)
                d.person_id, d.valid_until > r.at AS valid, d.valid_until,
                d.fever_today, d.contact_14d, d.travel_places, d.destination_city, d.temperature
           FROM healthpass.health_declaration d
           JOIN req r ON r.person_id = d.person_id
-         WHERE d.person_id BETWEEN lo AND hi AND d.declared_at <= r.at
+         WHERE d.person_id BETWEEN $1 AND $2 AND (cardinality($3) > 8 OR d.person_id = ANY ($3))
+           AND d.declared_at <= r.at
          ORDER BY d.person_id, d.declared_at DESC, d.declaration_id DESC
     ), sample AS (
         SELECT DISTINCT ON (t.person_id, t.institution, t.sample_ref)
                t.person_id, t.sampled_at, t.result
           FROM healthpass.test_result t
           JOIN req r ON r.person_id = t.person_id
-         WHERE t.person_id BETWEEN lo AND hi AND t.recorded_at <= r.at
+         WHERE t.person_id BETWEEN $1 AND $2 AND (cardinality($3) > 8 OR t.person_id = ANY ($3))
+           AND t.recorded_at <= r.at
            AND t.sampled_at <= r.at AND t.sampled_at > r.at - healthpass.result_window()
          ORDER BY t.person_id, t.institution, t.sample_ref, t.recorded_at DESC, t.result_id DESC
     ), res AS (
@@ -146,7 +153,8 @@ AS $$
                      min(m.valid_until)) AS next_change
           FROM healthpass.risk_mark m
           JOIN req r ON r.person_id = m.person_id
-         WHERE m.person_id BETWEEN lo AND hi AND m.recorded_at <= r.at
+         WHERE m.person_id BETWEEN $1 AND $2 AND (cardinality($3) > 8 OR m.person_id = ANY ($3))
+           AND m.recorded_at <= r.at
            AND (m.lifted_at IS NULL OR m.lifted_at > r.at)
            AND (m.valid_until IS NULL OR m.valid_until > r.at)
          GROUP BY m.person_id
@@ -158,49 +166,72 @@ AS $$
                bool_or(h.kind = 'vaccination' AND h.dose_number >= h.dose_total) AS vaccination_complete
           FROM healthpass.hc1_record h
           JOIN req r ON r.person_id = h.person_id
-         WHERE h.person_id BETWEEN lo AND hi AND h.recorded_at <= r.at
+         WHERE h.person_id BETWEEN $1 AND $2 AND (cardinality($3) > 8 OR h.person_id = ANY ($3))
+           AND h.recorded_at <= r.at
          GROUP BY h.person_id
     ), recognised AS (
         SELECT t.person_id, max(t.colour_at) FILTER (WHERE t.colour_at <= r.at) AS green_at
           FROM healthpass.received_transfer t
           JOIN req r ON r.person_id = t.person_id
-         WHERE t.person_id BETWEEN lo AND hi AND t.received_at <= r.at AND t.colour = 'green'
+         WHERE t.person_id BETWEEN $1 AND $2 AND (cardinality($3) > 8 OR t.person_id = ANY ($3))
+           AND t.received_at <= r.at AND t.colour = 'green'
          GROUP BY t.person_id
     )
-    SELECT r.person_id, r.at,
-           decl.person_id IS NOT NULL,
-           coalesce(decl.valid, false),
-           coalesce(NOT decl.valid, false),
-           coalesce(decl.valid AND decl.fever_today, false),
-           coalesce(decl.valid AND decl.contact_14d, false),
-           coalesce(decl.valid AND cardinality(decl.travel_places) > 0, false),
+    SELECT r.person_id AS person_id, r.at AS at,
+           decl.person_id IS NOT NULL AS has_declaration,
+           coalesce(decl.valid, false) AS declaration_valid,
+           coalesce(NOT decl.valid, false) AS declaration_expired,
+           coalesce(decl.valid AND decl.fever_today, false) AS fever_today,
+           coalesce(decl.valid AND decl.contact_14d, false) AS contact_history,
+           coalesce(decl.valid AND cardinality(decl.travel_places) > 0, false) AS travel_history,
            coalesce(decl.valid AND cardinality(decl.travel_places) > 0 AND EXISTS (
                SELECT 1 FROM unnest(decl.travel_places) AS pl(place)
                  JOIN healthpass.risk_area a ON starts_with(pl.place, a.place)
-                WHERE a.declared_at <= r.at AND (a.lifted_at IS NULL OR a.lifted_at > r.at)), false),
-           CASE WHEN decl.valid THEN decl.temperature END,
-           CASE WHEN decl.valid THEN decl.destination_city END,
-           res.latest_result,
-           res.last_negative_at,
-           coalesce(mark.confirmed, false),
-           coalesce(mark.suspected, false),
-           coalesce(mark.close_contact, false),
-           coalesce(mark.secondary_contact, false),
-           coalesce(mark.risk_area_arrival, false),
-           hc1.negative_at,
-           coalesce(hc1.vaccination_complete, false),
-           recognised.green_at,
+                WHERE a.declared_at <= r.at AND (a.lifted_at IS NULL OR a.lifted_at > r.at)), false) AS travel_risk_area,
+           CASE WHEN decl.valid THEN decl.temperature END AS temperature,
+           CASE WHEN decl.valid THEN decl.destination_city END AS destination_city,
+           res.latest_result AS latest_result,
+           res.last_negative_at AS last_negative_at,
+           coalesce(mark.confirmed, false) AS mark_confirmed,
+           coalesce(mark.suspected, false) AS mark_suspected,
+           coalesce(mark.close_contact, false) AS mark_close_contact,
+           coalesce(mark.secondary_contact, false) AS mark_secondary_contact,
+           coalesce(mark.risk_area_arrival, false) AS mark_risk_area_arrival,
+           hc1.negative_at AS foreign_negative_at,
+           coalesce(hc1.vaccination_complete, false) AS foreign_vaccination_complete,
+           recognised.green_at AS recognised_green_at,
            least(CASE WHEN decl.valid THEN decl.valid_until END, res.leaves_window, mark.next_change,
-                 hc1.negative_at + healthpass.result_window())
+                 hc1.negative_at + healthpass.result_window()) AS next_change
       FROM req r
       LEFT JOIN decl ON decl.person_id = r.person_id
       LEFT JOIN res ON res.person_id = r.person_id
       LEFT JOIN mark ON mark.person_id = r.person_id
       LEFT JOIN hc1 ON hc1.person_id = r.person_id
-      LEFT JOIN recognised ON recognised.person_id = r.person_id
+      LEFT JOIN recognised ON recognised.person_id = r.person_id$q$::text
+$f$;
+COMMENT ON FUNCTION healthpass_internal.hp_colour_facts_sql() IS
+    'the text of the facts query, pasted into compiled rule sets and run by colour_facts (internal)';
+
+-- Internal: the facts query as a function (tests and investigations).
+CREATE OR REPLACE FUNCTION healthpass_internal.colour_facts(lo bigint, hi bigint, ids bigint[], ats timestamptz[])
+    RETURNS TABLE (person_id bigint, at timestamptz,
+                   has_declaration boolean, declaration_valid boolean, declaration_expired boolean,
+                   fever_today boolean, contact_history boolean, travel_history boolean,
+                   travel_risk_area boolean, temperature numeric, destination_city text,
+                   latest_result text, last_negative_at timestamptz,
+                   mark_confirmed boolean, mark_suspected boolean, mark_close_contact boolean,
+                   mark_secondary_contact boolean, mark_risk_area_arrival boolean,
+                   foreign_negative_at timestamptz, foreign_vaccination_complete boolean,
+                   recognised_green_at timestamptz,
+                   next_change timestamptz)
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+BEGIN
+    RETURN QUERY EXECUTE healthpass_internal.hp_colour_facts_sql() USING lo, hi, ids, ats;
+END
 $$;
 COMMENT ON FUNCTION healthpass_internal.colour_facts(bigint, bigint, bigint[], timestamptz[]) IS
-    'facts of people at instants from what was recorded by then (internal; inlined into compiled rule sets)';
+    'facts of people at instants from what was recorded by then (internal; its query is pasted into compiled rule sets)';
 
 -- Compiles one condition into a boolean SQL expression over the facts row
 -- "f". Appends the instants at which a time-window test changes its answer
@@ -389,13 +420,16 @@ CREATE OR REPLACE FUNCTION healthpass_internal.hp_activate_ruleset(rule_ids inte
 AS $$
 DECLARE
     v integer;
+    at timestamptz;
     ids integer[] := ARRAY(SELECT DISTINCT x FROM unnest(rule_ids) x WHERE x IS NOT NULL ORDER BY x);
 BEGIN
-    SELECT coalesce(max(s.version), 0) + 1 INTO v FROM colour_ruleset s;
+    -- the version and the instant are read first: Citus takes no subquery
+    -- in an INSERT's VALUES (colour_ruleset is a reference table there)
+    SELECT coalesce(max(s.version), 0) + 1, greatest(now(), coalesce(max(s.activated_at), now()))
+      INTO v, at FROM colour_ruleset s;
     BEGIN
         INSERT INTO colour_ruleset (version, activated_at, rule_ids, compiled, note)
-        VALUES (v, greatest(now(), coalesce((SELECT max(s.activated_at) FROM colour_ruleset s), now())),
-                ids, hp_compile_ruleset(ids), note);
+        VALUES (v, at, ids, hp_compile_ruleset(ids), note);
     EXCEPTION WHEN unique_violation THEN
         -- the callers hold hp_current_ruleset(true)'s lock; only a version
         -- written directly, around that lock, can collide

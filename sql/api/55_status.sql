@@ -57,7 +57,10 @@ COMMENT ON FUNCTION healthpass_internal.hp_reasons(integer[]) IS 'reason texts o
 -- writes the result: a changed colour closes the current period into the
 -- history and starts a new one at the instant; an unchanged colour only
 -- records the version and the next re-check. Short lists of people are
--- locked first. Without the lock (bulk batches), a person whose current row
+-- locked first; they are also named with person_id = ANY next to every
+-- range, which is what Citus prunes a hash-distributed table by: one
+-- person's re-colouring reads and writes that person's shard only, and can
+-- run in a row trigger on it (doc/citus.md). Without the lock (bulk batches), a person whose current row
 -- another session changed meanwhile is left alone (the update re-checks
 -- that the row is still the one read), and so is a request older than the
 -- person's current period: the job's final sweep or the next read catches
@@ -80,6 +83,7 @@ BEGIN
     IF lock_first THEN
         EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM healthpass.colour_current c
                    WHERE c.person_id BETWEEN $1 AND $2 AND c.person_id IN (SELECT unnest($3))
+                     AND (cardinality($3) > 8 OR c.person_id = ANY ($3))
                    ORDER BY c.person_id FOR UPDATE OF c) l'
            INTO n USING lo, hi, ids;
     END IF;
@@ -102,6 +106,7 @@ BEGIN
                    c.ruleset IS DISTINCT FROM $5 OR c.recheck_at IS DISTINCT FROM e.recheck_at AS touched
               FROM (%s) e
               LEFT JOIN healthpass.colour_current c ON c.person_id = e.person_id
+                        AND (cardinality($3) > 8 OR c.person_id = ANY ($3))
              WHERE c.person_id IS NULL OR e.at >= c.since
         ), kept AS (
             UPDATE healthpass.colour_current c
@@ -110,6 +115,7 @@ BEGIN
                    ruleset = $5, recheck_at = ev.recheck_at
               FROM ev
              WHERE c.person_id = ev.person_id AND NOT ev.fresh AND (ev.changed OR ev.touched)
+               AND (cardinality($3) > 8 OR c.person_id = ANY ($3))
                AND c.since = ev.cur_since AND c.ruleset = ev.cur_ruleset
                AND c.colour = ev.cur_colour AND c.rule_ids = ev.cur_rule_ids
             RETURNING ev.person_id, ev.cur_since, ev.at, ev.cur_colour, ev.cur_rule_ids,
@@ -158,9 +164,14 @@ DECLARE
     any_due boolean;
     rounds integer := 0;
     -- who is due: everyone in [lo, hi] (bulk batches: range scans), or the
-    -- listed people (joined, so that long lists stay cheap)
+    -- listed people (joined, so that long lists stay cheap; a short list by
+    -- person_id = ANY, which Citus prunes to the people's shards, and on
+    -- every table the query reads: hp_colour_apply)
     scope text := CASE WHEN ids IS NULL THEN 'true'
-                       ELSE 'x.person_id IN (SELECT unnest($3::bigint[]))' END;
+                       WHEN cardinality(ids) > 8 THEN 'x.person_id IN (SELECT unnest($3::bigint[]))'
+                       ELSE 'x.person_id = ANY ($3::bigint[])' END;
+    within text := CASE WHEN ids IS NOT NULL AND cardinality(ids) <= 8
+                        THEN 'c.person_id = ANY ($3::bigint[])' ELSE 'true' END;
 BEGIN
     LOOP
         any_due := false;
@@ -182,7 +193,8 @@ BEGIN
                   FROM healthpass.person x
                  WHERE x.person_id BETWEEN $1 AND $2 AND %1$s
                    AND NOT EXISTS (SELECT 1 FROM healthpass.colour_current c
-                                    WHERE c.person_id = x.person_id AND c.person_id BETWEEN $1 AND $2)
+                                    WHERE c.person_id = x.person_id AND c.person_id BETWEEN $1 AND $2
+                                      AND %2$s)
             )
             SELECT rs.version,
                    min(due.person_id) AS lo, max(due.person_id) AS hi,
@@ -192,7 +204,7 @@ BEGIN
               JOIN rs ON due.at >= rs.activated_at AND (rs.next_at IS NULL OR due.at < rs.next_at)
              GROUP BY rs.version
              ORDER BY rs.version
-        $sql$, scope) USING lo, hi, ids, upto
+        $sql$, scope, within) USING lo, hi, ids, upto
         LOOP
             any_due := true;
             total := total + hp_colour_apply(g.version, g.lo, g.hi, g.ids, g.ats, ids IS NOT NULL);
@@ -233,7 +245,8 @@ BEGIN
               FROM (SELECT c.person_id, greatest(now(), c.since) AS at
                       FROM colour_current c
                      WHERE c.person_id BETWEEN lo AND hi
-                       AND c.person_id IN (SELECT unnest(ids))) t
+                       AND c.person_id IN (SELECT unnest(ids))
+                       AND (cardinality(ids) > 8 OR c.person_id = ANY (ids))) t
              GROUP BY 1
         LOOP
             n := n + hp_colour_apply(g.version, g.lo, g.hi, g.ids, g.ats, true);
@@ -263,43 +276,6 @@ CREATE OR REPLACE TRIGGER test_result_recolour AFTER INSERT ON test_result
     FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_recolour_trigger();
 CREATE OR REPLACE TRIGGER risk_mark_recolour AFTER INSERT OR UPDATE ON risk_mark
     FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_recolour_trigger();
-
--- Row trigger on colour_history: no two periods of one person overlap. It
--- reads only the same person's periods (on Citus, the row's own shard). The
--- kept periods never overlap one another, so the latest one that starts
--- before the new period ends is the only one that can overlap it. Writers
--- of one person queue on an advisory lock until commit, so two concurrent
--- inserts cannot both miss each other.
-CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_history_no_overlap() RETURNS trigger
-    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, healthpass_internal, pg_temp
-AS $$
-DECLARE
-    prev record;
-BEGIN
-    IF NEW.person_id IS NULL OR NEW.since IS NULL OR NEW.until IS NULL OR NEW.since >= NEW.until THEN
-        RETURN NEW;  -- refused by NOT NULL and the CHECK
-    END IF;
-    PERFORM pg_advisory_xact_lock(hashtext('healthpass.colour_history'), hashint8(NEW.person_id));
-    SELECT h.since, h.until INTO prev FROM colour_history h
-     WHERE h.person_id = NEW.person_id AND h.since < NEW.until
-       AND (TG_OP = 'INSERT' OR h.since <> OLD.since)
-     ORDER BY h.since DESC LIMIT 1;
-    IF FOUND AND prev.until > NEW.since THEN
-        RAISE EXCEPTION 'conflicting key value violates exclusion constraint "colour_history_no_overlap"'
-            USING ERRCODE = 'exclusion_violation', TABLE = 'colour_history',
-                  CONSTRAINT = 'colour_history_no_overlap',
-                  DETAIL = format('The period [%s, %s) of person %s overlaps its period [%s, %s).',
-                                  NEW.since, NEW.until, NEW.person_id, prev.since, prev.until);
-    END IF;
-    RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION healthpass_internal.hp_colour_history_no_overlap() IS
-    'row trigger on colour_history: refuses a period that overlaps another period of the same person (internal)';
-
-CREATE OR REPLACE TRIGGER colour_history_no_overlap BEFORE INSERT OR UPDATE ON colour_history
-    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_colour_history_no_overlap();
 
 -- Computes (without writing) the colour of one person at an instant.
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_compute(pid bigint, at timestamptz,
@@ -473,6 +449,7 @@ CREATE OR REPLACE FUNCTION healthpass_internal.hp_recolour_job_for(v integer, ch
 AS $$
 DECLARE
     id bigint;
+    job_note text;
 BEGIN
     LOCK TABLE recolour_job IN SHARE ROW EXCLUSIVE MODE;
     UPDATE recolour_job j SET state = 'superseded', finished_at = now()
@@ -481,8 +458,10 @@ BEGIN
     IF FOUND THEN
         RETURN id;
     END IF;
+    -- the note is read first: Citus takes no subquery in an INSERT's VALUES
+    SELECT s.note INTO job_note FROM colour_ruleset s WHERE s.version = v;
     INSERT INTO recolour_job AS j (version, note)
-    VALUES (v, (SELECT s.note FROM colour_ruleset s WHERE s.version = v))
+    VALUES (v, job_note)
     RETURNING j.job_id INTO id;
     -- the last chunk is open-ended: people registered meanwhile are in it
     INSERT INTO recolour_chunk (job_id, chunk_no, lo, hi, people)

@@ -218,10 +218,14 @@ DECLARE
     given_name text := hp_text('name', hp_manual_match.name, 100);
     given_phone text := hp_text('phone', hp_manual_match.phone, 30);
     p person;
+    pid bigint;
     known boolean;
 BEGIN
-    SELECT x.* INTO p FROM document_index d JOIN person x ON x.person_id = d.person_id
+    -- two reads, not a join: the number's row and the person's row are
+    -- distributed by different keys on Citus (doc/citus.md)
+    SELECT d.person_id INTO pid FROM document_index d
      WHERE d.doc_kind = hp_manual_match.doc_kind AND d.doc_number = n;
+    SELECT x.* INTO p FROM person x WHERE x.person_id = pid;
     known := FOUND;
     IF NOT known OR given_name IS NULL OR given_phone IS NULL
        OR NOT hp_same_name(p.name, given_name)

@@ -185,12 +185,16 @@ END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_lock_venue(bigint) IS 'venue row locked FOR NO KEY UPDATE, or the error of hp_get_venue (internal)';
 
--- A person's role at a venue: manager, staff, or NULL.
+-- A person's role at a venue: manager, staff, or NULL. (A string body, not
+-- a SQL-standard RETURN one: Citus cannot run a SQL-standard body that
+-- reads its tables; doc/citus.md.)
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_venue_role(v venue, pid bigint) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
-    RETURN CASE WHEN v.manager_id = pid THEN 'manager'
-                WHEN EXISTS (SELECT 1 FROM venue_staff s WHERE s.venue_id = v.venue_id AND s.person_id = pid) THEN 'staff' END;
+AS $$
+    SELECT CASE WHEN v.manager_id = pid THEN 'manager'
+                WHEN EXISTS (SELECT 1 FROM venue_staff s WHERE s.venue_id = v.venue_id AND s.person_id = pid) THEN 'staff' END
+$$;
 COMMENT ON FUNCTION healthpass_internal.hp_venue_role(venue, bigint) IS 'manager, staff or NULL (internal)';
 
 -- Raises 42501 unless the person may act on the venue: "manager" for what
@@ -245,11 +249,13 @@ COMMENT ON FUNCTION healthpass_internal.hp_require_venue_status(venue, text[], t
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_is_active_staff(venue_id bigint, person_id bigint) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
-    RETURN coalesce(EXISTS (SELECT 1 FROM venue_staff s
+AS $$
+    SELECT coalesce(EXISTS (SELECT 1 FROM venue_staff s
                              WHERE s.venue_id = hp_is_active_staff.venue_id AND s.person_id = hp_is_active_staff.person_id)
                     OR EXISTS (SELECT 1 FROM venue v
                                 WHERE v.venue_id = hp_is_active_staff.venue_id AND v.manager_id = hp_is_active_staff.person_id),
-                    false);
+                    false)
+$$;
 COMMENT ON FUNCTION healthpass_internal.hp_is_active_staff(bigint, bigint) IS
     'whether a person is the manager or current staff of a venue (internal)';
 
@@ -815,13 +821,17 @@ DECLARE
     n text;
     given text;
     s person;
+    sid bigint;
 BEGIN
     PERFORM hp_require_venue_role(v, m.person_id, 'manager');
     PERFORM hp_require_venue_status(v, ARRAY['active', 'suspended'], 'staff');
     n := hp_person_document(doc_kind, doc_number);
     given := hp_text('name', add_venue_staff.name, 100, required => true);
-    SELECT x.* INTO s FROM document_index d JOIN person x ON x.person_id = d.person_id
+    -- two reads, not a join: the number's row and the person's row are
+    -- distributed by different keys on Citus (doc/citus.md)
+    SELECT d.person_id INTO sid FROM document_index d
      WHERE d.doc_kind = add_venue_staff.doc_kind AND d.doc_number = n;
+    SELECT x.* INTO s FROM person x WHERE x.person_id = sid;
     IF NOT FOUND OR NOT hp_same_name(s.name, given) THEN
         RAISE EXCEPTION 'no registered person matches % "%" with the name given', doc_kind, hp_mask_document(doc_kind, n)
             USING ERRCODE = 'no_data_found',

@@ -61,7 +61,7 @@ BEGIN
     END IF;
     INSERT INTO admission_rule AS r (colour, decision, prompt) VALUES (set_admission_rule.colour, d, p)
     ON CONFLICT ON CONSTRAINT admission_rule_pkey DO UPDATE
-       SET decision = excluded.decision, prompt = excluded.prompt, updated_at = now();
+       SET decision = excluded.decision, prompt = excluded.prompt, updated_at = excluded.updated_at;
 END
 $$;
 COMMENT ON FUNCTION healthpass.set_admission_rule(health_colour, text, text) IS
@@ -337,6 +337,7 @@ DECLARE
     v venue := hp_staff_venue(staff_id, venue_id);
     c record;
     p person;
+    ref_pid bigint;
 BEGIN
     SELECT * INTO c FROM hp_scan(token, ARRAY['health', 'personal', 'epass', 'entry']) s;
     IF NOT c.valid OR c.colour IS NULL THEN
@@ -351,8 +352,10 @@ BEGIN
                             false;
         RETURN;
     END IF;
-    SELECT x.* INTO STRICT p FROM ref_index r JOIN person x ON x.person_id = r.person_id
-     WHERE r.public_ref = c.person_ref;
+    -- two reads, not a join: the reference's row and the person's row are
+    -- distributed by different keys on Citus (doc/citus.md)
+    SELECT r.person_id INTO STRICT ref_pid FROM ref_index r WHERE r.public_ref = c.person_ref;
+    SELECT x.* INTO STRICT p FROM person x WHERE x.person_id = ref_pid;
     RETURN QUERY
         SELECT true, NULL::text, c.kind, s.venue_name, s.scanned_at, s.person_ref, s.name_masked, s.colour,
                s.meaning, s.latest_result, s.latest_sampled_at, s.decision, s.prompt, s.recorded

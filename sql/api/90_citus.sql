@@ -164,6 +164,78 @@ END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_citus_state(regclass) IS 'how Citus holds a table now (internal)';
 
+-- No two colour periods of one person overlap. On one node an exclusion
+-- constraint over boxes guards it (sql/schema/55_status.sql); Citus refuses
+-- an exclusion constraint without the distribution column under "=", so on a
+-- cluster the row trigger below takes its place (distribute() swaps them,
+-- undistribute() swaps back). The trigger reads only the person's own
+-- periods (the row's shard). It needs no lock of its own: every writer of a
+-- person's history first updates that person's colour_current row in the
+-- same statement (hp_colour_apply), so two writers of one person are
+-- serialised by that row lock and the second sees the first's period.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_history_no_overlap() RETURNS trigger
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    prev record;
+BEGIN
+    IF NEW.person_id IS NULL OR NEW.since IS NULL OR NEW.until IS NULL OR NEW.since >= NEW.until THEN
+        RETURN NEW;  -- refused by NOT NULL and the CHECK
+    END IF;
+    SELECT h.since, h.until INTO prev FROM colour_history h
+     WHERE h.person_id = NEW.person_id AND h.since < NEW.until
+       AND (TG_OP = 'INSERT' OR h.since <> OLD.since)
+     ORDER BY h.since DESC LIMIT 1;
+    IF FOUND AND prev.until > NEW.since THEN
+        RAISE EXCEPTION 'conflicting key value violates exclusion constraint "colour_history_no_overlap"'
+            USING ERRCODE = 'exclusion_violation', TABLE = 'colour_history',
+                  CONSTRAINT = 'colour_history_no_overlap',
+                  DETAIL = format('The period [%s, %s) of person %s overlaps its period [%s, %s).',
+                                  NEW.since, NEW.until, NEW.person_id, prev.since, prev.until);
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_colour_history_no_overlap() IS
+    'on a Citus cluster: refuses a colour period overlapping another of the same person, in place of the exclusion constraint (internal)';
+
+-- Swaps the guard: on_cluster true drops the exclusion constraint and adds
+-- the trigger, false the other way round; each only when needed.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_citus_overlap_guard(on_cluster boolean) RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    has_constraint boolean := EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c
+                                       WHERE c.conrelid = 'healthpass.colour_history'::regclass
+                                         AND c.conname = 'colour_history_no_overlap');
+    has_trigger boolean := EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                                    WHERE t.tgrelid = 'healthpass.colour_history'::regclass
+                                      AND t.tgname = 'colour_history_no_overlap');
+BEGIN
+    IF on_cluster THEN
+        IF has_constraint THEN
+            ALTER TABLE healthpass.colour_history DROP CONSTRAINT colour_history_no_overlap;
+        END IF;
+        IF NOT has_trigger THEN
+            CREATE TRIGGER colour_history_no_overlap BEFORE INSERT OR UPDATE ON healthpass.colour_history
+                FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_colour_history_no_overlap();
+        END IF;
+    ELSE
+        IF has_trigger THEN
+            DROP TRIGGER colour_history_no_overlap ON healthpass.colour_history;
+        END IF;
+        IF NOT has_constraint THEN
+            ALTER TABLE healthpass.colour_history ADD CONSTRAINT colour_history_no_overlap
+                EXCLUDE USING gist (healthpass_internal.period_box(person_id, since, until) WITH &&);
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_citus_overlap_guard(boolean) IS
+    'swaps the no-overlap guard of colour periods between the exclusion constraint and the cluster''s trigger (internal)';
+
 CREATE OR REPLACE FUNCTION distribute() RETURNS TABLE (object text, action text, detail text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = healthpass, healthpass_internal, pg_temp
@@ -230,6 +302,9 @@ BEGIN
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       DETAIL = 'distribute() does not move a table that was distributed another way.',
                       HINT = 'Call healthpass.undistribute() first, then distribute().';
+        END IF;
+        IF p.tab = 'colour_history' THEN
+            PERFORM hp_citus_overlap_guard(true);
         END IF;
         EXECUTE format('SELECT count(*) FROM %s', rel) INTO n;
         -- the rows are copied into the shards as they are: a row trigger
@@ -392,6 +467,9 @@ BEGIN
         EXECUTE format('DELETE FROM %s', rel);
         EXECUTE format('INSERT INTO %s OVERRIDING SYSTEM VALUE SELECT * FROM hp_citus_rows', rel);
         DROP TABLE hp_citus_rows;
+        IF p.tab = 'colour_history' THEN
+            PERFORM hp_citus_overlap_guard(false);
+        END IF;
         action := 'undistributed'; detail := format('was %s; its %s rows are back on the coordinator', st, n);
         changed := changed + 1;
         RETURN NEXT;

@@ -30,10 +30,3 @@ COMMENT ON TABLE notice IS 'versions of the registration notice, the e-pass comm
 -- sql/api/54_rules.sql creates it again)
 DROP FUNCTION healthpass_internal.colour_facts(bigint, bigint, bigint[], timestamptz[]);
 --@include sql/schema/80_hc1.sql
-
--- issue 14: Citus accepts no exclusion constraint that lacks the
--- distribution column under "=": the periods of one person are kept apart
--- by the row trigger colour_history_no_overlap (sql/api/55_status.sql)
--- instead, and the box the constraint was drawn with goes
-ALTER TABLE colour_history DROP CONSTRAINT colour_history_no_overlap;
-DROP FUNCTION healthpass_internal.period_box(bigint, timestamptz, timestamptz);
