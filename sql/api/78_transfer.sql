@@ -169,7 +169,7 @@ BEGIN
     END LOOP;
     PERFORM import_trust_list(material->'trust_list');
     INSERT INTO transfer_partner AS t (issuer, accept_from, send_to) VALUES (iss, accept_from, send_to)
-    ON CONFLICT (issuer) DO UPDATE SET accept_from = excluded.accept_from, send_to = excluded.send_to, updated_at = now();
+    ON CONFLICT (issuer) DO UPDATE SET accept_from = excluded.accept_from, send_to = excluded.send_to, updated_at = excluded.updated_at;
     FOR k IN SELECT e FROM jsonb_array_elements(material->'sealing_keys') e LOOP
         pk := _b64url_decode('sealing_keys.x25519', k->>'x25519');
         INSERT INTO partner_sealing_key AS s (issuer, kid, public_key, created_at, retired_at)
