@@ -1041,7 +1041,9 @@ BEGIN
             RAISE EXCEPTION '% "%" is not recorded', doc_kind, hp_mask_value(doc_number)
                 USING ERRCODE = 'no_data_found', DETAIL = 'The exit-entry administration has not recorded this document.';
         END IF;
-        SELECT * INTO p FROM person x WHERE x.person_id = d.person_id;
+        -- the gate needs the person's id and public reference only
+        p.person_id := d.person_id;
+        SELECT x.public_ref INTO p.public_ref FROM person x WHERE x.person_id = d.person_id;
         IF d.doc_kind = 'cn_passport' THEN
             RETURN QUERY SELECT false, 'wrong_document'::text,
                                 'Mainland residents travel to Hong Kong and Macau on the exit-entry permit, not the passport.'::text,

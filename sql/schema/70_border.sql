@@ -181,7 +181,7 @@ CREATE TABLE endorsement (
     CHECK (valid_until >= valid_from),
     CHECK (entries_used >= 0 AND (entries_allowed IS NULL OR entries_used <= entries_allowed)),
     CHECK (status <> 'replaced' OR replaced_by IS NOT NULL)
-);
+) WITH (fillfactor = 80);   -- every exit updates its row: room for heap-only updates
 COMMENT ON TABLE healthpass.endorsement IS
     'endorsements on a permit: region, type, entries allowed (NULL = multiple) and used, validity, days per stay';
 -- one active endorsement per region on a document
