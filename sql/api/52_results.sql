@@ -96,15 +96,19 @@ COMMENT ON FUNCTION healthpass.record_test_result(bigint, text, text, timestampt
 -- in the 14 days before it (internal; shared by the look-ups below).
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_recent_samples(pid bigint, at timestamptz)
     RETURNS TABLE (sampled_at timestamptz, result text, reported_at timestamptz, institution text, sample_ref text)
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
-    SELECT DISTINCT ON (t.institution, t.sample_ref)
-           t.sampled_at, t.result, t.reported_at, t.institution, t.sample_ref
-      FROM test_result t
-     WHERE t.person_id = pid AND t.recorded_at <= at
-       AND t.sampled_at <= at AND t.sampled_at > at - result_window()
-     ORDER BY t.institution, t.sample_ref, t.recorded_at DESC, t.result_id DESC
+BEGIN
+    -- PL/pgSQL: the plan is kept for the session (a scan reads this)
+    RETURN QUERY
+        SELECT DISTINCT ON (t.institution, t.sample_ref)
+               t.sampled_at, t.result, t.reported_at, t.institution, t.sample_ref
+          FROM test_result t
+         WHERE t.person_id = pid AND t.recorded_at <= hp_recent_samples.at
+           AND t.sampled_at <= hp_recent_samples.at AND t.sampled_at > hp_recent_samples.at - result_window()
+         ORDER BY t.institution, t.sample_ref, t.recorded_at DESC, t.result_id DESC;
+END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_recent_samples(bigint, timestamptz) IS 'samples of the last 14 days with their latest record (internal)';
 

@@ -33,23 +33,32 @@
 -- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- The rule set version in force at an instant.
+-- (PL/pgSQL, like the other small look-ups on hot paths: its plan is kept
+-- for the session, where a SQL function with a SET clause is planned again
+-- at every call)
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_ruleset_at(at timestamptz) RETURNS integer
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
-    SELECT s.version FROM colour_ruleset s WHERE s.activated_at <= at
-     ORDER BY s.activated_at DESC, s.version DESC LIMIT 1
+BEGIN
+    RETURN (SELECT s.version FROM colour_ruleset s WHERE s.activated_at <= at
+             ORDER BY s.activated_at DESC, s.version DESC LIMIT 1);
+END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_ruleset_at(timestamptz) IS 'rule set version in force at an instant (internal)';
 
 -- The reason texts of a list of rule ids, in order.
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_reasons(rule_ids integer[]) RETURNS text[]
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
-    SELECT CASE WHEN cardinality(rule_ids) = 0 THEN ARRAY['no colour rule applies: check the person']
-           ELSE ARRAY(SELECT r.reason FROM unnest(rule_ids) WITH ORDINALITY AS u(id, n)
-                        JOIN colour_rule r ON r.rule_id = u.id ORDER BY u.n) END
+BEGIN
+    IF cardinality(rule_ids) = 0 THEN
+        RETURN ARRAY['no colour rule applies: check the person'];
+    END IF;
+    RETURN ARRAY(SELECT r.reason FROM unnest(rule_ids) WITH ORDINALITY AS u(id, n)
+                   JOIN colour_rule r ON r.rule_id = u.id ORDER BY u.n);
+END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_reasons(integer[]) IS 'reason texts of rule ids, in order (internal)';
 

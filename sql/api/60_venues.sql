@@ -189,11 +189,15 @@ COMMENT ON FUNCTION healthpass_internal.hp_lock_venue(bigint) IS 'venue row lock
 -- a SQL-standard RETURN one: Citus cannot run a SQL-standard body that
 -- reads its tables; doc/citus.md.)
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_venue_role(v venue, pid bigint) RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
-    SELECT CASE WHEN v.manager_id = pid THEN 'manager'
-                WHEN EXISTS (SELECT 1 FROM venue_staff s WHERE s.venue_id = v.venue_id AND s.person_id = pid) THEN 'staff' END
+BEGIN
+    IF v.manager_id = pid THEN
+        RETURN 'manager';
+    END IF;
+    RETURN CASE WHEN EXISTS (SELECT 1 FROM venue_staff s WHERE s.venue_id = v.venue_id AND s.person_id = pid) THEN 'staff' END;
+END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_venue_role(venue, bigint) IS 'manager, staff or NULL (internal)';
 
@@ -247,14 +251,17 @@ COMMENT ON FUNCTION healthpass_internal.hp_require_venue_status(venue, text[], t
 -- caller refuses a suspended or closed venue with its own message). No
 -- lock: a caller that must not cross a removal locks the venue_staff row.
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_is_active_staff(venue_id bigint, person_id bigint) RETURNS boolean
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
-    SELECT coalesce(EXISTS (SELECT 1 FROM venue_staff s
+BEGIN
+    -- PL/pgSQL: the plan is kept for the session (every staff scan asks)
+    RETURN coalesce(EXISTS (SELECT 1 FROM venue_staff s
                              WHERE s.venue_id = hp_is_active_staff.venue_id AND s.person_id = hp_is_active_staff.person_id)
                     OR EXISTS (SELECT 1 FROM venue v
                                 WHERE v.venue_id = hp_is_active_staff.venue_id AND v.manager_id = hp_is_active_staff.person_id),
-                    false)
+                    false);
+END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_is_active_staff(bigint, bigint) IS
     'whether a person is the manager or current staff of a venue (internal)';
