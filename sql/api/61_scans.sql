@@ -13,14 +13,19 @@
 -- the health authority. An administrator may change a colour's rule.
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_admission_default(colour health_colour,
                                                                   OUT decision "char", OUT prompt text)
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT d.decision, d.prompt
-      FROM (VALUES ('green'::health_colour, 'a'::"char", 'green code: may enter'),
-                   ('light_green', 'd', 'no health information reported: declare your health, then scan again'),
-                   ('yellow', 'c', 'yellow code: check (for example the temperature) before admitting'),
-                   ('red', 'r', 'red code: may not enter; the health authority has been told')) d(colour, decision, prompt)
-     WHERE d.colour = hp_admission_default.colour
+BEGIN
+    -- PL/pgSQL: every scan asks, and a SQL function of this shape is
+    -- planned again at each call
+    CASE colour
+        WHEN 'green' THEN decision := 'a'; prompt := 'green code: may enter';
+        WHEN 'light_green' THEN decision := 'd'; prompt := 'no health information reported: declare your health, then scan again';
+        WHEN 'yellow' THEN decision := 'c'; prompt := 'yellow code: check (for example the temperature) before admitting';
+        WHEN 'red' THEN decision := 'r'; prompt := 'red code: may not enter; the health authority has been told';
+        ELSE NULL;
+    END CASE;
+END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_admission_default(health_colour) IS 'the seed''s admission decision and prompt for a colour (internal)';
 
