@@ -82,6 +82,7 @@ CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_apply(v integer, lo big
     SET search_path = healthpass, healthpass_internal, pg_temp
     SET jit = off
     SET work_mem = '64MB'
+    SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     q text;
@@ -166,12 +167,15 @@ CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_advance(lo bigint, hi b
     SET search_path = healthpass, healthpass_internal, pg_temp
     SET jit = off
     SET work_mem = '64MB'
+    SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     g record;
     total bigint := 0;
     any_due boolean;
     rounds integer := 0;
+    q text;
+    small boolean := ids IS NOT NULL AND cardinality(ids) <= 8;
     -- who is due: everyone in [lo, hi] (bulk batches: range scans), or the
     -- listed people (joined, so that long lists stay cheap; a short list by
     -- person_id = ANY, which Citus prunes to the people's shards, and on
@@ -185,8 +189,13 @@ BEGIN
     LOOP
         any_due := false;
         rounds := rounds + 1;
-        -- EXECUTE: planned for the actual values every time
-        FOR g IN EXECUTE format($sql$
+        -- a bulk batch is planned for its actual range every time; the
+        -- statement for a few people is prepared once per session and its
+        -- generic plan kept (one person's index look-ups, whoever it is)
+        IF small AND EXISTS (SELECT 1 FROM pg_prepared_statements p WHERE p.name = 'hp_colour_advance_few') THEN
+            q := format('EXECUTE hp_colour_advance_few(%L, %L, %L, %L)', lo, hi, ids, upto);
+        ELSE
+            q := format($sql$
             WITH rs AS (
                 SELECT s.version, s.activated_at,
                        lead(s.activated_at) OVER (ORDER BY s.version) AS next_at
@@ -213,7 +222,13 @@ BEGIN
               JOIN rs ON due.at >= rs.activated_at AND (rs.next_at IS NULL OR due.at < rs.next_at)
              GROUP BY rs.version
              ORDER BY rs.version
-        $sql$, scope, within) USING lo, hi, ids, upto
+            $sql$, scope, within);
+            IF small THEN
+                EXECUTE format('PREPARE hp_colour_advance_few(bigint, bigint, bigint[], timestamptz) AS %s', q);
+                q := format('EXECUTE hp_colour_advance_few(%L, %L, %L, %L)', lo, hi, ids, upto);
+            END IF;
+        END IF;
+        FOR g IN EXECUTE q USING lo, hi, ids, upto
         LOOP
             any_due := true;
             total := total + hp_colour_apply(g.version, g.lo, g.hi, g.ids, g.ats, ids IS NOT NULL);
