@@ -99,13 +99,30 @@ CREATE OR REPLACE FUNCTION family_members(guardian_id bigint)
 AS $$
 DECLARE
     g person := hp_get_person(guardian_id);
+    f record;
+    p person;
 BEGIN
-    RETURN QUERY
-        SELECT p.person_id, p.public_ref, p.name, p.doc_kind, hp_mask_document(p.doc_kind, p.doc_number),
-               p.birth_date, f.relation, p.realname_status, f.added_at
-          FROM family_member f JOIN person p ON p.person_id = f.member_id
-         WHERE f.person_id = g.person_id
-         ORDER BY f.added_at, f.member_id;
+    -- the guardian's rows first, then each member's row by person_id: on
+    -- Citus they are on different shards (family_member is the guardian's),
+    -- and a join of the two would need repartitioning
+    FOR f IN
+        SELECT x.member_id, x.relation, x.added_at FROM family_member x
+         WHERE x.person_id = g.person_id
+         ORDER BY x.added_at, x.member_id
+    LOOP
+        SELECT * INTO p FROM person x WHERE x.person_id = f.member_id;
+        CONTINUE WHEN NOT FOUND;  -- as the join did
+        member_id := p.person_id;
+        person_ref := p.public_ref;
+        name := p.name;
+        doc_kind := p.doc_kind;
+        doc_masked := hp_mask_document(p.doc_kind, p.doc_number);
+        birth_date := p.birth_date;
+        relation := f.relation;
+        realname_status := p.realname_status;
+        added_at := f.added_at;
+        RETURN NEXT;
+    END LOOP;
 END
 $$;
 COMMENT ON FUNCTION healthpass.family_members(bigint) IS 'the family members a guardian registered, in the order added';

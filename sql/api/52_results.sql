@@ -143,20 +143,34 @@ CREATE OR REPLACE FUNCTION family_test_results(guardian_id bigint, at timestampt
 AS $$
 DECLARE
     g person := hp_get_person(family_test_results.guardian_id);
+    f record;
+    who text;
 BEGIN
     PERFORM hp_past_instant('instant', at);
-    RETURN QUERY
-        SELECT m.person_id, mask_name(m.name), f.relation,
-               s.sampled_at, s.result, s.reported_at, s.institution
-          FROM family_member f
-          JOIN person m ON m.person_id = f.member_id
-          LEFT JOIN LATERAL (
-                SELECT r.sampled_at, r.result, r.reported_at, r.institution
-                  FROM hp_recent_samples(m.person_id, at) r
-                 ORDER BY r.sampled_at DESC, r.institution, r.sample_ref
-                 LIMIT 1) s ON true
-         WHERE f.person_id = g.person_id
-         ORDER BY f.added_at, f.member_id;
+    -- the guardian's rows first, then each member's row and results by
+    -- person_id: on Citus a member is on a shard of their own (family_member
+    -- is the guardian's), and a join would need repartitioning
+    FOR f IN
+        SELECT x.member_id, x.relation FROM family_member x
+         WHERE x.person_id = g.person_id
+         ORDER BY x.added_at, x.member_id
+    LOOP
+        SELECT x.name INTO who FROM person x WHERE x.person_id = f.member_id;
+        CONTINUE WHEN NOT FOUND;  -- as the join did
+        member_id := f.member_id;
+        name_masked := mask_name(who);
+        relation := f.relation;
+        sampled_at := NULL;
+        result := NULL;
+        reported_at := NULL;
+        institution := NULL;
+        SELECT r.sampled_at, r.result, r.reported_at, r.institution
+          INTO sampled_at, result, reported_at, institution
+          FROM hp_recent_samples(f.member_id, at) r
+         ORDER BY r.sampled_at DESC, r.institution, r.sample_ref
+         LIMIT 1;
+        RETURN NEXT;
+    END LOOP;
 END
 $$;
 COMMENT ON FUNCTION healthpass.family_test_results(bigint, timestamptz) IS

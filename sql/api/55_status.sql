@@ -90,6 +90,13 @@ DECLARE
     stmt text;
     one text := format('hp_colour_apply_v%s', v);
 BEGIN
+    -- on Citus the prepared statements below are planned for their values,
+    -- as before the generic plan was forced: Citus cannot make a generic
+    -- plan of a distributed query with parameters (a SET LOCAL in a function
+    -- with a SET clause of its own ends with the function)
+    IF current_setting('citus.version', true) IS NOT NULL THEN
+        PERFORM pg_catalog.set_config('plan_cache_mode', 'auto', true);
+    END IF;
     IF lock_first THEN
         EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM healthpass.colour_current c
                    WHERE c.person_id BETWEEN $1 AND $2 AND c.person_id IN (SELECT unnest($3))
@@ -186,6 +193,13 @@ DECLARE
     within text := CASE WHEN ids IS NOT NULL AND cardinality(ids) <= 8
                         THEN 'c.person_id = ANY ($3::bigint[])' ELSE 'true' END;
 BEGIN
+    -- on Citus the prepared statements below are planned for their values,
+    -- as before the generic plan was forced: Citus cannot make a generic
+    -- plan of a distributed query with parameters (a SET LOCAL in a function
+    -- with a SET clause of its own ends with the function)
+    IF current_setting('citus.version', true) IS NOT NULL THEN
+        PERFORM pg_catalog.set_config('plan_cache_mode', 'auto', true);
+    END IF;
     LOOP
         any_due := false;
         rounds := rounds + 1;

@@ -441,19 +441,46 @@ $$;
 COMMENT ON FUNCTION healthpass.record_scan_check(bigint, bigint, uuid, timestamptz, boolean, numeric, text) IS
     'record the check after a "check" decision (temperature, admitted or not)';
 
--- Alerts: red codes met at venues, for the health authority.
+-- Alerts: red codes met at venues, for the health authority. PL/pgSQL, and
+-- the alerts (by venue) read before each alert's person (by person): on
+-- Citus a SQL function with parameters over distributed tables cannot be
+-- planned, and a join of the two would need repartitioning.
 CREATE OR REPLACE FUNCTION venue_alerts(include_acknowledged boolean DEFAULT false)
     RETURNS TABLE (alert_id bigint, venue_id bigint, venue_name text, street text, person_ref uuid,
                    name_masked text, scanned_at timestamptz, colour health_colour, raised_at timestamptz,
                    acknowledged_at timestamptz)
-    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
-    SELECT a.alert_id, a.venue_id, v.name, v.street, p.public_ref, mask_name(p.name), a.scanned_at, a.colour,
-           a.raised_at, a.acknowledged_at
-      FROM venue_alert a JOIN venue v ON v.venue_id = a.venue_id JOIN person p ON p.person_id = a.person_id
-     WHERE include_acknowledged IS TRUE OR a.acknowledged_at IS NULL
-     ORDER BY a.raised_at, a.alert_id
+DECLARE
+    a record;
+    who text;
+BEGIN
+    FOR a IN
+        SELECT x.alert_id, x.venue_id, v.name, v.street, x.person_id, x.scanned_at, x.colour,
+               x.raised_at, x.acknowledged_at
+          FROM venue_alert x JOIN venue v ON v.venue_id = x.venue_id
+         WHERE venue_alerts.include_acknowledged IS TRUE OR x.acknowledged_at IS NULL
+         ORDER BY x.raised_at, x.alert_id
+    LOOP
+        person_ref := NULL;
+        who := NULL;
+        SELECT p.public_ref, p.name INTO person_ref, who FROM person p WHERE p.person_id = a.person_id;
+        IF NOT FOUND THEN
+            CONTINUE;  -- as the join did: an alert shows with its person
+        END IF;
+        alert_id := a.alert_id;
+        venue_id := a.venue_id;
+        venue_name := a.name;
+        street := a.street;
+        name_masked := mask_name(who);
+        scanned_at := a.scanned_at;
+        colour := a.colour;
+        raised_at := a.raised_at;
+        acknowledged_at := a.acknowledged_at;
+        RETURN NEXT;
+    END LOOP;
+END
 $$;
 COMMENT ON FUNCTION healthpass.venue_alerts(boolean) IS 'red codes met at venues, oldest first (open ones unless asked for all)';
 

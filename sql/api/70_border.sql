@@ -165,14 +165,18 @@ $$;
 COMMENT ON FUNCTION healthpass_internal.hp_get_document(bigint, bigint) IS 'a person''s travel document, or P0002 (internal)';
 
 -- What a document is at an instant: valid, expired, reported_lost or replaced.
-CREATE OR REPLACE FUNCTION healthpass_internal.hp_document_state(d travel_document, at_time timestamptz) RETURNS text
+-- It takes the columns it reads, not the row: a query routed to a Citus shard
+-- reads the shard's rows (travel_document_102105), whose row type is not
+-- travel_document.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_document_state(status text, expires_at timestamptz, issued_on date,
+                                                                 at_time timestamptz) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
-RETURN CASE WHEN d.status <> 'valid' THEN d.status
-            WHEN at_time >= d.expires_at THEN 'expired'
-            WHEN at_time < hp_cst_day_start(d.issued_on) THEN 'not_yet_issued'
+RETURN CASE WHEN status <> 'valid' THEN status
+            WHEN at_time >= expires_at THEN 'expired'
+            WHEN at_time < hp_cst_day_start(issued_on) THEN 'not_yet_issued'
             ELSE 'valid' END;
-COMMENT ON FUNCTION healthpass_internal.hp_document_state(travel_document, timestamptz) IS
-    'valid, expired, reported_lost, replaced or not_yet_issued at an instant (internal)';
+COMMENT ON FUNCTION healthpass_internal.hp_document_state(text, timestamptz, date, timestamptz) IS
+    'valid, expired, reported_lost, replaced or not_yet_issued at an instant, from the document''s status, expiry and issue day (internal)';
 
 -- The exit-entry administration records a document it issued. A document of
 -- the same kind and use replaces the person's current one: its endorsements
@@ -322,7 +326,7 @@ BEGIN
     RETURN QUERY
         SELECT t.document_id, t.doc_kind, hp_mask_document(t.doc_kind, t.doc_number), t.official,
                t.issuing_authority, t.issuing_province, t.issued_on, t.valid_until,
-               hp_document_state(t, now()), t.replaced_by
+               hp_document_state(t.status, t.expires_at, t.issued_on, now()), t.replaced_by
           FROM travel_document t WHERE t.person_id = p.person_id
          ORDER BY t.issued_on DESC, t.document_id DESC;
 END
@@ -361,8 +365,8 @@ BEGIN
         RAISE EXCEPTION 'a % carries no endorsements', d.doc_kind
             USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Endorsements are put on an exit-entry permit for Hong Kong and Macau.';
     END IF;
-    IF hp_document_state(d, now()) <> 'valid' THEN
-        RAISE EXCEPTION 'document % is %', d.document_id, replace(hp_document_state(d, now()), '_', ' ')
+    IF hp_document_state(d.status, d.expires_at, d.issued_on, now()) <> 'valid' THEN
+        RAISE EXCEPTION 'document % is %', d.document_id, replace(hp_document_state(d.status, d.expires_at, d.issued_on, now()), '_', ' ')
             USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = 'An endorsement is put on a valid document.';
     END IF;
     IF region IS NULL OR region NOT IN ('HK', 'MO') THEN
@@ -610,8 +614,8 @@ BEGIN
             -- "document information does not exist"
             retry := now() + hp_permit_retry_after();
             why := 'document information does not exist yet: the issuing system may not have sent it; try again later';
-        ELSIF hp_document_state(d, now()) <> 'valid' THEN
-            why := 'the permit is ' || replace(hp_document_state(d, now()), '_', ' ');
+        ELSIF hp_document_state(d.status, d.expires_at, d.issued_on, now()) <> 'valid' THEN
+            why := 'the permit is ' || replace(hp_document_state(d.status, d.expires_at, d.issued_on, now()), '_', ' ');
         ELSIF d.official THEN
             why := 'the permit is for public business; the electronic permit is for private travel documents';
         ELSIF d.issuing_province IS DISTINCT FROM '44' THEN
@@ -660,22 +664,30 @@ END
 $$;
 COMMENT ON FUNCTION healthpass.permit_bindings(bigint) IS 'a person''s binding attempts and unbindings, oldest first';
 
--- An endorsement as the permit shows it.
-CREATE OR REPLACE FUNCTION healthpass_internal.hp_endorsement_json(e endorsement, at_time timestamptz) RETURNS jsonb
-    LANGUAGE sql STABLE PARALLEL SAFE
+-- An endorsement as the permit shows it. It takes any row with the
+-- endorsement's columns (PL/pgSQL over record): a query routed to a Citus
+-- shard passes the shard's row (endorsement_102113), whose row type is not
+-- endorsement.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_endorsement_json(e record, at_time timestamptz) RETURNS jsonb
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
-RETURN jsonb_build_object(
-    'endorsement_id', e.endorsement_id, 'region', e.region, 'type', e.endorsement_type,
-    'entries', coalesce(e.entries_allowed::text, 'multiple'), 'entries_used', e.entries_used,
-    'entries_remaining', CASE WHEN e.entries_allowed IS NULL THEN NULL ELSE e.entries_allowed - e.entries_used END,
-    'valid_from', e.valid_from, 'valid_until', e.valid_until, 'days_per_stay', e.days_per_stay,
-    'state', CASE WHEN e.status <> 'active' THEN e.status
-                  WHEN at_time >= e.expires_at THEN 'expired'
-                  WHEN at_time < e.starts_at THEN 'not_yet_valid'
-                  WHEN e.entries_allowed IS NOT NULL AND e.entries_used >= e.entries_allowed THEN 'used_up'
-                  ELSE 'valid' END,
-    'as_of', e.as_of);
-COMMENT ON FUNCTION healthpass_internal.hp_endorsement_json(endorsement, timestamptz) IS 'an endorsement for the permit page (internal)';
+AS $$
+BEGIN
+    RETURN jsonb_build_object(
+        'endorsement_id', e.endorsement_id, 'region', e.region, 'type', e.endorsement_type,
+        'entries', coalesce(e.entries_allowed::text, 'multiple'), 'entries_used', e.entries_used,
+        'entries_remaining', CASE WHEN e.entries_allowed IS NULL THEN NULL ELSE e.entries_allowed - e.entries_used END,
+        'valid_from', e.valid_from, 'valid_until', e.valid_until, 'days_per_stay', e.days_per_stay,
+        'state', CASE WHEN e.status <> 'active' THEN e.status
+                      WHEN at_time >= e.expires_at THEN 'expired'
+                      WHEN at_time < e.starts_at THEN 'not_yet_valid'
+                      WHEN e.entries_allowed IS NOT NULL AND e.entries_used >= e.entries_allowed THEN 'used_up'
+                      ELSE 'valid' END,
+        'as_of', e.as_of);
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_endorsement_json(record, timestamptz) IS
+    'an endorsement (any row with its columns, a Citus shard''s too) for the permit page (internal)';
 
 -- The electronic permit's page (seed 001 卡包): the document (number
 -- masked), its active endorsements with the entries remaining "as of" the
@@ -699,7 +711,7 @@ BEGIN
         'name', mask_name(p.name),
         'document', jsonb_build_object('doc_kind', d.doc_kind, 'doc_number_masked', hp_mask_document(d.doc_kind, d.doc_number),
                                        'issuing_authority', d.issuing_authority, 'issued_on', d.issued_on,
-                                       'valid_until', d.valid_until, 'state', hp_document_state(d, now())),
+                                       'valid_until', d.valid_until, 'state', hp_document_state(d.status, d.expires_at, d.issued_on, now())),
         'bound_at', ep.bound_at,
         'endorsements', coalesce((SELECT jsonb_agg(hp_endorsement_json(e, now()) ORDER BY e.region)
                                     FROM endorsement e
@@ -835,13 +847,13 @@ BEGIN
     END IF;
     hrp := EXISTS (SELECT 1 FROM travel_document t
                     WHERE t.person_id = p.person_id AND t.doc_kind = 'home_return_permit'
-                      AND hp_document_state(t, at_time) = 'valid');
+                      AND hp_document_state(t.status, t.expires_at, t.issued_on, at_time) = 'valid');
     SELECT * INTO permit FROM travel_document t
      WHERE t.person_id = p.person_id AND t.doc_kind = 'hk_macau_permit' AND NOT t.official
-       AND hp_document_state(t, at_time) = 'valid';
+       AND hp_document_state(t.status, t.expires_at, t.issued_on, at_time) = 'valid';
     official_permit := EXISTS (SELECT 1 FROM travel_document t
                                 WHERE t.person_id = p.person_id AND t.doc_kind IN ('hk_macau_permit', 'cn_passport') AND t.official
-                                  AND hp_document_state(t, at_time) = 'valid');
+                                  AND hp_document_state(t.status, t.expires_at, t.issued_on, at_time) = 'valid');
     IF NOT hrp THEN
         IF permit.document_id IS NULL THEN
             reasons := reasons || CASE WHEN official_permit THEN 'official_document' ELSE 'no_valid_document' END;
@@ -978,6 +990,7 @@ DECLARE
     at_time timestamptz := hp_instant('crossing time', crossed_at);
     p person;
     d travel_document;
+    ix record;                  -- the document's index row: its person and id
     number text;
     e endorsement;
     why text[];
@@ -1022,7 +1035,7 @@ BEGIN
         -- return permit, else the private permit
         SELECT * INTO d FROM travel_document t
          WHERE t.person_id = p.person_id AND t.status = 'valid' AND NOT t.official
-           AND t.doc_kind IN ('home_return_permit', 'hk_macau_permit') AND hp_document_state(t, at_time) = 'valid'
+           AND t.doc_kind IN ('home_return_permit', 'hk_macau_permit') AND hp_document_state(t.status, t.expires_at, t.issued_on, at_time) = 'valid'
          ORDER BY t.doc_kind = 'home_return_permit' DESC LIMIT 1;
     ELSE
         IF cross_border.person_id IS NOT NULL THEN
@@ -1032,12 +1045,18 @@ BEGIN
         -- the kind and number checked first (a NULL kind is refused, not
         -- looked up)
         number := hp_travel_number(cross_border.doc_kind, cross_border.doc_number);
-        -- the document by its number, in one look-up (the gate's hot path)
-        SELECT t.* INTO d
+        -- the document by its number (the gate's hot path): the index row,
+        -- then the person's document by its key. Two statements: on Citus
+        -- the index is distributed by number and the document by person, so
+        -- each is one shard and a join of the two would need repartitioning.
+        SELECT i.person_id, i.document_id INTO ix
           FROM travel_document_index i
-          JOIN travel_document t ON t.person_id = i.person_id AND t.document_id = i.document_id
          WHERE i.doc_kind = cross_border.doc_kind AND i.doc_number = number;
-        IF NOT FOUND THEN
+        IF FOUND THEN
+            SELECT t.* INTO d FROM travel_document t
+             WHERE t.person_id = ix.person_id AND t.document_id = ix.document_id;
+        END IF;
+        IF d.document_id IS NULL THEN
             RAISE EXCEPTION '% "%" is not recorded', doc_kind, hp_mask_value(doc_number)
                 USING ERRCODE = 'no_data_found', DETAIL = 'The exit-entry administration has not recorded this document.';
         END IF;
@@ -1052,10 +1071,10 @@ BEGIN
         END IF;
         -- a mainland resident comes home on an expired permit through a
         -- manual channel; anyone else needs a valid document
-        IF hp_document_state(d, at_time) <> 'valid'
+        IF hp_document_state(d.status, d.expires_at, d.issued_on, at_time) <> 'valid'
            AND NOT (direction = 'entry' AND channel = 'manual' AND d.doc_kind = 'hk_macau_permit') THEN
             RETURN QUERY SELECT false, 'document_invalid'::text,
-                                format('The %s is %s.', replace(d.doc_kind, '_', ' '), replace(hp_document_state(d, at_time), '_', ' ')),
+                                format('The %s is %s.', replace(d.doc_kind, '_', ' '), replace(hp_document_state(d.status, d.expires_at, d.issued_on, at_time), '_', ' ')),
                                 NULL::bigint, p.public_ref, NULL::integer, NULL::integer, NULL::integer;
             RETURN;
         END IF;

@@ -91,12 +91,16 @@ $$;
 COMMENT ON FUNCTION healthpass_internal.hp_record_person(bigint) IS
     'the person of a record certificate: a resident identity card holder, or 23514 (internal)';
 
--- A crossing as a certificate's body lists it.
-CREATE OR REPLACE FUNCTION healthpass_internal.hp_record_crossing(c crossing) RETURNS jsonb
+-- A crossing as a certificate's body lists it. It takes the columns, not the
+-- row: a query routed to a Citus shard reads the shard's rows, whose row type
+-- is not crossing.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_record_crossing(crossed_at timestamptz, port_code text, direction text,
+                                                                  region text, channel text) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN jsonb_build_object('t', floor(extract(epoch FROM c.crossed_at))::bigint, 'p', c.port_code,
-                          'd', c.direction, 'r', c.region, 'c', c.channel);
-COMMENT ON FUNCTION healthpass_internal.hp_record_crossing(crossing) IS 'a crossing as a record certificate lists it (internal)';
+RETURN jsonb_build_object('t', floor(extract(epoch FROM crossed_at))::bigint, 'p', port_code,
+                          'd', direction, 'r', region, 'c', channel);
+COMMENT ON FUNCTION healthpass_internal.hp_record_crossing(timestamptz, text, text, text, text) IS
+    'a crossing as a record certificate lists it (internal)';
 
 -- Signs a certificate whose body lists the crossings given (ids, oldest
 -- first) and keeps the administration's copy. from_s/to_s: the period, or
@@ -118,7 +122,7 @@ BEGIN
         body := body || jsonb_build_object('at', at_port);
     END IF;
     body := body || jsonb_build_object('x', coalesce(
-        (SELECT jsonb_agg(hp_record_crossing(c) ORDER BY c.crossed_at, c.crossing_id)
+        (SELECT jsonb_agg(hp_record_crossing(c.crossed_at, c.port_code, c.direction, c.region, c.channel) ORDER BY c.crossed_at, c.crossing_id)
            FROM crossing c WHERE c.person_id = p.person_id AND c.crossing_id = ANY (ids)), '[]'));
     code := hp_issue_code(p, 'record', body, hp_record_valid_for());
     issued := code;

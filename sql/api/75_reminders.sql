@@ -58,6 +58,8 @@ DECLARE
     used_up boolean := false;
     made integer;
     due_now integer;
+    gone bigint[];              -- the pending reminders to cancel
+    w record;                   -- a reminder wanted
 BEGIN
     IF NOT bound THEN
         UPDATE reminder r
@@ -91,38 +93,56 @@ BEGIN
         used_up := e.entries_allowed IS NOT NULL AND e.entries_used >= e.entries_allowed;
     END IF;
 
-    UPDATE reminder r
-       SET status = 'cancelled', next_at = NULL, updated_at = now(),
-           cancelled_reason = coalesce(why, CASE WHEN r.reason = 'endorsement_used_up' THEN 'entries no longer used up'
-                                                 ELSE 'expiry date changed' END)
-     WHERE r.person_id = pid AND r.subject = subj AND r.subject_id = sid AND r.status = 'scheduled'
-       AND (why IS NOT NULL
-            OR (r.reason = 'endorsement_used_up' AND NOT used_up)
-            OR (r.reason <> 'endorsement_used_up' AND r.due_at <> expires - make_interval(days => r.offset_days)));
+    -- the pending reminders that no longer apply, locked, then cancelled in
+    -- a second statement: on Citus an UPDATE may not call a STABLE function
+    -- (timestamptz - interval) over the row's columns
+    SELECT array_agg(l.reminder_id) INTO gone FROM (
+        SELECT r.reminder_id FROM reminder r
+         WHERE r.person_id = pid AND r.subject = subj AND r.subject_id = sid AND r.status = 'scheduled'
+           AND (why IS NOT NULL
+                OR (r.reason = 'endorsement_used_up' AND NOT used_up)
+                OR (r.reason <> 'endorsement_used_up' AND r.due_at <> expires - make_interval(days => r.offset_days)))
+           FOR UPDATE OF r) l;
+    IF gone IS NOT NULL THEN
+        UPDATE reminder r
+           SET status = 'cancelled', next_at = NULL, updated_at = now(),
+               cancelled_reason = coalesce(why, CASE WHEN r.reason = 'endorsement_used_up' THEN 'entries no longer used up'
+                                                     ELSE 'expiry date changed' END)
+         WHERE r.person_id = pid AND r.reminder_id = ANY (gone) AND r.status = 'scheduled';
+    END IF;
     IF why IS NOT NULL THEN
         RETURN 0;
     END IF;
 
-    WITH wanted (reason, offset_days, due_at) AS (
-        SELECT expiry_reason, o, expires - make_interval(days => o)
+    -- the reminders wanted (computed here, reading no table), each written
+    -- by its own INSERT … VALUES unless one not cancelled is there: on
+    -- Citus an INSERT … SELECT over a CTE with a correlated subquery on the
+    -- distributed table cannot be planned
+    made := 0;
+    due_now := 0;
+    FOR w IN
+        SELECT expiry_reason AS reason, o AS offset_days, expires - make_interval(days => o) AS due_at
           FROM unnest(hp_reminder_offsets()) o
          WHERE expires - make_interval(days => o) > now()
         UNION ALL
         SELECT 'endorsement_used_up', NULL::integer, now() WHERE used_up
-    ), ins AS (
+    LOOP
+        CONTINUE WHEN EXISTS (SELECT 1 FROM reminder x
+                               WHERE x.person_id = pid AND x.subject = subj AND x.subject_id = sid
+                                 AND x.reason = w.reason AND x.offset_days IS NOT DISTINCT FROM w.offset_days
+                                 AND x.status <> 'cancelled');
         INSERT INTO reminder AS r (person_id, subject, subject_id, reason, offset_days, due_at, next_at,
                                    doc_kind, doc_number_masked, region, endorsement_type, expires_on)
-        SELECT pid, subj, sid, w.reason, w.offset_days, w.due_at, w.due_at,
-               d.doc_kind, masked, e.region, e.endorsement_type, coalesce(e.valid_until, d.valid_until)
-          FROM wanted w
-         WHERE NOT EXISTS (SELECT 1 FROM reminder x
-                            WHERE x.person_id = pid AND x.subject = subj AND x.subject_id = sid
-                              AND x.reason = w.reason AND x.offset_days IS NOT DISTINCT FROM w.offset_days
-                              AND x.status <> 'cancelled')
-        ON CONFLICT (person_id, subject, subject_id, reason, offset_days) WHERE status <> 'cancelled' DO NOTHING
-        RETURNING r.due_at
-    )
-    SELECT count(*), count(*) FILTER (WHERE m.due_at <= now()) INTO made, due_now FROM ins m;
+        VALUES (pid, subj, sid, w.reason, w.offset_days, w.due_at, w.due_at,
+                d.doc_kind, masked, e.region, e.endorsement_type, coalesce(e.valid_until, d.valid_until))
+        ON CONFLICT (person_id, subject, subject_id, reason, offset_days) WHERE status <> 'cancelled' DO NOTHING;
+        IF FOUND THEN
+            made := made + 1;
+            IF w.due_at <= now() THEN
+                due_now := due_now + 1;
+            END IF;
+        END IF;
+    END LOOP;
     IF due_now > 0 THEN
         PERFORM pg_notify('healthpass_reminders', '');
     END IF;

@@ -256,7 +256,7 @@ BEGIN
     IF NOT ((p.doc_kind = form->>'doc_kind' AND p.doc_number = number)
             OR EXISTS (SELECT 1 FROM travel_document t
                         WHERE t.person_id = p.person_id AND t.doc_kind = form->>'doc_kind' AND t.doc_number = number
-                          AND hp_document_state(t, now()) = 'valid')) THEN
+                          AND hp_document_state(t.status, t.expires_at, t.issued_on, now()) = 'valid')) THEN
         RAISE EXCEPTION 'the document on the transfer form is not the person''s'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'The form names the traveller''s identity document or one of their valid travel documents.';
