@@ -7,6 +7,9 @@
 \pset pager off
 SET client_min_messages = warning;
 SELECT plan(78);
+-- A table is read in a statement of its own (\gset), then compared: on Citus a
+-- statement reading one shard runs whole on a worker, where this session's
+-- pgTAP plan does not exist.
 
 -- registration -------------------------------------------------------------
 SELECT healthpass.register_person('cn_resident_id', '440104199003071239', ' 王  小明 ',
@@ -146,10 +149,12 @@ SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', '44060619
 SELECT throws_ok($$SELECT healthpass.register_person('cn_resident_id', '440606198506153311', '- ''')$$,
     '22023', 'name "- ''" is not valid', 'a name needs a letter');
 SELECT healthpass.register_person('passport', 'E98765432', E'Zoe\u0308 O''Brien-Chan', '1980-05-01', nationality => 'GBR') AS zoe \gset
-SELECT is((SELECT name FROM healthpass.person WHERE person_id = :zoe),
+SELECT quote_nullable((SELECT name FROM healthpass.person WHERE person_id = :zoe)) AS got \gset
+SELECT is(:got::text,
     E'Zo\u00eb O''Brien-Chan', 'names are stored in NFC; apostrophes and hyphens are kept');
 SELECT healthpass.register_person('cn_resident_id', '440104198808081237', '阿卜杜·热合曼') AS dot \gset
-SELECT is((SELECT name FROM healthpass.person WHERE person_id = :dot), '阿卜杜·热合曼', 'a middle dot is kept');
+SELECT quote_nullable((SELECT name FROM healthpass.person WHERE person_id = :dot)) AS got \gset
+SELECT is(:got::text, '阿卜杜·热合曼', 'a middle dot is kept');
 SELECT throws_ok(format($$SELECT healthpass.edit_person(%s, '[1]')$$, :p1),
     '22023', 'changes "[1]" are not a JSON object', 'changes are an object');
 SELECT throws_ok(format($$SELECT healthpass.edit_person(%s, '{"birth_date": "soon"}')$$, :p_hk),
