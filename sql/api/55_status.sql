@@ -62,6 +62,23 @@ END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_reasons(integer[]) IS 'reason texts of rule ids, in order (internal)';
 
+-- The colour functions keep generic plans of their prepared statements for
+-- a few people (force_generic_plan in their SET clause). On Citus they are
+-- planned for their values instead: Citus cannot make a generic plan of a
+-- distributed query with parameters. Called first thing in those functions,
+-- whose own SET clause ends this setting with them.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_plans_on_cluster() RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+BEGIN
+    IF current_setting('citus.version', true) IS NOT NULL THEN
+        PERFORM pg_catalog.set_config('plan_cache_mode', 'auto', true);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_colour_plans_on_cluster() IS
+    'on a Citus node, plans for values in the calling colour function (internal)';
+
 -- Computes the colour of people at instants with rule set version v and
 -- writes the result: a changed colour closes the current period into the
 -- history and starts a new one at the instant; an unchanged colour only
@@ -90,13 +107,7 @@ DECLARE
     stmt text;
     one text := format('hp_colour_apply_v%s', v);
 BEGIN
-    -- on Citus the prepared statements below are planned for their values,
-    -- as before the generic plan was forced: Citus cannot make a generic
-    -- plan of a distributed query with parameters (a SET LOCAL in a function
-    -- with a SET clause of its own ends with the function)
-    IF current_setting('citus.version', true) IS NOT NULL THEN
-        PERFORM pg_catalog.set_config('plan_cache_mode', 'auto', true);
-    END IF;
+    PERFORM hp_colour_plans_on_cluster();
     IF lock_first THEN
         EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM healthpass.colour_current c
                    WHERE c.person_id BETWEEN $1 AND $2 AND c.person_id IN (SELECT unnest($3))
@@ -193,13 +204,7 @@ DECLARE
     within text := CASE WHEN ids IS NOT NULL AND cardinality(ids) <= 8
                         THEN 'c.person_id = ANY ($3::bigint[])' ELSE 'true' END;
 BEGIN
-    -- on Citus the prepared statements below are planned for their values,
-    -- as before the generic plan was forced: Citus cannot make a generic
-    -- plan of a distributed query with parameters (a SET LOCAL in a function
-    -- with a SET clause of its own ends with the function)
-    IF current_setting('citus.version', true) IS NOT NULL THEN
-        PERFORM pg_catalog.set_config('plan_cache_mode', 'auto', true);
-    END IF;
+    PERFORM hp_colour_plans_on_cluster();
     LOOP
         any_due := false;
         rounds := rounds + 1;
