@@ -1,0 +1,3 @@
+-- 0.3.0 -> 0.4.0: the schema changes of this step (tables, types, indexes,
+-- seed rows, and functions that must be dropped before they are replayed
+-- with another signature). Every sql/api file is appended after this one.
