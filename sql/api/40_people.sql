@@ -9,27 +9,51 @@
 -- SECURITY DEFINER functions below.
 -- (replayed by every upgrade: CREATE OR REPLACE only)
 
--- Row trigger shared by the personal tables that keep history: bumps the
--- version, stamps updated_at and copies the old row into the history table
--- named by the trigger argument (same person_id, so it stays on the person's
--- shard).
+-- Row trigger shared by the tables that keep history: bumps the version,
+-- stamps updated_at and copies the old row into the history table named by
+-- the trigger argument (same person_id, so it stays on the person's shard).
+--
+-- On Citus the trigger fires on each placement of the table. For a
+-- distributed table (person_102040) the history row is written through the
+-- distributed history table, which routes it to the co-located shard on the
+-- same node. For a reference table (venue) the trigger fires on every node's
+-- copy, and a write to another reference table from there would have to go to
+-- every node again, which Citus refuses ("cannot execute a distributed query
+-- from a query on a shard"): each copy writes its own node's copy of the
+-- history table instead (venue_history_102011), so every node ends with the
+-- same history row, in the same distributed transaction.
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_keep_history() RETURNS trigger
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
+DECLARE
+    target text := TG_ARGV[0];
+    shard bigint;
 BEGIN
     NEW.version := OLD.version + 1;
     NEW.updated_at := now();
+    IF TG_TABLE_NAME <> TG_ARGV[0] AND TG_TABLE_NAME ~ '_[0-9]+$'
+       AND to_regclass('pg_catalog.pg_dist_shard') IS NOT NULL THEN
+        -- a placement on Citus: the history table's own placement on this
+        -- node when it is a reference table (one shard, a copy on every node)
+        EXECUTE 'SELECT s.shardid FROM pg_catalog.pg_dist_shard s
+                   JOIN pg_catalog.pg_dist_partition p USING (logicalrelid)
+                  WHERE s.logicalrelid = $1::regclass AND p.partmethod = ''n'''
+           INTO shard USING 'healthpass.' || quote_ident(TG_ARGV[0]);
+        IF shard IS NOT NULL THEN
+            target := TG_ARGV[0] || '_' || shard;
+        END IF;
+    END IF;
     -- the history row takes its key columns (person_id, and any other the
     -- history table has, such as member_id) from the old row by name
-    EXECUTE format('INSERT INTO healthpass.%1$I SELECT * FROM jsonb_populate_record(NULL::healthpass.%1$I, $1)',
-                   TG_ARGV[0])
+    EXECUTE format('INSERT INTO healthpass.%I SELECT * FROM jsonb_populate_record(NULL::healthpass.%I, $1)',
+                   target, TG_ARGV[0])
         USING to_jsonb(OLD) || jsonb_build_object('version', OLD.version, 'valid_from', OLD.updated_at,
                                                   'valid_to', NEW.updated_at, 'data', to_jsonb(OLD));
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION healthpass_internal.hp_keep_history() IS 'row trigger: version bump and history row for the same person';
+COMMENT ON FUNCTION healthpass_internal.hp_keep_history() IS 'row trigger: version bump and history row of the same row (on Citus, a reference table''s history on the same node''s copy)';
 
 -- Every version of a person's row in a table kept by hp_keep_history,
 -- oldest first: the rows of its history table (named tbl || '_history'),

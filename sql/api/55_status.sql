@@ -79,52 +79,12 @@ $$;
 COMMENT ON FUNCTION healthpass_internal.hp_colour_plans_on_cluster() IS
     'on a Citus node, plans for values in the calling colour function (internal)';
 
--- Computes the colour of people at instants with rule set version v and
--- writes the result: a changed colour closes the current period into the
--- history and starts a new one at the instant; an unchanged colour only
--- records the version and the next re-check. Short lists of people are
--- locked first; they are also named with person_id = ANY next to every
--- range, which is what Citus prunes a hash-distributed table by: one
--- person's re-colouring reads and writes that person's shard only, and can
--- run in a row trigger on it (doc/citus.md). Without the lock (bulk batches), a person whose current row
--- another session changed meanwhile is left alone (the update re-checks
--- that the row is still the one read), and so is a request older than the
--- person's current period: the job's final sweep or the next read catches
--- them up. Returns the number of people whose colour changed or who got
--- their first colour.
-CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_apply(v integer, lo bigint, hi bigint, ids bigint[], ats timestamptz[],
-                                lock_first boolean)
-    RETURNS bigint
-    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-    SET search_path = healthpass, healthpass_internal, pg_temp
-    SET jit = off
-    SET work_mem = '64MB'
-    SET plan_cache_mode = force_generic_plan
-AS $$
-DECLARE
-    q text;
-    n bigint;
-    stmt text;
-    one text := format('hp_colour_apply_v%s', v);
-BEGIN
-    PERFORM hp_colour_plans_on_cluster();
-    IF lock_first THEN
-        EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM healthpass.colour_current c
-                   WHERE c.person_id BETWEEN $1 AND $2 AND c.person_id IN (SELECT unnest($3))
-                     AND (cardinality($3) > 8 OR c.person_id = ANY ($3))
-                   ORDER BY c.person_id FOR UPDATE OF c) l'
-           INTO n USING lo, hi, ids;
-    END IF;
-    -- A few people (a declaration, a result, a code): the statement is
-    -- prepared once per session and rule set version, so it is not planned
-    -- again each time (planning the compiled rule set costs milliseconds).
-    -- A bulk batch plans its own statement for its range.
-    IF cardinality(ids) <= 8 AND EXISTS (SELECT 1 FROM pg_prepared_statements p WHERE p.name = one) THEN
-        EXECUTE format('EXECUTE %I(%L, %L, %L, %L, %L)', one, lo, hi, ids, ats, v) INTO n;
-        RETURN n;
-    END IF;
-    SELECT s.compiled INTO STRICT q FROM colour_ruleset s WHERE s.version = v;
-    stmt := format($sql$
+-- The statement that evaluates people with a compiled rule set and writes
+-- their colours: $1 lo, $2 hi, $3 ids, $4 ats, $5 the rule set version.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_apply_sql(compiled text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $f$
+    SELECT format($q$
         WITH ev AS MATERIALIZED (
             SELECT e.person_id, e.at, e.colour, e.rule_ids, e.recheck_at,
                    c.person_id IS NULL AS fresh,
@@ -162,7 +122,60 @@ BEGIN
             RETURNING 1
         )
         SELECT (SELECT count(*) FROM kept WHERE kept.changed) + (SELECT count(*) FROM born)
-    $sql$, q);
+    $q$, compiled)
+$f$;
+COMMENT ON FUNCTION healthpass_internal.hp_colour_apply_sql(text) IS
+    'the statement that evaluates people with a compiled rule set and writes their colours (internal)';
+
+-- Computes the colour of people at instants with rule set version v and
+-- writes the result: a changed colour closes the current period into the
+-- history and starts a new one at the instant; an unchanged colour only
+-- records the version and the next re-check. Short lists of people are
+-- locked first; they are also named with person_id = ANY next to every
+-- range, which is what Citus prunes a hash-distributed table by: one
+-- person's re-colouring reads and writes that person's shard only, and can
+-- run in a row trigger on it (doc/citus.md). Without the lock (bulk batches), a person whose current row
+-- another session changed meanwhile is left alone (the update re-checks
+-- that the row is still the one read), and so is a request older than the
+-- person's current period: the job's final sweep or the next read catches
+-- them up. Returns the number of people whose colour changed or who got
+-- their first colour.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_apply(v integer, lo bigint, hi bigint, ids bigint[], ats timestamptz[],
+                                lock_first boolean)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+    SET jit = off
+    SET work_mem = '64MB'
+    SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    q text;
+    n bigint;
+    stmt text;
+    one text := format('hp_colour_apply_v%s', v);
+BEGIN
+    PERFORM hp_colour_plans_on_cluster();
+    IF cardinality(ids) > 1 AND current_setting('citus.version', true) IS NOT NULL THEN
+        RETURN hp_colour_apply_by_shard(v, ids, ats, lock_first);
+    END IF;
+    IF lock_first THEN
+        EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM healthpass.colour_current c
+                   WHERE c.person_id BETWEEN $1 AND $2 AND c.person_id IN (SELECT unnest($3))
+                     AND (cardinality($3) > 8 OR c.person_id = ANY ($3))
+                   ORDER BY c.person_id FOR UPDATE OF c) l'
+           INTO n USING lo, hi, ids;
+    END IF;
+    -- A few people (a declaration, a result, a code): the statement is
+    -- prepared once per session and rule set version, so it is not planned
+    -- again each time (planning the compiled rule set costs milliseconds).
+    -- A bulk batch plans its own statement for its range.
+    IF cardinality(ids) <= 8 AND EXISTS (SELECT 1 FROM pg_prepared_statements p WHERE p.name = one) THEN
+        EXECUTE format('EXECUTE %I(%L, %L, %L, %L, %L)', one, lo, hi, ids, ats, v) INTO n;
+        RETURN n;
+    END IF;
+    SELECT s.compiled INTO STRICT q FROM colour_ruleset s WHERE s.version = v;
+    stmt := hp_colour_apply_sql(q);
     IF cardinality(ids) <= 8 THEN
         EXECUTE format('PREPARE %I(bigint, bigint, bigint[], timestamptz[], integer) AS %s', one, stmt);
         EXECUTE format('EXECUTE %I(%L, %L, %L, %L, %L)', one, lo, hi, ids, ats, v) INTO n;
@@ -174,6 +187,54 @@ END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_colour_apply(integer, bigint, bigint, bigint[], timestamptz[], boolean) IS
     'evaluate people at instants with a rule set version and write current and history (internal)';
+
+-- On Citus, more than one person (a re-colouring job's chunk, a risk
+-- area's people, two people of a family) are cut by shard, and each shard's
+-- people are named (person_id = ANY) in every part of the statement, so
+-- that each shard's part is one statement routed to that shard, reading and
+-- writing only there: Citus cannot lock, nor write in one statement, rows of
+-- many shards.
+-- On one node the statement for a batch keeps to the range (the naming
+-- folds away), as hp_colour_apply does.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_apply_by_shard(v integer, ids bigint[], ats timestamptz[],
+                                                                        lock_first boolean)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+    SET jit = off
+AS $$
+DECLARE
+    q text;
+    stmt text;
+    g record;
+    n bigint := 0;
+    m bigint;
+BEGIN
+    SELECT s.compiled INTO STRICT q FROM colour_ruleset s WHERE s.version = v;
+    -- every "(cardinality($3) > 8 OR x.person_id = ANY ($3))" of the
+    -- statement and of the compiled facts query names the people
+    stmt := replace(hp_colour_apply_sql(q), 'cardinality($3) > 8', 'false');
+    FOR g IN EXECUTE
+        'SELECT min(u.id) AS lo, max(u.id) AS hi, array_agg(u.id ORDER BY u.id) AS ids,
+                array_agg(u.at ORDER BY u.id) AS ats
+           FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, at)
+          GROUP BY pg_catalog.get_shard_id_for_distribution_column(''healthpass.person''::regclass, u.id)
+          ORDER BY 1'
+        USING ids, ats
+    LOOP
+        IF lock_first THEN
+            EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM healthpass.colour_current c
+                       WHERE c.person_id = ANY ($1) ORDER BY c.person_id FOR UPDATE OF c) l'
+               INTO m USING g.ids;
+        END IF;
+        EXECUTE stmt INTO m USING g.lo, g.hi, g.ids, g.ats, v;
+        n := n + m;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_colour_apply_by_shard(integer, bigint[], timestamptz[], boolean) IS
+    'on Citus: evaluate and write a batch of people one shard at a time (internal)';
 
 -- Brings people's materialised colours up to an instant: first colours at
 -- registration, then every change that was due by then (re-check times and
@@ -262,10 +323,12 @@ $$;
 COMMENT ON FUNCTION healthpass_internal.hp_colour_advance(bigint, bigint, bigint[], timestamptz) IS
     'materialise first colours and every due change up to an instant (internal)';
 
--- Re-colours people now. Without force, only what is due (first colours,
+-- Re-colours people at an instant (now, or the instant a row trigger's
+-- fact became known). Without force, only what is due (first colours,
 -- re-checks, rule sets); with force (their inputs just changed), also a
--- fresh evaluation at the current instant.
-CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_refresh(ids bigint[], force boolean) RETURNS bigint
+-- fresh evaluation at that instant.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_refresh_at(ids bigint[], force boolean, at timestamptz)
+    RETURNS bigint
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
@@ -274,22 +337,30 @@ DECLARE
     hi bigint;
     g record;
     n bigint;
+    pids bigint[];
+    pats timestamptz[];
 BEGIN
     SELECT min(x), max(x) INTO lo, hi FROM unnest(ids) x;
     IF lo IS NULL THEN
         RETURN 0;
     END IF;
-    n := hp_colour_advance(lo, hi, ids, now());
+    n := hp_colour_advance(lo, hi, ids, at);
     IF force THEN
+        -- the people and their instants first, then the rule set of each
+        -- instant: on Citus the first statement runs on the people's shard,
+        -- where hp_ruleset_at (over a reference table) could not run a
+        -- query of its own
+        SELECT array_agg(c.person_id ORDER BY c.person_id), array_agg(greatest(hp_colour_refresh_at.at, c.since) ORDER BY c.person_id)
+          INTO pids, pats
+          FROM colour_current c
+         WHERE c.person_id BETWEEN lo AND hi
+           AND c.person_id IN (SELECT unnest(ids))
+           AND (cardinality(ids) > 8 OR c.person_id = ANY (ids));
         FOR g IN
             SELECT hp_ruleset_at(t.at) AS version, min(t.person_id) AS lo, max(t.person_id) AS hi,
                    array_agg(t.person_id ORDER BY t.person_id) AS ids,
                    array_agg(t.at ORDER BY t.person_id) AS ats
-              FROM (SELECT c.person_id, greatest(now(), c.since) AS at
-                      FROM colour_current c
-                     WHERE c.person_id BETWEEN lo AND hi
-                       AND c.person_id IN (SELECT unnest(ids))
-                       AND (cardinality(ids) > 8 OR c.person_id = ANY (ids))) t
+              FROM unnest(pids, pats) t(person_id, at)
              GROUP BY 1
         LOOP
             n := n + hp_colour_apply(g.version, g.lo, g.hi, g.ids, g.ats, true);
@@ -298,27 +369,51 @@ BEGIN
     RETURN n;
 END
 $$;
+COMMENT ON FUNCTION healthpass_internal.hp_colour_refresh_at(bigint[], boolean, timestamptz) IS 're-colour people at an instant (internal)';
+
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_refresh(ids bigint[], force boolean) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+BEGIN
+    RETURN hp_colour_refresh_at(ids, force, now());
+END
+$$;
 COMMENT ON FUNCTION healthpass_internal.hp_colour_refresh(bigint[], boolean) IS 're-colour people now (internal)';
 
 -- Row trigger: a declaration, result or mark of a person changed; re-colour
--- that person (and only that person) in the same transaction.
+-- that person (and only that person) in the same transaction, at the instant
+-- the row says the fact became known: the column named by the trigger's
+-- first argument (an UPDATE: its second, when given), never later than now.
+-- Through the API that column is now() of the statement, so this is now().
+-- It matters on Citus: the trigger runs on the person's worker, whose now()
+-- is the start of the worker's part of the distributed transaction, a little
+-- later than the coordinator's, which the row's default was taken from; the
+-- new period must begin at the instant the fact is dated (declared_at,
+-- recorded_at, lifted_at), as it does on one node.
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_recolour_trigger() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
+DECLARE
+    col text := CASE WHEN TG_OP = 'UPDATE' AND TG_NARGS > 1 THEN TG_ARGV[1] ELSE TG_ARGV[0] END;
+    known timestamptz;
 BEGIN
-    PERFORM hp_colour_refresh(ARRAY[NEW.person_id], true);
+    IF col IS NOT NULL THEN
+        EXECUTE format('SELECT ($1).%I', col) INTO known USING NEW;
+    END IF;
+    PERFORM hp_colour_refresh_at(ARRAY[NEW.person_id], true, least(coalesce(known, now()), now()));
     RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_recolour_trigger() IS 'row trigger: re-colour the person whose input changed';
 
 CREATE OR REPLACE TRIGGER health_declaration_recolour AFTER INSERT ON health_declaration
-    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_recolour_trigger();
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_recolour_trigger('declared_at');
 CREATE OR REPLACE TRIGGER test_result_recolour AFTER INSERT ON test_result
-    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_recolour_trigger();
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_recolour_trigger('recorded_at');
 CREATE OR REPLACE TRIGGER risk_mark_recolour AFTER INSERT OR UPDATE ON risk_mark
-    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_recolour_trigger();
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_recolour_trigger('recorded_at', 'lifted_at');
 
 -- Computes (without writing) the colour of one person at an instant.
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_compute(pid bigint, at timestamptz,
@@ -396,21 +491,34 @@ CREATE OR REPLACE FUNCTION colour_history(person_id bigint,
 AS $$
 DECLARE
     p person := hp_get_person(colour_history.person_id);
+    r record;
 BEGIN
     IF from_at IS NULL OR to_at IS NULL OR from_at > to_at THEN
         RAISE EXCEPTION 'period "%" to "%" is not valid', from_at, to_at
             USING ERRCODE = 'datetime_field_overflow', DETAIL = 'The period starts before it ends.';
     END IF;
     PERFORM hp_colour_refresh(ARRAY[p.person_id], false);
-    RETURN QUERY
-        SELECT h.since, h.until, h.colour, hp_reasons(h.rule_ids), h.rule_ids, h.ruleset
+    -- the periods first, then each one's reasons: on Citus the periods are
+    -- read on the person's shard, where hp_reasons (over colour_rule, a
+    -- reference table) could not run a query of its own
+    FOR r IN
+        SELECT h.since, h.until, h.colour, h.rule_ids, h.ruleset
           FROM colour_history h
          WHERE h.person_id = p.person_id AND h.until > from_at AND h.since <= to_at
         UNION ALL
-        SELECT c.since, NULL, c.colour, hp_reasons(c.rule_ids), c.rule_ids, c.ruleset
+        SELECT c.since, NULL, c.colour, c.rule_ids, c.ruleset
           FROM colour_current c
          WHERE c.person_id = p.person_id AND c.since <= to_at
-        ORDER BY 1;
+        ORDER BY 1
+    LOOP
+        since := r.since;
+        until := r.until;
+        colour := r.colour;
+        reasons := hp_reasons(r.rule_ids);
+        rule_ids := r.rule_ids;
+        ruleset := r.ruleset;
+        RETURN NEXT;
+    END LOOP;
 END
 $$;
 COMMENT ON FUNCTION healthpass.colour_history(bigint, timestamptz, timestamptz) IS
@@ -427,20 +535,26 @@ AS $$
 DECLARE
     p person := hp_get_person(health_status.person_id);
     c colour_current;
+    declared_until timestamptz;
+    result_now text;
+    result_sampled_at timestamptz;
+    negative_at timestamptz;
 BEGIN
     PERFORM hp_colour_refresh(ARRAY[p.person_id], false);
     SELECT * INTO STRICT c FROM colour_current x WHERE x.person_id = p.person_id;
+    -- one statement per table: on Citus a statement over one person's rows
+    -- runs whole on the person's shard, where a function reading another
+    -- table (hp_recent_samples) could not run a query of its own
+    SELECT d.valid_until INTO declared_until FROM health_declaration d
+     WHERE d.person_id = p.person_id AND d.declared_at <= now()
+     ORDER BY d.declared_at DESC, d.declaration_id DESC LIMIT 1;
+    SELECT s.result, s.sampled_at INTO result_now, result_sampled_at FROM hp_recent_samples(p.person_id, now()) s
+     ORDER BY s.sampled_at DESC, s.institution, s.sample_ref LIMIT 1;
+    SELECT max(s.sampled_at) INTO negative_at FROM hp_recent_samples(p.person_id, now()) s
+     WHERE s.result = 'negative';
     RETURN QUERY
         SELECT c.colour, colour_meaning(c.colour), hp_reasons(c.rule_ids), c.since,
-               (SELECT d.valid_until FROM health_declaration d
-                 WHERE d.person_id = p.person_id AND d.declared_at <= now()
-                 ORDER BY d.declared_at DESC, d.declaration_id DESC LIMIT 1),
-               l.result, l.sampled_at,
-               (SELECT max(s.sampled_at) FROM hp_recent_samples(p.person_id, now()) s WHERE s.result = 'negative')
-          FROM (SELECT NULL) dummy
-          LEFT JOIN LATERAL (
-                SELECT s.result, s.sampled_at FROM hp_recent_samples(p.person_id, now()) s
-                 ORDER BY s.sampled_at DESC, s.institution, s.sample_ref LIMIT 1) l ON true;
+               declared_until, result_now, result_sampled_at, negative_at;
 END
 $$;
 COMMENT ON FUNCTION healthpass.health_status(bigint) IS
@@ -463,12 +577,25 @@ BEGIN
         RAISE EXCEPTION 'max_people % is out of range', max_people
             USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A tick handles 1 to 1000000 people.';
     END IF;
-    SELECT array_agg(x.person_id) INTO ids FROM (
-        SELECT c.person_id FROM colour_current c
-         WHERE c.recheck_at <= now()
-         ORDER BY c.recheck_at
-         LIMIT max_people
-           FOR UPDATE SKIP LOCKED) x;
+    IF current_setting('citus.version', true) IS NULL THEN
+        SELECT array_agg(x.person_id) INTO ids FROM (
+            SELECT c.person_id FROM colour_current c
+             WHERE c.recheck_at <= now()
+             ORDER BY c.recheck_at
+             LIMIT max_people
+               FOR UPDATE SKIP LOCKED) x;
+    ELSE
+        -- on Citus the people due are on every shard, and Citus locks rows
+        -- of one shard a statement only: they are read without a lock, and
+        -- the re-colouring locks each shard's people (hp_colour_apply_by_shard).
+        -- Two ticks at once then wait for each other instead of skipping;
+        -- the second finds the work done (each write re-checks the row).
+        SELECT array_agg(x.person_id) INTO ids FROM (
+            SELECT c.person_id FROM colour_current c
+             WHERE c.recheck_at <= now()
+             ORDER BY c.recheck_at
+             LIMIT max_people) x;
+    END IF;
     IF ids IS NOT NULL THEN
         n := hp_colour_refresh(ids, false);
     END IF;

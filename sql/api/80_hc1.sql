@@ -451,7 +451,7 @@ COMMENT ON FUNCTION healthpass.record_hc1(bigint, text) IS
     'record a valid EU Digital COVID Certificate (test, vaccination or recovery) of a person; the colour is recomputed';
 
 CREATE OR REPLACE TRIGGER hc1_record_recolour AFTER INSERT ON hc1_record
-    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_recolour_trigger();
+    FOR EACH ROW EXECUTE FUNCTION healthpass_internal.hp_recolour_trigger('recorded_at');
 
 CREATE OR REPLACE FUNCTION hc1_records(person_id bigint)
     RETURNS TABLE (uvci text, kind text, test_type text, sampled_at timestamptz, result text,
