@@ -318,6 +318,73 @@ END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_lock_reminder(bigint, bigint) IS 'a person''s reminder locked FOR UPDATE, or 22004 / P0002 (internal)';
 
+-- On Citus the queue is on every shard, and Citus locks rows of one shard a
+-- statement only, so the claim cannot be one FOR UPDATE SKIP LOCKED: the
+-- due reminders are read across shards without a lock (each shard walks its
+-- partial index, the coordinator merges them in next_at order), then each
+-- shard's are claimed by one UPDATE routed to that shard, which re-checks
+-- that each is still due and unclaimed. Two workers claiming at once never
+-- get the same reminder (the second waits for the first's row lock, then
+-- finds it claimed and leaves it), but the second may get fewer than it
+-- asked for while due ones remain; its next claim takes them.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_claim_due_by_shard(w text, max_count integer, lease interval)
+    RETURNS TABLE (reminder_id bigint, person_id bigint, reason text, due_at timestamptz, subject text,
+                   doc_kind text, region text, endorsement_type text, doc_number_masked text,
+                   expires_on date, days_left integer, entries_remaining integer, attempts integer)
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    t timestamptz := now();
+    until timestamptz := now() + lease;
+    g record;
+    c reminder;
+BEGIN
+    FOR g IN EXECUTE
+        'SELECT array_agg(x.person_id) AS pids, array_agg(x.reminder_id) AS rids
+           FROM (SELECT r.person_id, r.reminder_id FROM healthpass.reminder r
+                  WHERE r.status = ''scheduled'' AND r.next_at <= $1
+                    AND (r.claimed_until IS NULL OR r.claimed_until <= $1)
+                  ORDER BY r.next_at
+                  LIMIT $2) x
+          GROUP BY pg_catalog.get_shard_id_for_distribution_column(''healthpass.reminder''::regclass, x.person_id)'
+        USING t, max_count
+    LOOP
+        -- the endorsement of a used-up reminder is read in a statement of
+        -- its own (Citus plans no correlated subquery next to the UPDATE)
+        FOR c IN
+            UPDATE reminder r
+               SET claimed_by = w, claimed_until = until, attempts = r.attempts + 1, updated_at = t
+             WHERE r.person_id = ANY (g.pids) AND r.reminder_id = ANY (g.rids)
+               AND r.status = 'scheduled' AND r.next_at <= t
+               AND (r.claimed_until IS NULL OR r.claimed_until <= t)
+            RETURNING r.*
+        LOOP
+            reminder_id := c.reminder_id;
+            person_id := c.person_id;
+            reason := c.reason;
+            due_at := c.due_at;
+            subject := c.subject;
+            doc_kind := c.doc_kind;
+            region := c.region;
+            endorsement_type := c.endorsement_type;
+            doc_number_masked := c.doc_number_masked;
+            expires_on := c.expires_on;
+            days_left := c.expires_on + 1 - hp_cst_day(t);
+            entries_remaining := NULL;
+            IF c.reason = 'endorsement_used_up' THEN
+                SELECT e.entries_allowed - e.entries_used INTO entries_remaining FROM endorsement e
+                 WHERE e.person_id = c.person_id AND e.endorsement_id = c.subject_id;
+            END IF;
+            attempts := c.attempts;
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_claim_due_by_shard(text, integer, interval) IS
+    'on Citus: claim due reminders one shard at a time (internal)';
+
 -- Hands out up to max_count due reminders to a worker: those scheduled
 -- whose next_at has come and that no worker holds (never claimed, or the
 -- lease ran out), the earliest first, skipping rows another worker is
@@ -350,6 +417,11 @@ BEGIN
     IF max_count NOT BETWEEN 1 AND 10000 THEN
         RAISE EXCEPTION 'max count % is out of range', max_count
             USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A worker claims 1 to 10000 reminders at a time.';
+    END IF;
+    IF current_setting('citus.version', true) IS NOT NULL THEN
+        RETURN QUERY SELECT * FROM hp_claim_due_by_shard(w, max_count, lease) c
+                      ORDER BY c.due_at, c.reminder_id;
+        RETURN;
     END IF;
     -- the queue's partial index in next_at order (no table scan); the rows
     -- locked here cannot move until this transaction ends, so they are
