@@ -66,12 +66,14 @@ COMMENT ON FUNCTION healthpass_internal.hp_reasons(integer[]) IS 'reason texts o
 -- a few people (force_generic_plan in their SET clause). On Citus they are
 -- planned for their values instead: Citus cannot make a generic plan of a
 -- distributed query with parameters. Called first thing in those functions,
--- whose own SET clause ends this setting with them.
+-- whose own SET clause ends this setting with them. (A database on a server
+-- that loads citus but where healthpass is not distributed is planned as on
+-- plain PostgreSQL: hp_distributed.)
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_colour_plans_on_cluster() RETURNS void
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 AS $$
 BEGIN
-    IF current_setting('citus.version', true) IS NOT NULL THEN
+    IF healthpass_internal.hp_distributed() THEN
         PERFORM pg_catalog.set_config('plan_cache_mode', 'auto', true);
     END IF;
 END
@@ -156,7 +158,7 @@ DECLARE
     one text := format('hp_colour_apply_v%s', v);
 BEGIN
     PERFORM hp_colour_plans_on_cluster();
-    IF cardinality(ids) > 1 AND current_setting('citus.version', true) IS NOT NULL THEN
+    IF cardinality(ids) > 1 AND hp_distributed() THEN
         RETURN hp_colour_apply_by_shard(v, ids, ats, lock_first);
     END IF;
     IF lock_first THEN
@@ -577,7 +579,7 @@ BEGIN
         RAISE EXCEPTION 'max_people % is out of range', max_people
             USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A tick handles 1 to 1000000 people.';
     END IF;
-    IF current_setting('citus.version', true) IS NULL THEN
+    IF NOT hp_distributed() THEN
         SELECT array_agg(x.person_id) INTO ids FROM (
             SELECT c.person_id FROM colour_current c
              WHERE c.recheck_at <= now()

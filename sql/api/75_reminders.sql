@@ -418,7 +418,7 @@ BEGIN
         RAISE EXCEPTION 'max count % is out of range', max_count
             USING ERRCODE = 'invalid_parameter_value', DETAIL = 'A worker claims 1 to 10000 reminders at a time.';
     END IF;
-    IF current_setting('citus.version', true) IS NOT NULL THEN
+    IF hp_distributed() THEN
         RETURN QUERY SELECT * FROM hp_claim_due_by_shard(w, max_count, lease) c
                       ORDER BY c.due_at, c.reminder_id;
         RETURN;

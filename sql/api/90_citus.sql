@@ -10,6 +10,26 @@
 -- check that the caller owns the tables.
 -- (replayed by every upgrade: CREATE OR REPLACE only)
 
+-- Is this database's healthpass distributed (distribute() has run)? The
+-- functions that must work one shard at a time on a cluster ask this: the
+-- citus library may be loaded on a server (citus.version set) whose database
+-- has no citus extension, or has it but was never distributed, and there the
+-- plain statements are right. On a worker (whose metadata Citus keeps) the
+-- answer is the same as on the coordinator.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_distributed() RETURNS boolean
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;
+    END IF;
+    RETURN EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
+                    WHERE p.logicalrelid = 'healthpass.person'::regclass);
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_distributed() IS
+    'true when healthpass.person is distributed by Citus in this database (internal)';
+
 -- The plan: every table of the extension, in the order it is distributed
 -- (reference tables first, then each co-location group with the tables
 -- others refer to first), with how and why. A table of the extension that
