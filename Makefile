@@ -82,6 +82,12 @@ test: build
 test-citus: build
 	PGVER=$(PGVER) test/citus/run-citus-tests.sh
 
+# one node against the 3-node cluster: scan throughput, trace latency,
+# re-colouring time (test/bench/citus/scale.sh; HP_BENCH_* sizes)
+.PHONY: bench-citus
+bench-citus: build
+	PGVER=$(PGVER) test/bench/citus/scale.sh
+
 demo: build
 	PGVER=$(PGVER) test/demo/run-demo.sh
 
