@@ -368,6 +368,39 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 
+    -- Identity sequences on the workers. A row made on a worker (a reminder
+    -- by a row trigger, a call made on a worker: Citus's query-from-any-
+    -- node) takes its id from that worker's own copy of the sequence, which
+    -- CREATE EXTENSION started at 1 like the coordinator's: ids would clash.
+    -- Each node hands out ids from its own range instead, starting at its
+    -- group id times 2^48 (the coordinator is group 0 and keeps its own);
+    -- 2^48 ids a node, and below 2^53 (exact in JSON numbers) up to group 31.
+    -- A node added later gets its range from the next distribute(). (The two
+    -- integer ids, of colour rules and acceptance points, are made by the
+    -- administration's functions, on the coordinator.)
+    FOR f IN
+        SELECT pg_catalog.pg_get_serial_sequence(format('healthpass.%I', c.relname), a.attname) AS seq
+          FROM pg_catalog.pg_class c
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attidentity <> '' AND NOT a.attisdropped
+                                         AND a.atttypid = 'pg_catalog.int8'::pg_catalog.regtype
+         WHERE c.relnamespace = 'healthpass'::regnamespace AND c.relkind IN ('r', 'p')
+           AND c.relname IN (SELECT q.tab FROM hp_citus_plan() q WHERE q.method <> 'local')
+         ORDER BY 1
+    LOOP
+        EXECUTE 'SELECT count(*) FILTER (WHERE success AND result <> '''')
+                   FROM pg_catalog.run_command_on_workers($1)'
+           INTO n
+          USING format('SELECT pg_catalog.setval(%1$L, (g.groupid::bigint << 48) + 1, false)
+                          FROM pg_catalog.pg_dist_local_group g
+                         WHERE (SELECT s.last_value FROM %1$s s) < (g.groupid::bigint << 48)', f.seq);
+        IF n > 0 THEN
+            object := f.seq; action := 'configured';
+            detail := format('ids made on %s worker(s) start at the worker''s group id times 2^48', n);
+            changed := changed + 1;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+
     FOR f IN SELECT * FROM hp_citus_function_plan() LOOP
         object := 'healthpass.' || f.fn::text;
         EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_object

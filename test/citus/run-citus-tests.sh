@@ -120,10 +120,22 @@ check "the health code of a person on the other worker verifies too (same master
   "$(q -d "$db" -c "SELECT coalesce(v.reason, 'valid') FROM healthpass.health_code((SELECT max(person_id) FROM healthpass.person)) c, healthpass.verify_token(c.token) v" 2>&1)"
 check "a new person registers after distribute()" "t" \
   "$(q -d "$db" -c "SELECT healthpass.register_person('cn_resident_id', '440104199001019998', '王红') > 0" 2>&1)"
+check "distribute() gave both workers their own range of ids in every bigint identity sequence" \
+  "$(q -d "$db" -c "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                    WHERE c.relnamespace = 'healthpass'::regnamespace AND c.relkind IN ('r', 'p') AND a.attidentity <> ''
+                      AND a.atttypid = 'int8'::regtype AND c.relname NOT IN ('recolour_job', 'recolour_chunk')")" \
+  "$(grep -c '_seq | configured | ids made on 2 worker' "$OUT/distribute.txt")"
+wid=$(q -p "$W1" -d "$db" -c "SELECT healthpass.register_person('passport', 'W1000001', 'Worker One', '1990-01-01', NULL, 'GBR')" 2>&1)
+cid=$(q -d "$db" -c "SELECT healthpass.register_person('passport', 'C1000001', 'Coord One', '1990-01-01', NULL, 'GBR')" 2>&1)
+check "a person registered on a worker (query from any node) takes an id of that worker's range, no clash with the coordinator's" \
+  "t" "$(q -d "$db" -c "SELECT $wid >= 281474976710656 AND $cid < 281474976710656 AND $wid <> $cid" 2>&1)"
+check "the worker's person is found and coloured from the coordinator and from the other worker" "green green" \
+  "$(q -d "$db" -c "SELECT healthpass.declare_health($wid, false, false)" >/dev/null 2>&1;
+     q -d "$db" -c "SELECT colour FROM healthpass.health_status(healthpass.find_person('passport', 'W1000001'))" 2>&1) $(q -p "$W2" -d "$db" -c "SELECT colour FROM healthpass.health_status($wid)" 2>&1)"
 check "undistribute() brings every table back to the coordinator" "" \
   "$(q -d "$db" -F ' | ' -c 'SELECT * FROM healthpass.undistribute()' 2>&1 >"$OUT/undistribute.txt" | head -5; q -d "$db" -c "SELECT logicalrelid FROM pg_dist_partition WHERE logicalrelid::text LIKE 'healthpass.%'")"
 q -d "$db" -f test/citus/counts.sql >"$OUT/counts-undistributed.txt"
-check "no row was lost by undistribute() (one more person)" "person $(( $(awk '$1 == "person" {print $2}' "$OUT/counts-before.txt") + 1 ))" \
+check "no row was lost by undistribute() (three more people)" "person $(( $(awk '$1 == "person" {print $2}' "$OUT/counts-before.txt") + 3 ))" \
   "$(grep '^person ' "$OUT/counts-undistributed.txt")"
 check "a second undistribute() does nothing and says so" "nothing to do" \
   "$(q -d "$db" -c 'SELECT action FROM healthpass.undistribute()' 2>&1)"
