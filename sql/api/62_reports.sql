@@ -23,6 +23,20 @@
 -- no SET), so the planner inlines them into the report's query, and
 -- EXPLAIN of a row function shows the plan the report runs
 -- (doc/reports.md).
+--
+-- On a Citus cluster (hp_distributed()) every report runs statements of its
+-- own instead, which the cluster can plan: Citus cannot plan an inlined SQL
+-- function's parameters over its distributed tables, and a query that a
+-- worker runs must not call a function that reads them. The counting is one
+-- statement over scan (distributed by venue_id), joined to venue (a
+-- reference table) where the report names venues, pushed down shard by
+-- shard; staff (person, distributed by person_id) are read afterwards by id;
+-- the venues without scans are found from the venues scanned within the
+-- days, then each other venue's latest scan on its shard
+-- (hp_report_last_scan_sql). The workers have a time zone of their own, so
+-- the day and the hour are cut in the caller's by name (date_trunc(...,
+-- tz)), and instants derived from now() are computed first. Plain
+-- PostgreSQL runs the row functions as before.
 -- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- Checks ------------------------------------------------------------------------------
@@ -208,6 +222,18 @@ $$;
 COMMENT ON FUNCTION healthpass_internal.hp_report_last_scan_rows() IS
     'each venue with its latest scan in the history kept (internal)';
 
+-- One venue's latest scan at or before an instant ($1 the venue, $2 the
+-- instant), read backwards through (venue_id, scanned_at, person_id), the
+-- newest day first: the statement report_quiet_venues runs per venue on a
+-- Citus cluster, where it is one shard (a LIMIT in a lateral subquery, as in
+-- hp_report_last_scan_rows, is not something Citus pushes down).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_report_last_scan_sql() RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN 'SELECT s.scanned_at FROM healthpass.scan s WHERE s.venue_id = $1 AND s.scanned_at <= $2 '
+       'ORDER BY s.scanned_at DESC LIMIT 1';
+COMMENT ON FUNCTION healthpass_internal.hp_report_last_scan_sql() IS
+    'the statement of one venue''s latest scan at or before an instant, read backwards (internal)';
+
 -- Reports -----------------------------------------------------------------------------
 
 -- Scans per venue per day by method, colour and decision.
@@ -221,10 +247,27 @@ AS $$
 DECLARE
     k integer := hp_report_min_cell(exported);
     one bigint := report_venue_day.venue;
+    tz text := current_setting('TimeZone');
 BEGIN
     PERFORM hp_report_range(from_at, to_at);
     IF one IS NOT NULL THEN
         PERFORM hp_get_venue(one);
+    END IF;
+    IF hp_distributed() THEN
+        -- Citus: grouped by venue_id, the whole statement runs on the shards
+        -- (one shard for one venue)
+        RETURN QUERY
+        SELECT r.day, r.venue_id, v.name, v.street, hp_report_method(r.method), r.colour, hp_decision_name(r.decision),
+               hp_report_cell(r.scans, r.people, k), hp_report_cell(r.people, r.people, k),
+               r.people >= 1 AND r.people < k
+          FROM (SELECT date_trunc('day', s.scanned_at, tz) AS day, s.venue_id, s.method, s.colour, s.decision,
+                       count(*) AS scans, count(DISTINCT s.person_id) AS people
+                  FROM scan s
+                 WHERE s.scanned_at >= from_at AND s.scanned_at < to_at AND (one IS NULL OR s.venue_id = one)
+                 GROUP BY 1, 2, 3, 4, 5) r
+          LEFT JOIN venue v ON v.venue_id = r.venue_id
+         ORDER BY r.day, r.venue_id, r.method, r.colour, r.decision;
+        RETURN;
     END IF;
     RETURN QUERY
     SELECT r.day, r.venue_id, v.name, v.street, hp_report_method(r.method), r.colour, hp_decision_name(r.decision),
@@ -246,8 +289,24 @@ CREATE OR REPLACE FUNCTION report_street_day(from_at timestamptz, to_at timestam
 AS $$
 DECLARE
     k integer := hp_report_min_cell(exported);
+    tz text := current_setting('TimeZone');
 BEGIN
     PERFORM hp_report_range(from_at, to_at);
+    IF hp_distributed() THEN
+        -- Citus: each shard joins its scans to its copy of venue; the
+        -- coordinator adds up the streets
+        RETURN QUERY
+        SELECT r.day, r.street, r.venues, hp_report_cell(r.scans, r.people, k), hp_report_cell(r.people, r.people, k),
+               r.people >= 1 AND r.people < k
+          FROM (SELECT date_trunc('day', s.scanned_at, tz) AS day, v.street, count(DISTINCT s.venue_id) AS venues,
+                       count(*) AS scans, count(DISTINCT s.person_id) AS people
+                  FROM scan s
+                  JOIN venue v ON v.venue_id = s.venue_id
+                 WHERE s.scanned_at >= from_at AND s.scanned_at < to_at
+                 GROUP BY 1, 2) r
+         ORDER BY r.day, r.street;
+        RETURN;
+    END IF;
     RETURN QUERY
     SELECT r.day, r.street, r.venues, hp_report_cell(r.scans, r.people, k), hp_report_cell(r.people, r.people, k),
            r.people >= 1 AND r.people < k
@@ -270,10 +329,36 @@ AS $$
 DECLARE
     k integer := hp_report_min_cell(exported);
     one bigint := report_hourly_load.venue;
+    tz text := current_setting('TimeZone');
+    first_hour timestamptz;
 BEGIN
     PERFORM hp_report_range(from_at, to_at);
     IF one IS NOT NULL THEN
         PERFORM hp_get_venue(one);
+    END IF;
+    IF hp_distributed() THEN
+        -- Citus: the hours counted on the shards and added up on the
+        -- coordinator, which lays them over the series (whose first hour is
+        -- cut here: for one venue the whole statement may run on a worker)
+        first_hour := date_trunc('hour', from_at);
+        RETURN QUERY
+        SELECT h.hour,
+               hp_report_cell(coalesce(r.scans, 0), r.people, k), hp_report_cell(coalesce(r.self_scans, 0), r.people, k),
+               hp_report_cell(coalesce(r.staff_scans, 0), r.people, k),
+               hp_report_cell(coalesce(r.manual_checks, 0), r.people, k),
+               coalesce(r.venues, 0), hp_report_cell(coalesce(r.people, 0), r.people, k),
+               coalesce(r.people >= 1 AND r.people < k, false)
+          FROM generate_series(first_hour, to_at - interval '1 microsecond', interval '1 hour') h(hour)
+          LEFT JOIN (SELECT date_trunc('hour', s.scanned_at, tz) AS hour, count(*) AS scans,
+                            count(*) FILTER (WHERE s.method = 's') AS self_scans,
+                            count(*) FILTER (WHERE s.method = 't') AS staff_scans,
+                            count(*) FILTER (WHERE s.method = 'm') AS manual_checks,
+                            count(DISTINCT s.venue_id) AS venues, count(DISTINCT s.person_id) AS people
+                       FROM scan s
+                      WHERE s.scanned_at >= from_at AND s.scanned_at < to_at AND (one IS NULL OR s.venue_id = one)
+                      GROUP BY 1) r ON r.hour = h.hour
+         ORDER BY h.hour;
+        RETURN;
     END IF;
     RETURN QUERY
     SELECT h.hour,
@@ -300,8 +385,27 @@ CREATE OR REPLACE FUNCTION report_non_green(from_at timestamptz, to_at timestamp
 AS $$
 DECLARE
     k integer := hp_report_min_cell(exported);
+    tz text := current_setting('TimeZone');
 BEGIN
     PERFORM hp_report_range(from_at, to_at);
+    IF hp_distributed() THEN
+        -- Citus: grouped by venue_id, the whole statement runs on the shards
+        RETURN QUERY
+        SELECT r.day, r.venue_id, v.name, v.street, hp_report_cell(r.light_green, r.light_green, k),
+               hp_report_cell(r.yellow, r.yellow, k), hp_report_cell(r.red, r.red, k),
+               (r.light_green >= 1 AND r.light_green < k) OR (r.yellow >= 1 AND r.yellow < k)
+               OR (r.red >= 1 AND r.red < k)
+          FROM (SELECT date_trunc('day', s.scanned_at, tz) AS day, s.venue_id,
+                       count(DISTINCT s.person_id) FILTER (WHERE s.colour = 'light_green') AS light_green,
+                       count(DISTINCT s.person_id) FILTER (WHERE s.colour = 'yellow') AS yellow,
+                       count(DISTINCT s.person_id) FILTER (WHERE s.colour = 'red') AS red
+                  FROM scan s
+                 WHERE s.scanned_at >= from_at AND s.scanned_at < to_at AND s.colour <> 'green'
+                 GROUP BY 1, 2) r
+          LEFT JOIN venue v ON v.venue_id = r.venue_id
+         ORDER BY r.day, r.venue_id;
+        RETURN;
+    END IF;
     RETURN QUERY
     SELECT r.day, r.venue_id, v.name, v.street, hp_report_cell(r.light_green, r.light_green, k),
            hp_report_cell(r.yellow, r.yellow, k), hp_report_cell(r.red, r.red, k),
@@ -326,8 +430,39 @@ CREATE OR REPLACE FUNCTION report_staff_activity(from_at timestamptz, to_at time
 AS $$
 DECLARE
     k integer := hp_report_min_cell(exported);
+    tz text := current_setting('TimeZone');
+    c record;
+    who record;
 BEGIN
     PERFORM hp_report_range(from_at, to_at);
+    IF hp_distributed() THEN
+        -- Citus: the counts per day and staff member first (scan is
+        -- distributed by venue), then those staff members by person_id (a
+        -- join of the two would copy the whole person table to the
+        -- coordinator), then both together on the coordinator
+        SELECT array_agg(x.day) AS days, array_agg(x.staff_id) AS staff, array_agg(x.venues) AS venues,
+               array_agg(x.scans) AS scans, array_agg(x.manual_checks) AS manual_checks, array_agg(x.people) AS people
+          INTO c
+          FROM (SELECT date_trunc('day', s.scanned_at, tz) AS day, s.staff_id, count(DISTINCT s.venue_id) AS venues,
+                       count(*) FILTER (WHERE s.method = 't') AS scans, count(*) FILTER (WHERE s.method = 'm') AS manual_checks,
+                       count(DISTINCT s.person_id) AS people
+                  FROM scan s
+                 WHERE s.scanned_at >= from_at AND s.scanned_at < to_at AND s.staff_id IS NOT NULL
+                 GROUP BY 1, 2) x;
+        SELECT array_agg(p.person_id) AS ids, array_agg(p.public_ref) AS refs, array_agg(mask_name(p.name)) AS masked
+          INTO who
+          FROM person p
+         WHERE p.person_id = ANY (c.staff);
+        RETURN QUERY
+        SELECT r.day, p.public_ref, p.masked, r.venues, hp_report_cell(r.scans, r.people, k),
+               hp_report_cell(r.manual_checks, r.people, k), hp_report_cell(r.people, r.people, k),
+               r.people >= 1 AND r.people < k
+          FROM unnest(c.days, c.staff, c.venues, c.scans, c.manual_checks, c.people)
+               r(day, staff_id, venues, scans, manual_checks, people)
+          LEFT JOIN unnest(who.ids, who.refs, who.masked) p(person_id, public_ref, masked) ON p.person_id = r.staff_id
+         ORDER BY r.day, p.public_ref;
+        RETURN;
+    END IF;
     RETURN QUERY
     SELECT r.day, p.public_ref, mask_name(p.name), r.venues, hp_report_cell(r.scans, r.people, k),
            hp_report_cell(r.manual_checks, r.people, k), hp_report_cell(r.people, r.people, k),
@@ -353,6 +488,15 @@ CREATE OR REPLACE FUNCTION report_quiet_venues(days integer DEFAULT 7, include_c
 AS $$
 DECLARE
     k integer := hp_report_min_cell(exported);
+    tz text := current_setting('TimeZone');
+    at_now timestamptz := now();
+    since timestamptz;
+    busy bigint[];
+    quiet bigint[];
+    q text;
+    one bigint;
+    one_last timestamptz;
+    lasts timestamptz[] := '{}';
 BEGIN
     IF days IS NULL OR days NOT BETWEEN 1 AND 366 THEN
         RAISE EXCEPTION 'quiet days "%" is out of range', hp_quote(days::text)
@@ -362,6 +506,32 @@ BEGIN
     IF include_closed IS NULL THEN
         RAISE EXCEPTION 'include_closed is missing'
             USING ERRCODE = 'null_value_not_allowed', DETAIL = 'Say whether closed venues are listed too.';
+    END IF;
+    IF hp_distributed() THEN
+        -- Citus cannot push down the walk of every venue in one statement (a
+        -- LIMIT in a lateral subquery; a reference table outside a lateral
+        -- outer join). So: the venues scanned within the days, one statement
+        -- grouped on the shards; then each other venue's latest scan, read
+        -- backwards on its shard (hp_report_last_scan_sql); then the list.
+        since := at_now - make_interval(days => days);
+        SELECT array_agg(x.venue_id) INTO busy
+          FROM (SELECT s.venue_id FROM scan s WHERE s.scanned_at >= since AND s.scanned_at <= at_now GROUP BY s.venue_id) x;
+        SELECT array_agg(v.venue_id ORDER BY v.venue_id) INTO quiet
+          FROM venue v
+         WHERE v.venue_id <> ALL (coalesce(busy, '{}')) AND (include_closed OR v.status <> 'closed');
+        q := hp_report_last_scan_sql();
+        FOREACH one IN ARRAY coalesce(quiet, '{}') LOOP
+            EXECUTE q INTO one_last USING one, at_now;
+            lasts := lasts || one_last;
+        END LOOP;
+        RETURN QUERY
+        SELECT v.venue_id, v.name, v.street, v.status, v.created_at,
+               CASE WHEN k > 0 THEN date_trunc('hour', l.scanned_at, tz) ELSE l.scanned_at END,
+               floor(extract(epoch FROM at_now - l.scanned_at) / 86400)::integer
+          FROM unnest(quiet, lasts) l(venue_id, scanned_at)
+          JOIN venue v ON v.venue_id = l.venue_id
+         ORDER BY l.scanned_at NULLS FIRST, v.venue_id;
+        RETURN;
     END IF;
     RETURN QUERY
     SELECT r.venue_id, r.name, r.street, r.status, r.created_at,

@@ -12,6 +12,17 @@
 -- hp_trace_encounters writes that as two LATERAL joins fenced with OFFSET 0,
 -- so the planner can only run it as nested loops over those two indexes
 -- (doc/tracing.md shows the plan).
+--
+-- On a Citus cluster (hp_distributed()) a ring runs as hp_trace_ring_cluster
+-- instead, in statements the cluster can plan: Citus cannot plan an inlined
+-- SQL function's parameters over its distributed tables, nor the lateral
+-- joins on person_id, nor a join of scan (by venue_id) with trace_result (by
+-- trace_id) or person (by person_id). The sources' scans are read first (a
+-- fan-out over the person index of every shard), then everyone around them
+-- in one statement that each shard runs over its venue index, then the
+-- ring is put together and stored on the coordinator. The rows read back
+-- (hp_trace_rows, trace_audit) name their people from a statement of its
+-- own by person_id. Plain PostgreSQL runs the statements as before.
 -- (replayed by every upgrade: CREATE OR REPLACE only)
 
 -- Every pair (a scan of a source person, a scan of someone else at the same
@@ -64,6 +75,9 @@ AS $$
 DECLARE
     n integer;
 BEGIN
+    IF hp_distributed() THEN
+        RETURN hp_trace_ring_cluster(tid, ring, case_id, sources, since, until, w);
+    END IF;
     INSERT INTO trace_result (trace_id, person_id, ring, encounters, closest_gap, source_at, contact_at,
                               first_at, last_at, venue_ids, via_person_id)
     SELECT tid, m.person_id, hp_trace_ring.ring, count(*)::integer, min(m.gap),
@@ -89,6 +103,94 @@ END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_trace_ring(bigint, smallint, bigint, bigint[], timestamptz[], timestamptz, interval) IS
     'finds and stores one ring of a trace; returns how many people (internal)';
+
+-- The two statements of a ring on a Citus cluster that read the scan
+-- history, each one statement the cluster pushes down to every shard of
+-- scan (distributed by venue_id), each a nested loop from a list into an
+-- index of each day partition; hp_trace_ring_cluster runs them with
+-- EXECUTE ... USING. The sources' scans: $1 the sources, $2 from when each
+-- counts, $3 until; their person, venue and instant as three arrays, from
+-- (person_id, scanned_at).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_trace_scans_sql() RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN 'SELECT array_agg(src.id) AS ids, array_agg(s.venue_id) AS venue_ids, array_agg(s.scanned_at) AS ats '
+       'FROM unnest($1::bigint[], $2::timestamptz[]) src(id, first_at) '
+       'JOIN healthpass.scan s ON s.person_id = src.id AND s.scanned_at >= src.first_at AND s.scanned_at <= $3';
+COMMENT ON FUNCTION healthpass_internal.hp_trace_scans_sql() IS
+    'the statement of a Citus trace that reads the sources'' scans (internal)';
+
+-- Everyone else at a venue within bounds around a source's scan: $1 the
+-- sources, $2 the venues, $3 the sources' instants, $4 and $5 the bounds
+-- (one element a source scan); each pair as five arrays (source, source's
+-- instant, person met, venue, their instant), from (venue_id, scanned_at,
+-- person_id).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_trace_around_sql() RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN 'SELECT array_agg(x.source_id) AS source_ids, array_agg(x.source_at) AS source_ats, '
+       'array_agg(o.person_id) AS person_ids, array_agg(o.venue_id) AS venue_ids, array_agg(o.scanned_at) AS contact_ats '
+       'FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[]) '
+       'x(source_id, venue_id, source_at, lo, hi) '
+       'JOIN healthpass.scan o ON o.venue_id = x.venue_id AND o.scanned_at >= x.lo AND o.scanned_at <= x.hi '
+       'AND o.person_id <> x.source_id';
+COMMENT ON FUNCTION healthpass_internal.hp_trace_around_sql() IS
+    'the statement of a Citus trace that reads everyone around the sources'' scans (internal)';
+
+-- hp_trace_ring on a Citus cluster, with the same result. (1) The sources'
+-- scans in the range (hp_trace_scans_sql). (2) Everyone else at those venues
+-- within ± w of them (hp_trace_around_sql), the bounds computed here, in the
+-- caller's time zone, not on the workers. (3) Each scan met counted once
+-- with its closest source scan, the people grouped and inserted for the
+-- trace's one shard of trace_result, on the coordinator. For ring 2 the
+-- people the trace holds already are read first (one shard).
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_trace_ring_cluster(
+    tid bigint, ring smallint, case_id bigint, sources bigint[], since timestamptz[], until timestamptz, w interval)
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = healthpass, healthpass_internal, pg_temp
+AS $$
+DECLARE
+    c record;
+    b record;
+    e record;
+    known bigint[] := '{}';
+    n integer;
+BEGIN
+    EXECUTE hp_trace_scans_sql() INTO c USING sources, since, until;
+    IF c.ids IS NULL THEN
+        RETURN 0;
+    END IF;
+    SELECT array_agg(u.at - w ORDER BY u.i) AS los, array_agg(u.at + w ORDER BY u.i) AS his
+      INTO b
+      FROM unnest(c.ats) WITH ORDINALITY u(at, i);
+    EXECUTE hp_trace_around_sql() INTO e USING c.ids, c.venue_ids, c.ats, b.los, b.his;
+    IF ring <> 1 THEN
+        SELECT coalesce(array_agg(x.person_id), '{}') INTO known FROM trace_result x WHERE x.trace_id = tid;
+    END IF;
+    INSERT INTO trace_result (trace_id, person_id, ring, encounters, closest_gap, source_at, contact_at,
+                              first_at, last_at, venue_ids, via_person_id)
+    SELECT tid, m.person_id, hp_trace_ring_cluster.ring, count(*)::integer, min(m.gap),
+           (array_agg(m.source_at ORDER BY m.gap, m.contact_at, m.source_id))[1],
+           (array_agg(m.contact_at ORDER BY m.gap, m.contact_at, m.source_id))[1],
+           min(m.contact_at), max(m.contact_at),
+           array_agg(DISTINCT m.venue_id ORDER BY m.venue_id),
+           CASE WHEN hp_trace_ring_cluster.ring = 2
+                THEN (array_agg(m.source_id ORDER BY m.gap, m.contact_at, m.source_id))[1] END
+      FROM (-- each scan of a person met counts once, with its closest source scan
+            SELECT DISTINCT ON (x.person_id, x.venue_id, x.contact_at)
+                   x.person_id, x.venue_id, x.contact_at, x.source_id, x.source_at, x.gap
+              FROM (SELECT p.source_id, p.person_id, p.venue_id, p.source_at, p.contact_at,
+                           GREATEST(p.contact_at - p.source_at, p.source_at - p.contact_at) AS gap
+                      FROM unnest(e.source_ids, e.source_ats, e.person_ids, e.venue_ids, e.contact_ats)
+                           p(source_id, source_at, person_id, venue_id, contact_at)) x
+             WHERE x.person_id <> case_id AND x.person_id <> ALL (known)
+             ORDER BY x.person_id, x.venue_id, x.contact_at, x.gap, x.source_at, x.source_id) m
+     GROUP BY m.person_id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_trace_ring_cluster(bigint, smallint, bigint, bigint[], timestamptz[], timestamptz, interval) IS
+    'hp_trace_ring on a Citus cluster: the same ring, in statements the cluster plans (internal)';
 
 -- A trace named by its id: 22004 when missing, P0002 when unknown.
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_trace_id(tid bigint) RETURNS bigint
@@ -126,15 +228,45 @@ $$;
 COMMENT ON FUNCTION healthpass_internal.hp_contact_kind(text, text) IS 'close_contact, secondary_contact or none, or 22023 (internal)';
 
 -- The stored result of a trace as the health authority reads it: ring 1
--- first, then by closeness, then by the number of encounters.
+-- first, then by closeness, then by the number of encounters. On Citus,
+-- trace_result (by trace_id) and person (by person_id) do not join: the
+-- trace's people are named first, by person_id, and the trace's rows (one
+-- shard) are then read with those names.
 CREATE OR REPLACE FUNCTION healthpass_internal.hp_trace_rows(tid bigint)
     RETURNS TABLE (trace_id bigint, rank integer, ring integer, person_ref uuid, name_masked text,
                    encounters integer, closest_gap interval, source_at timestamptz, contact_at timestamptz,
                    first_at timestamptz, last_at timestamptz, venue_ids bigint[], venue_names text[],
                    via_ref uuid, mark_id bigint)
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
+DECLARE
+    ids bigint[];
+    who record;
+BEGIN
+    IF hp_distributed() THEN
+        SELECT array_agg(r.person_id) || array_remove(array_agg(r.via_person_id), NULL) INTO ids
+          FROM trace_result r WHERE r.trace_id = tid;
+        SELECT array_agg(p.person_id) AS ids, array_agg(p.public_ref) AS refs, array_agg(mask_name(p.name)) AS masked
+          INTO who
+          FROM person p WHERE p.person_id = ANY (ids);
+        RETURN QUERY
+        SELECT r.trace_id,
+               (row_number() OVER (ORDER BY r.ring, r.closest_gap, r.encounters DESC, r.first_at, r.person_id))::integer,
+               r.ring::integer, p.public_ref, p.masked, r.encounters, r.closest_gap, r.source_at, r.contact_at,
+               r.first_at, r.last_at, r.venue_ids,
+               (SELECT array_agg(v.name ORDER BY x.ord)
+                  FROM unnest(r.venue_ids) WITH ORDINALITY x(id, ord) LEFT JOIN venue v ON v.venue_id = x.id),
+               via.public_ref, r.mark_id
+          FROM trace_result r
+          JOIN unnest(who.ids, who.refs, who.masked) p(person_id, public_ref, masked) ON p.person_id = r.person_id
+          LEFT JOIN unnest(who.ids, who.refs, who.masked) via(person_id, public_ref, masked)
+            ON via.person_id = r.via_person_id
+         WHERE r.trace_id = tid
+         ORDER BY 2;
+        RETURN;
+    END IF;
+    RETURN QUERY
     SELECT r.trace_id,
            (row_number() OVER (ORDER BY r.ring, r.closest_gap, r.encounters DESC, r.first_at, r.person_id))::integer,
            r.ring::integer, p.public_ref, mask_name(p.name), r.encounters, r.closest_gap, r.source_at, r.contact_at,
@@ -146,7 +278,8 @@ AS $$
       JOIN person p ON p.person_id = r.person_id
       LEFT JOIN person via ON via.person_id = r.via_person_id
      WHERE r.trace_id = tid
-     ORDER BY 2
+     ORDER BY 2;
+END
 $$;
 COMMENT ON FUNCTION healthpass_internal.hp_trace_rows(bigint) IS 'a stored trace, ranked, with masked names and venue names (internal)';
 
@@ -255,6 +388,7 @@ DECLARE
     why text := hp_text('note', mark_traced_contacts.note, 500, false, true);
     until timestamptz;
     r record;
+    m bigint;
     n integer := 0;
 BEGIN
     IF valid_for IS NULL OR valid_for < interval '1 hour' OR valid_for > interval '30 days' THEN
@@ -269,10 +403,11 @@ BEGIN
                 AND CASE t.ring WHEN 1 THEN k1 ELSE k2 END <> 'none'
               ORDER BY t.person_id
     LOOP
-        UPDATE trace_result t
-           SET mark_id = set_risk_mark(r.person_id, CASE r.ring WHEN 1 THEN k1 ELSE k2 END, now(), until,
-                                       coalesce(why, format('contact trace %s, ring %s', tid, r.ring)))
-         WHERE t.trace_id = tid AND t.person_id = r.person_id;
+        -- the mark first, then the row that keeps it: on Citus an UPDATE of
+        -- a distributed table may not call a VOLATILE function
+        m := set_risk_mark(r.person_id, CASE r.ring WHEN 1 THEN k1 ELSE k2 END, now(), until,
+                           coalesce(why, format('contact trace %s, ring %s', tid, r.ring)));
+        UPDATE trace_result t SET mark_id = m WHERE t.trace_id = tid AND t.person_id = r.person_id;
         n := n + 1;
     END LOOP;
     IF n > 0 THEN
@@ -294,10 +429,30 @@ CREATE OR REPLACE FUNCTION trace_audit(max_rows integer DEFAULT 100)
     LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE
     SET search_path = healthpass, healthpass_internal, pg_temp
 AS $$
+DECLARE
+    newest record;
+    who record;
 BEGIN
     IF max_rows IS NULL OR max_rows NOT BETWEEN 1 AND 10000 THEN
         RAISE EXCEPTION 'max_rows % is out of range', coalesce(max_rows::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value', DETAIL = 'The audit is read 1 to 10000 traces at a time.';
+    END IF;
+    IF hp_distributed() THEN
+        -- Citus: the newest traces of every shard, then their cases by
+        -- person_id (trace_audit and person are distributed by other keys)
+        SELECT array_agg(a.trace_id) AS ids, array_agg(a.person_id) AS cases INTO newest
+          FROM (SELECT a.trace_id, a.person_id FROM trace_audit a ORDER BY a.trace_id DESC LIMIT max_rows) a;
+        SELECT array_agg(p.person_id) AS ids, array_agg(p.public_ref) AS refs, array_agg(mask_name(p.name)) AS masked
+          INTO who
+          FROM person p WHERE p.person_id = ANY (newest.cases);
+        RETURN QUERY
+            SELECT a.trace_id, a.traced_by, a.traced_at, a.person_id, p.public_ref, p.masked, a.trace_window,
+                   a.from_at, a.to_at, a.second_ring, a.returned, a.ring1, a.ring2, a.marked, a.marked_at, a.marked_by
+              FROM trace_audit a
+              JOIN unnest(who.ids, who.refs, who.masked) p(person_id, public_ref, masked) ON p.person_id = a.person_id
+             WHERE a.trace_id = ANY (newest.ids)
+             ORDER BY a.trace_id DESC;
+        RETURN;
     END IF;
     RETURN QUERY
         SELECT a.trace_id, a.traced_by, a.traced_at, a.person_id, p.public_ref, mask_name(p.name), a.trace_window,

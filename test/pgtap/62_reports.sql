@@ -340,7 +340,21 @@ SELECT pg_temp.plan_of(format('SELECT * FROM healthpass_internal.hp_report_hourl
 SELECT ok(:'plan_venue' ~ '(Index (Only )?Scan using|Bitmap Index Scan on) scan_[0-9]{8}_venue'
           AND :'plan_venue' !~ 'Seq Scan',
           'one venue''s report reads the venue index of each day');
-SELECT pg_temp.plan_of('SELECT * FROM healthpass_internal.hp_report_last_scan_rows()') AS plan_last \gset
+-- on a Citus cluster report_quiet_venues reads each venue's latest scan with
+-- a statement of its own (hp_report_last_scan_sql), one shard a venue
+CREATE FUNCTION pg_temp.plan_of_venue(q text, v bigint) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    t text := '';
+BEGIN
+    FOR r IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q USING v, now() LOOP
+        t := t || r."QUERY PLAN" || E'\n';
+    END LOOP;
+    RETURN t;
+END $$;
+SELECT CASE WHEN current_setting('citus.version', true) IS NULL
+            THEN pg_temp.plan_of('SELECT * FROM healthpass_internal.hp_report_last_scan_rows()')
+            ELSE pg_temp.plan_of_venue(healthpass_internal.hp_report_last_scan_sql(), :vc) END AS plan_last \gset
 SELECT ok(:'plan_last' ~ 'Limit' AND :'plan_last' ~ 'Index (Only )?Scan Backward using scan_[0-9]{8}_venue',
           'a venue''s last scan is read backwards through the venue index, newest day first');
 
