@@ -270,6 +270,7 @@ DECLARE
     changed integer := 0;
     has_triggers boolean;
     n bigint;
+    copied regclass[] := '{}';
 BEGIN
     PERFORM hp_citus_check('distribute');
     -- Row triggers on distributed tables are refused unless this is on.
@@ -350,8 +351,20 @@ BEGIN
         IF has_triggers THEN
             EXECUTE format('ALTER TABLE %s ENABLE TRIGGER USER', rel);
         END IF;
+        IF n > 0 THEN
+            copied := copied || rel;
+        END IF;
         changed := changed + 1;
         RETURN NEXT;
+    END LOOP;
+
+    -- The rows are in the shards now; the coordinator's own copy of each
+    -- table (no longer visible, still on disk) is removed, or a distributed
+    -- province would keep a second copy of everything there. Once every
+    -- table is placed, in the reverse order, so that no table still local
+    -- has a foreign key to one being emptied.
+    FOR i IN REVERSE coalesce(cardinality(copied), 0) .. 1 LOOP
+        PERFORM pg_catalog.truncate_local_data_after_distributing_table(copied[i]);
     END LOOP;
 
     -- tables of the extension the plan does not name (a new version's table)

@@ -93,6 +93,10 @@ check "distribute() reports 42 distributed tables, 21 reference tables, 2 local 
   "$(awk -F' \\| ' '{c[$2]++} END {print c["distributed"]+0, c["reference"]+0, c["local"]+0, c["distributed function"]+0}' "$OUT/distribute.txt")"
 q -d "$db" -f test/citus/counts.sql >"$OUT/counts-after.txt"
 check "no row was lost or added by distribute()" "" "$(diff "$OUT/counts-before.txt" "$OUT/counts-after.txt")"
+check "the coordinator keeps no second copy of the rows it handed to the shards" "" \
+  "$(q -d "$db" -c "SELECT string_agg(c.relname, ' ') FROM pg_class c
+                    WHERE c.relnamespace = 'healthpass'::regnamespace AND c.relkind = 'r' AND NOT c.relispartition
+                      AND c.relname NOT IN ('recolour_job', 'recolour_chunk') AND pg_relation_size(c.oid) > 0")"
 check "a second distribute() does nothing and says so" "nothing to do" \
   "$(q -d "$db" -c "SELECT string_agg(DISTINCT action, ',') FROM healthpass.distribute() WHERE action NOT IN ('unchanged', 'local')")"
 check "the scan history's day partitions are distributed with it" "t" \
