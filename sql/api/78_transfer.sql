@@ -130,6 +130,10 @@ DECLARE
     k jsonb;
     pk bytea;
     key_kid bytea;
+    key_created timestamptz;
+    key_retired timestamptz;
+    listed bytea[];
+    t timestamptz := now();
     n integer := 0;
 BEGIN
     IF material IS NULL OR jsonb_typeof(material) <> 'object' THEN
@@ -172,17 +176,23 @@ BEGIN
     ON CONFLICT (issuer) DO UPDATE SET accept_from = excluded.accept_from, send_to = excluded.send_to, updated_at = excluded.updated_at;
     FOR k IN SELECT e FROM jsonb_array_elements(material->'sealing_keys') e LOOP
         pk := _b64url_decode('sealing_keys.x25519', k->>'x25519');
+        -- the times are computed first: Citus evaluates every function call
+        -- of an INSERT's VALUES on the coordinator, a CASE's untaken branch too
+        key_created := _trust_time('sealing_keys.created_at', k->>'created_at');
+        key_retired := CASE WHEN k ? 'retired_at' AND k->'retired_at' <> 'null'
+                            THEN _trust_time('sealing_keys.retired_at', k->>'retired_at') END;
         INSERT INTO partner_sealing_key AS s (issuer, kid, public_key, created_at, retired_at)
-        VALUES (iss, substring(sha256(pk) FROM 1 FOR 8), pk, _trust_time('sealing_keys.created_at', k->>'created_at'),
-                CASE WHEN k ? 'retired_at' AND k->'retired_at' <> 'null' THEN _trust_time('sealing_keys.retired_at', k->>'retired_at') END)
+        VALUES (iss, substring(sha256(pk) FROM 1 FOR 8), pk, key_created, key_retired)
         ON CONFLICT (issuer, kid) DO UPDATE SET retired_at = excluded.retired_at;
         n := n + 1;
     END LOOP;
-    -- keys the partner no longer lists are retired here too
-    UPDATE partner_sealing_key s SET retired_at = coalesce(s.retired_at, now())
-     WHERE s.issuer = iss
-       AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(material->'sealing_keys') e
-                        WHERE _b64url_decode('sealing_keys.kid', e->>'kid') = s.kid);
+    -- keys the partner no longer lists are retired here too (the listed
+    -- kids and the instant read first: Citus takes no function of a row's
+    -- columns, nor now() in a COALESCE, in an UPDATE of its tables)
+    listed := ARRAY(SELECT _b64url_decode('sealing_keys.kid', e->>'kid')
+                      FROM jsonb_array_elements(material->'sealing_keys') e);
+    UPDATE partner_sealing_key s SET retired_at = t
+     WHERE s.issuer = iss AND s.retired_at IS NULL AND s.kid <> ALL (listed);
     RETURN n;
 END
 $$;

@@ -175,6 +175,22 @@ for f in test/pgtap/*.sql test/citus/cross_worker.sql; do
   fi
   test/citus/newdb.sh "$dir" "$db" drop
 done
+# 6. cross-border transfers (seed 002) with the Guangdong database distributed
+#    and Macau's and Hong Kong's on one node: the script make test runs
+if [ -z "$only" ] || echo "78_transfer" | grep -qE -- "$only"; then
+  x0=$(date +%s)
+  HP_CITUS_NEWDB="test/citus/newdb.sh $dir" bash test/scripts/78_transfer.sh >"$OUT/78_transfer.tap" 2>&1
+  ok=$(grep -cE '^ok ' "$OUT/78_transfer.tap"); nok=$(grep -cE '^not ok ' "$OUT/78_transfer.tap")
+  planned=$(grep -oE '^1\.\.[0-9]+' "$OUT/78_transfer.tap" | tail -n1 | cut -c4-)
+  if [ -z "$planned" ] || [ $((ok + nok)) -lt "$planned" ]; then nok=$((nok + 1)); fi
+  pass=$((pass + ok)); fail=$((fail + nok)); n=$((n + 1))
+  if [ "$nok" -eq 0 ]; then suites_ok+=("78_transfer"); echo "ok $n - 78_transfer: $ok checks pass with Guangdong distributed"
+  else
+    suites_bad+=("78_transfer"); echo "not ok $n - 78_transfer: $ok passed, $nok failed with Guangdong distributed"
+    grep -E '^not ok |ERROR' -A2 "$OUT/78_transfer.tap" | head -8 | sed 's/^/#   /'
+  fi
+  echo "# transfers: $(secs "$x0")s"
+fi
 echo "# pgTAP suites: $(secs "$s0")s; passing distributed: ${suites_ok[*]:-none}"
 echo "# failing distributed: ${suites_bad[*]:-none}"
 echo "1..$n"

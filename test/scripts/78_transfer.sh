@@ -15,6 +15,10 @@
 #     list alone, and the body holds no personal data in clear;
 #   - pg_dump holds the sealing key only sealed: a restore under another
 #     master key cannot open a package.
+# make test-citus runs it again with the Guangdong database distributed on
+# its 3-node cluster: HP_CITUS_NEWDB is then the command that makes a
+# database on every node of the cluster (test/citus/newdb.sh DIR), and gd
+# is made with it and distributed after CREATE EXTENSION.
 set -u
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d); chmod 755 "$work"; trap 'rm -rf "$work"' EXIT
@@ -41,14 +45,25 @@ token_of() { # db sql -> the first column of the first row, unaligned
   q "$1" -c "$2" | head -1
 }
 
-for d in hp_xfer_gd hp_xfer_mo hp_xfer_hk hp_xfer_mo2; do dropdb --if-exists "$d" >/dev/null 2>&1; done
-createdb hp_xfer_gd; createdb hp_xfer_mo; createdb hp_xfer_hk
+gd_db() { # make|drop the Guangdong database
+  if [ -z "${HP_CITUS_NEWDB:-}" ]; then
+    if [ "$1" = make ]; then createdb hp_xfer_gd; else dropdb --if-exists hp_xfer_gd >/dev/null 2>&1; fi
+  elif [ "$1" = make ]; then $HP_CITUS_NEWDB hp_xfer_gd
+  else $HP_CITUS_NEWDB hp_xfer_gd drop; fi
+}
+gd_db drop
+for d in hp_xfer_mo hp_xfer_hk hp_xfer_mo2; do dropdb --if-exists "$d" >/dev/null 2>&1; done
+gd_db make; createdb hp_xfer_mo; createdb hp_xfer_hk
 q hp_xfer_mo -c "ALTER DATABASE hp_xfer_mo SET healthpass.issuer = 'MO'"
 q hp_xfer_hk -c "ALTER DATABASE hp_xfer_hk SET healthpass.issuer = 'HK'"
 for d in hp_xfer_gd hp_xfer_mo hp_xfer_hk; do
   q "$d" -c 'CREATE EXTENSION pgtap; CREATE EXTENSION healthpass' >/dev/null
   q "$d" -c "SELECT healthpass.publish_notice('transfer_notice', '申领须知', 'Your answers are sealed for the destination.')" >/dev/null
 done
+if [ -n "${HP_CITUS_NEWDB:-}" ]; then
+  check "gd is distributed on the cluster" "t" \
+    "$(q hp_xfer_gd -c 'SELECT count(*) > 0 FROM healthpass.distribute()' -c 'SELECT healthpass_internal.hp_distributed()' | tail -n1)"
+fi
 
 # ---- the material, exchanged once as text
 q hp_xfer_gd -c 'SELECT healthpass.transfer_material()' >"$work/gd.json"
@@ -190,9 +205,12 @@ check "Macau -> Guangdong: a Macau resident gets the entry-person page with a gr
 check "Macau -> Guangdong: a mainland resident's transfer is submitted (the usual code shows it)" "submitted green true" \
   "$(q hp_xfer_gd -v t="$t4" -v i="$gitin" <<< "SELECT outcome || ' ' || colour || ' ' || (code IS NULL)
                                                   FROM healthpass.import_transfer(:'t', :'i')")"
+# (the person is found first: a statement over test_result whose WHERE calls
+# find_person would run it on every shard of a distributed Guangdong)
+worker=$(q hp_xfer_gd -c "SELECT healthpass.find_person('cn_resident_id', '440305199201011234')")
 check "the Macau test is seen in Guangdong, named as Macau's" "MO: 澳门仁伯爵综合医院 MO-77 negative" \
   "$(q hp_xfer_gd -c "SELECT institution || ' ' || sample_ref || ' ' || result FROM healthpass.test_result
-                       WHERE person_id = healthpass.find_person('cn_resident_id', '440305199201011234')")"
+                       WHERE person_id = ${worker:-0}")"
 check "the received data keeps its provenance" "MO green 1 珠海市" \
   "$(q hp_xfer_gd -c "SELECT source || ' ' || colour || ' ' || tests || ' ' || destination_city
                        FROM healthpass.received_transfers(healthpass.find_person('cn_resident_id', '440305199201011234'))")"
@@ -245,6 +263,7 @@ q hp_xfer_mo -c "LOAD 'healthpass'" -c "ALTER SYSTEM SET healthpass.master_key_f
 sleep 1
 check "restored under another master key, the dump cannot open a package" "22023: the seal of the transfer does not open" \
   "$(psql -X -Atq -d hp_xfer_mo2 -v t="$t5" -v i="$itin" 2>&1 <<'SQL' | sed -n 's/^NOTICE:  //p' | head -1
+SET client_min_messages = notice;
 SET hp.t = :'t';
 SET hp.i = :'i';
 DO $$ BEGIN
@@ -261,4 +280,5 @@ check "with the right master key the same package opens" "entry_person_page" \
   "$(q hp_xfer_mo -v t="$t5" -v i="$itin" <<< "SELECT outcome FROM healthpass.import_transfer(:'t', :'i')")"
 
 echo "1..$n"
-for d in hp_xfer_gd hp_xfer_mo hp_xfer_hk hp_xfer_mo2; do dropdb --if-exists "$d" >/dev/null 2>&1; done
+gd_db drop
+for d in hp_xfer_mo hp_xfer_hk hp_xfer_mo2; do dropdb --if-exists "$d" >/dev/null 2>&1; done
