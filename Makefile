@@ -58,8 +58,15 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SCHEMA_SQL) $(API_SQL) $(EXTENSION).control
 
 # A line "--@include sql/schema/NN_domain.sql" in an update step stands for
 # that whole file: a domain new in the version is written once.
+# An update script also stops Citus from propagating its DDL while it runs
+# (where citus is loaded): Citus would send each statement on a distributed
+# table to the shards with the whole script as its text. The shards and the
+# workers' own copies are brought up to date by healthpass.distribute()
+# afterwards (doc/citus.md, "Updating a distributed healthpass").
+CITUS_QUIET = "SELECT pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true) WHERE pg_catalog.current_setting('citus.version', true) IS NOT NULL;"
+
 $(EXTENSION)--%--$(EXTVERSION).sql: sql/updates/%--$(EXTVERSION).sql $(SCHEMA_SQL) $(API_SQL) $(EXTENSION).control
-	{ $(call SQL_HEADER,ALTER); \
+	{ $(call SQL_HEADER,ALTER); printf '%s\n' $(CITUS_QUIET); \
 	  printf '\n-- ===== %s\n' "$<"; \
 	  awk '/^--@include /{ f = $$2; while ((getline l < f) > 0) print l; close(f); next } { print }' $<; \
 	  for f in $(API_SQL); do printf '\n-- ===== %s\n' "$$f"; cat "$$f"; done; } > $@

@@ -635,5 +635,29 @@ GRANT EXECUTE ON FUNCTION
 -- made) is compiled here, on install and on every upgrade, so its stored
 -- query always names this version's functions (0.2.0 moved colour_facts to
 -- healthpass_internal) and uses this version's compiler. The rules a set
--- lists never change, so the colours it gives stay the same.
-UPDATE colour_ruleset SET compiled = hp_compile_ruleset(rule_ids);
+-- lists never change, so the colours it gives stay the same. Only a set
+-- whose compiled text changes is written, by its version: on a Citus cluster
+-- colour_ruleset is a reference table, whose UPDATE may not call a function
+-- of its columns. There the coordinator recompiles for every node; a
+-- worker, which Citus hands the update too and where no query may reach
+-- the cluster's tables while it does, leaves it to the coordinator.
+DO $recompile$
+DECLARE
+    r record;
+    c text;
+    coordinator boolean := true;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT pg_catalog.citus_is_coordinator()' INTO coordinator;
+    END IF;
+    IF NOT coordinator THEN
+        RETURN;
+    END IF;
+    FOR r IN SELECT s.version, s.rule_ids, s.compiled FROM colour_ruleset s ORDER BY s.version LOOP
+        c := hp_compile_ruleset(r.rule_ids);
+        IF c IS DISTINCT FROM r.compiled THEN
+            UPDATE colour_ruleset s SET compiled = c WHERE s.version = r.version;
+        END IF;
+    END LOOP;
+END
+$recompile$;

@@ -256,6 +256,145 @@ $$;
 COMMENT ON FUNCTION healthpass_internal.hp_citus_overlap_guard(boolean) IS
     'swaps the no-overlap guard of colour periods between the exclusion constraint and the cluster''s trigger (internal)';
 
+-- After ALTER EXTENSION healthpass UPDATE on the coordinator (whose update
+-- script propagates no DDL: see the Makefile), two things of a cluster are
+-- brought to the coordinator's version here, by distribute():
+--  1. each worker's own copy of the extension (its functions, which triggers
+--     and routed calls run there): ALTER EXTENSION healthpass UPDATE on
+--     the workers when one is behind (the same files must be installed
+--     there);
+--  2. the row triggers of every shard and every copy of a reference table,
+--     which Citus made from the table's triggers when it was placed (named
+--     after the trigger with the shard's id): each healthpass trigger is
+--     replaced on the placements where its definition differs, and a
+--     healthpass trigger a placement has but the table no longer has is
+--     dropped. Citus's own triggers are left alone.
+-- Returns what it changed, one row each; nothing when all is in step.
+CREATE OR REPLACE FUNCTION healthpass_internal.hp_citus_sync(placed_now regclass[])
+    RETURNS TABLE (object text, action text, detail text)
+    LANGUAGE plpgsql VOLATILE
+    -- pg_get_triggerdef names what is outside the search path in full, as
+    -- it does on the placements: nothing of healthpass is on it here
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v text := (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'healthpass');
+    behind integer;
+    failed text;
+    p record;
+    t record;
+    rel regclass;
+    n integer;
+    shards bigint[];
+    hosts text[];
+    ports integer[];
+    checks text[];
+    wants text[];
+    got text[];
+    ok boolean;
+BEGIN
+    EXECUTE 'SELECT count(*) FILTER (WHERE result IS DISTINCT FROM $2)
+               FROM pg_catalog.run_command_on_workers($1)'
+       INTO behind
+      USING $q$SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'healthpass'$q$, v;
+    IF behind > 0 THEN
+        EXECUTE $q$SELECT string_agg(nodename || ':' || nodeport || ': ' || result, '; ')
+                     FROM pg_catalog.run_command_on_workers($1) WHERE NOT success$q$
+           INTO failed USING 'ALTER EXTENSION healthpass UPDATE';
+        IF failed IS NOT NULL THEN
+            RAISE EXCEPTION 'healthpass could not be updated to % on a worker', v
+                USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = healthpass_internal.hp_quote(failed),
+                      HINT = 'Install the same healthpass files on every node (make install), then call distribute() again.';
+        END IF;
+        object := 'healthpass on the workers'; action := 'configured';
+        detail := format('%s worker(s) updated to %s', behind, v);
+        RETURN NEXT;
+    END IF;
+
+    FOR p IN SELECT * FROM healthpass_internal.hp_citus_plan() q WHERE q.method <> 'local' ORDER BY q.ord LOOP
+        rel := to_regclass('healthpass.' || quote_ident(p.tab));
+        -- a table placed by this call has its shards' triggers from Citus
+        -- (and they are not committed yet: another connection cannot see them)
+        CONTINUE WHEN rel IS NULL OR rel = ANY (placed_now) OR healthpass_internal.hp_citus_state(rel) IS NULL;
+        -- every placement of the table, where Citus named each trigger of the
+        -- table after it with the shard's id (endorsement_reminders_102111
+        -- on healthpass.endorsement_102111)
+        EXECUTE $q$SELECT array_agg(s.shardid ORDER BY s.shardid, n.nodeport), array_agg(n.nodename ORDER BY s.shardid, n.nodeport),
+                          array_agg(n.nodeport ORDER BY s.shardid, n.nodeport)
+                     FROM pg_catalog.pg_dist_shard s
+                     JOIN pg_catalog.pg_dist_placement pl ON pl.shardid = s.shardid
+                     JOIN pg_catalog.pg_dist_node n ON n.groupid = pl.groupid
+                    WHERE s.logicalrelid = $1$q$
+           INTO shards, hosts, ports USING rel;
+        CONTINUE WHEN shards IS NULL;
+        -- each healthpass trigger of the table, as each placement should have it
+        FOR t IN
+            SELECT g.tgname::text AS name, pg_catalog.pg_get_triggerdef(g.oid) AS def
+              FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_proc f ON f.oid = g.tgfoid
+             WHERE g.tgrelid = rel AND NOT g.tgisinternal
+               AND f.pronamespace = 'healthpass_internal'::regnamespace
+        LOOP
+            checks := ARRAY(SELECT format('SELECT pg_catalog.pg_get_triggerdef(g.oid) FROM pg_catalog.pg_trigger g
+                                            WHERE g.tgrelid = %L::regclass AND g.tgname = %L',
+                                           format('healthpass.%I', p.tab || '_' || x), t.name || '_' || x)
+                              FROM unnest(shards) WITH ORDINALITY u(x, i) ORDER BY i);
+            wants := ARRAY(SELECT replace(replace(t.def, format('CREATE TRIGGER %I ', t.name), format('CREATE TRIGGER %I ', t.name || '_' || x)),
+                                          format(' ON healthpass.%I ', p.tab), format(' ON healthpass.%I ', p.tab || '_' || x))
+                             FROM unnest(shards) WITH ORDINALITY u(x, i) ORDER BY i);
+            EXECUTE 'SELECT array_agg(CASE WHEN r.success THEN r.result END ORDER BY r.i)
+                       FROM (SELECT w.*, row_number() OVER () AS i
+                               FROM pg_catalog.master_run_on_worker($1, $2, $3, true) w) r'
+               INTO got USING hosts, ports, checks;
+            n := 0;
+            FOR i IN 1 .. cardinality(shards) LOOP
+                CONTINUE WHEN got[i] IS NOT DISTINCT FROM wants[i];
+                EXECUTE 'SELECT success, result FROM pg_catalog.master_run_on_worker($1, $2, $3, false)'
+                   INTO ok, failed
+                  USING ARRAY[hosts[i]], ARRAY[ports[i]], ARRAY[replace(wants[i], 'CREATE TRIGGER', 'CREATE OR REPLACE TRIGGER')];
+                IF NOT ok THEN
+                    RAISE EXCEPTION 'trigger % could not be replaced on shard % of %', t.name, shards[i], rel
+                        USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = healthpass_internal.hp_quote(failed);
+                END IF;
+                n := n + 1;
+            END LOOP;
+            IF n > 0 THEN
+                object := format('trigger %s on %s', t.name, rel); action := 'configured';
+                detail := format('replaced on %s placement(s) to match the table', n);
+                RETURN NEXT;
+            END IF;
+        END LOOP;
+        -- healthpass triggers a placement has and the table no longer has
+        checks := ARRAY(SELECT format('SELECT pg_catalog.string_agg(g.tgname, %L) FROM pg_catalog.pg_trigger g
+                                         JOIN pg_catalog.pg_proc f ON f.oid = g.tgfoid
+                                        WHERE g.tgrelid = %L::regclass AND NOT g.tgisinternal
+                                          AND f.pronamespace = %L::regnamespace',
+                                       ',', format('healthpass.%I', p.tab || '_' || x), 'healthpass_internal')
+                          FROM unnest(shards) WITH ORDINALITY u(x, i) ORDER BY i);
+        EXECUTE 'SELECT array_agg(CASE WHEN r.success THEN r.result END ORDER BY r.i)
+                   FROM (SELECT w.*, row_number() OVER () AS i
+                           FROM pg_catalog.master_run_on_worker($1, $2, $3, true) w) r'
+           INTO got USING hosts, ports, checks;
+        FOR i IN 1 .. cardinality(shards) LOOP
+            FOR t IN
+                SELECT x.name FROM unnest(string_to_array(got[i], ',')) AS x(name)
+                 WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
+                                    WHERE g.tgrelid = rel AND g.tgname::text || '_' || shards[i] = x.name)
+            LOOP
+                EXECUTE 'SELECT success, result FROM pg_catalog.master_run_on_worker($1, $2, $3, false)'
+                   INTO ok, failed
+                  USING ARRAY[hosts[i]], ARRAY[ports[i]],
+                        ARRAY[format('DROP TRIGGER IF EXISTS %I ON healthpass.%I', t.name, p.tab || '_' || shards[i])];
+                object := format('trigger %s on shard %s of %s', t.name, shards[i], rel); action := 'configured';
+                detail := 'dropped: the table no longer has it';
+                RETURN NEXT;
+            END LOOP;
+        END LOOP;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION healthpass_internal.hp_citus_sync(regclass[]) IS
+    'brings the workers'' healthpass and the placements'' triggers to the coordinator''s version (internal)';
+
 CREATE OR REPLACE FUNCTION distribute() RETURNS TABLE (object text, action text, detail text)
     LANGUAGE plpgsql VOLATILE
     SET search_path = healthpass, healthpass_internal, pg_temp
@@ -271,6 +410,7 @@ DECLARE
     has_triggers boolean;
     n bigint;
     copied regclass[] := '{}';
+    placed regclass[] := '{}';
 BEGIN
     PERFORM hp_citus_check('distribute');
     -- Row triggers on distributed tables are refused unless this is on.
@@ -354,6 +494,7 @@ BEGIN
         IF n > 0 THEN
             copied := copied || rel;
         END IF;
+        placed := placed || rel;
         changed := changed + 1;
         RETURN NEXT;
     END LOOP;
@@ -412,6 +553,13 @@ BEGIN
             changed := changed + 1;
             RETURN NEXT;
         END IF;
+    END LOOP;
+
+    -- after an update: the workers' healthpass and the shards' triggers
+    FOR f IN SELECT * FROM hp_citus_sync(placed) LOOP
+        object := f.object; action := f.action; detail := f.detail;
+        changed := changed + 1;
+        RETURN NEXT;
     END LOOP;
 
     FOR f IN SELECT * FROM hp_citus_function_plan() LOOP

@@ -149,6 +149,39 @@ check "after undistribute() and DROP EXTENSION no shard is left on the workers" 
 test/citus/newdb.sh "$dir" "$db" drop
 echo "# the populated database: $(secs "$f0")s"
 
+# 4b. ALTER EXTENSION healthpass UPDATE on a distributed database: the last
+#     release installed, filled, distributed, updated, distributed again
+u0=$(date +%s)
+db=hp_citus_upgrade
+prev=$(ls sql/versions/healthpass--*.sql | sed -n 's|.*/healthpass--\([0-9.]*\)\.sql$|\1|p' | sort -V | tail -n1)
+current=$(sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" healthpass.control)
+test/citus/newdb.sh "$dir" "$db"
+q -d "$db" -c "CREATE EXTENSION healthpass VERSION '$prev'" -c 'SELECT count(*) FROM healthpass.distribute()' >/dev/null
+q -d "$db" -c "SELECT count(healthpass.declare_health(healthpass.register_person('passport', 'U000000' || i, 'Upgrade Person', '1990-01-01', NULL, 'GBR'), false, false)) FROM generate_series(1, 6) i" >/dev/null
+before=$(q -d "$db" -c "SELECT (SELECT count(*) FROM healthpass.person) || ' ' || (SELECT count(*) FROM healthpass.health_declaration) || ' ' || (SELECT count(*) FROM healthpass.colour_current)")
+check "a distributed $prev database takes ALTER EXTENSION healthpass UPDATE" "" \
+  "$(q -d "$db" -c 'ALTER EXTENSION healthpass UPDATE' 2>&1 >/dev/null)"
+check "every node is at $current after the update (Citus hands it to the workers)" "$current $current $current" \
+  "$(for p in "$PORT" "$W1" "$W2"; do q -p "$p" -d "$db" -c "SELECT extversion FROM pg_extension WHERE extname = 'healthpass'"; done | tr '\n' ' ' | sed 's/ $//')"
+q -d "$db" -F ' | ' -c 'SELECT * FROM healthpass.distribute()' >"$OUT/distribute-after-update.txt" 2>&1; rc=$?
+check "distribute() after the update brings the shards' triggers to the new version" "0 t" \
+  "$rc $(grep -c '^trigger health_declaration_recolour on healthpass.health_declaration | configured' "$OUT/distribute-after-update.txt" | awk '{print ($1 == 1) ? "t" : "f"}')"
+check "every shard's re-colouring trigger now dates the change by the row (the trigger's argument)" "t" \
+  "$(q -d "$db" -c "SELECT count(*) = (SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = 'healthpass.health_declaration'::regclass)
+                    FROM run_command_on_placements('healthpass.health_declaration',
+                           \$\$SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = '%s'::regclass AND NOT tgisinternal
+                                AND pg_get_triggerdef(oid) ~ 'hp_recolour_trigger..declared_at.'\$\$)
+                   WHERE success AND result <> ''")"
+check "a second distribute() after the update does nothing" "nothing to do" \
+  "$(q -d "$db" -c "SELECT string_agg(DISTINCT action, ',') FROM healthpass.distribute() WHERE action NOT IN ('unchanged', 'local')")"
+check "every row survives the update" "$before" \
+  "$(q -d "$db" -c "SELECT (SELECT count(*) FROM healthpass.person) || ' ' || (SELECT count(*) FROM healthpass.health_declaration) || ' ' || (SELECT count(*) FROM healthpass.colour_current)")"
+check "after the update a declaration re-colours its person on the worker" "green" \
+  "$(q -d "$db" -c "SELECT healthpass.declare_health(healthpass.register_person('passport', 'U1000001', 'Upgrade Person', '1990-01-01', NULL, 'GBR'), false, false)" >/dev/null 2>&1;
+     q -d "$db" -c "SELECT colour FROM healthpass.colour_status(healthpass.find_person('passport', 'U1000001'))" 2>&1)"
+test/citus/newdb.sh "$dir" "$db" drop
+echo "# the update of a distributed database: $(secs "$u0")s"
+
 # 5. the pgTAP suites, distributed
 s0=$(date +%s)
 suites_ok=() suites_bad=()
