@@ -41,7 +41,7 @@ STAFFED=64
 now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-ratio() { echo "scale=2; $2 / $1" | bc; }
+ratio() { printf '%.2f' "$(echo "scale=4; $2 / $1" | bc)"; }
 
 nice -n 10 test/citus/build-citus.sh
 dir=$(mktemp -d /tmp/healthpass-bench-citus.XXXXXX)
@@ -172,7 +172,7 @@ r1=$(median "${R1[@]}") r3=$(median "${R3[@]}")
 echo
 echo "medians over $ROUNDS rounds ($PEOPLE people, $SCANS scans, $(nproc) cores for all three servers):"
 printf '  %-34s %12s %12s %8s\n' "" "one node" "3 nodes" "3/1"
-printf '  %-34s %12s %12s %8s\n' "staff scans per second (2 clients)" "$s1" "$s3" "$(ratio "$s1" "$s3")"
-printf '  %-34s %12s %12s %8s\n' "trace latency, ms" "$t1" "$t3" "$(ratio "$t1" "$t3")"
-printf '  %-34s %12s %12s %8s\n' "re-colouring everyone, s" "$r1" "$r3" "$(ratio "$r1" "$r3")"
+printf '  %-34s %12.0f %12.0f %8s\n' "staff scans per second (2 clients)" "$s1" "$s3" "$(ratio "$s1" "$s3")"
+printf '  %-34s %12.1f %12.1f %8s\n' "trace latency, ms" "$t1" "$t3" "$(ratio "$t1" "$t3")"
+printf '  %-34s %12.1f %12.1f %8s\n' "re-colouring everyone, s" "$r1" "$r3" "$(ratio "$r1" "$r3")"
 echo "  (the same colours and the same people traced in both, checked every round)"
