@@ -182,19 +182,40 @@ check "after the update a declaration re-colours its person on the worker" "gree
 test/citus/newdb.sh "$dir" "$db" drop
 echo "# the update of a distributed database: $(secs "$u0")s"
 
-# 5. the pgTAP suites, distributed
+# 5. the pgTAP suites, distributed: HP_CITUS_JOBS at a time (default 2),
+#    each in a database of its own; the results are read back in name order
 s0=$(date +%s)
 suites_ok=() suites_bad=()
-for f in test/pgtap/*.sql test/citus/cross_worker.sql; do
-  if [ -n "$only" ] && ! echo "$f" | grep -qE -- "$only"; then continue; fi
+run_suite() { # file -> $OUT/<name>.tap, $OUT/<name>.rc (set-up failures: <name>.setup and rc 99)
+  local f=$1 name db
   name=$(basename "$f" .sql)
   db="hp_ct_$(echo "$name" | tr -c 'a-z0-9_\n' '_')"
   test/citus/newdb.sh "$dir" "$db"
   if ! q -d "$db" -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION healthpass' -c 'SELECT count(*) FROM healthpass.distribute()' >"$OUT/$name.setup" 2>&1; then
-    fail=$((fail + 1)); n=$((n + 1)); echo "not ok $n - $name: set-up failed"; sed 's/^/#   /' "$OUT/$name.setup" | head -5
-    suites_bad+=("$name"); test/citus/newdb.sh "$dir" "$db" drop; continue
+    echo 99 >"$OUT/$name.rc"
+  else
+    pg_prove -v -d "$db" "$f" >"$OUT/$name.tap" 2>&1; echo $? >"$OUT/$name.rc"
   fi
-  pg_prove -v -d "$db" "$f" >"$OUT/$name.tap" 2>&1; rc=$?
+  test/citus/newdb.sh "$dir" "$db" drop
+}
+files=()
+for f in test/pgtap/*.sql test/citus/cross_worker.sql; do
+  if [ -n "$only" ] && ! echo "$f" | grep -qE -- "$only"; then continue; fi
+  files+=("$f")
+done
+jobs_max=${HP_CITUS_JOBS:-2}
+for f in "${files[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+  run_suite "$f" &
+done
+wait
+for f in "${files[@]}"; do
+  name=$(basename "$f" .sql)
+  rc=$(cat "$OUT/$name.rc" 2>/dev/null || echo 99)
+  if [ "$rc" = 99 ]; then
+    fail=$((fail + 1)); n=$((n + 1)); echo "not ok $n - $name: set-up failed"; sed 's/^/#   /' "$OUT/$name.setup" | head -5
+    suites_bad+=("$name"); continue
+  fi
   ok=$(grep -cE '^ok ' "$OUT/$name.tap"); nok=$(grep -cE '^not ok ' "$OUT/$name.tap")
   planned=$(grep -oE '^1\.\.[0-9]+' "$OUT/$name.tap" | head -n1 | cut -c4-)
   # assertions that never ran (the script stopped) count as failed
@@ -206,7 +227,6 @@ for f in test/pgtap/*.sql test/citus/cross_worker.sql; do
     suites_bad+=("$name"); n=$((n + 1)); echo "not ok $n - $name: $ok passed, $nok failed distributed"
     { grep -E '^not ok ' "$OUT/$name.tap" | head -5; grep -E 'ERROR|psql:' "$OUT/$name.tap" | head -3; } | sed 's/^/#   /'
   fi
-  test/citus/newdb.sh "$dir" "$db" drop
 done
 # 6. cross-border transfers (seed 002) with the Guangdong database distributed
 #    and Macau's and Hong Kong's on one node: the script make test runs
