@@ -14,23 +14,40 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 PGVER=${PGVER:-15}
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PGVER/bin/pg_config}
+cache=${CITUS_CACHE:-/var/cache/healthpass-citus}
+# the source: CITUS_DIR, else shared/citus next to the work tree (a clone
+# elsewhere, such as CI's, looks in the workplace's shared folder too)
+if [ -z "${CITUS_DIR:-}" ]; then
+    for d in "$root/../shared/citus" /work/shared/citus; do
+        if [ -f "$d/citus-v13.2.2.tar.gz" ]; then CITUS_DIR=$d; break; fi
+    done
+fi
 CITUS_DIR=${CITUS_DIR:-$root/../shared/citus}
 tarball=$CITUS_DIR/citus-v13.2.2.tar.gz
 patchfile=$CITUS_DIR/citus-v13.2.2-pg15.20-have_createdb_privilege.patch
-cache=${CITUS_CACHE:-/var/cache/healthpass-citus}
 
-[ -f "$tarball" ] || { echo "build-citus: $tarball is missing" >&2; exit 1; }
-sum=$(sha256sum "$tarball" | cut -d' ' -f1)
-stamp=$cache/$sum.pg$PGVER.stamp
-
-installed() {
+installed() { # stamp
     [ -x "$PG_CONFIG" ] || return 1
     local lib share
     lib=$("$PG_CONFIG" --pkglibdir); share=$("$PG_CONFIG" --sharedir)
-    [ -f "$stamp" ] && [ -f "$lib/citus.so" ] && [ -f "$share/extension/citus.control" ]
+    [ -f "$1" ] && [ -f "$lib/citus.so" ] && [ -f "$share/extension/citus.control" ]
 }
 
-if [ -z "${CITUS_FORCE:-}" ] && installed; then
+if [ ! -f "$tarball" ]; then
+    # no source here: a Citus this script built and installed before will do
+    for stamp in "$cache"/*.pg"$PGVER".stamp; do
+        if [ -z "${CITUS_FORCE:-}" ] && installed "$stamp"; then
+            echo "build-citus: $tarball is missing; using the Citus installed from sha256 $(basename "$stamp" | cut -c1-12)"
+            exit 0
+        fi
+    done
+    echo "build-citus: $tarball is missing (set CITUS_DIR to the folder with the Citus 13.2.2 tarball and its patch)" >&2
+    exit 1
+fi
+sum=$(sha256sum "$tarball" | cut -d' ' -f1)
+stamp=$cache/$sum.pg$PGVER.stamp
+
+if [ -z "${CITUS_FORCE:-}" ] && installed "$stamp"; then
     echo "build-citus: Citus from $(basename "$tarball") (sha256 ${sum:0:12}) is already installed"
     exit 0
 fi

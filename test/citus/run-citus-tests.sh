@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make test-citus: healthpass on a real Citus cluster (TAP).
 #
-#  1. builds Citus 13.2.2 from ../shared/citus/ unless the same tarball is
+#  1. builds Citus 13.2.2 from ../shared/citus/ (test/citus/build-citus.sh says
+#     where else it looks) unless the same tarball is
 #     already installed (test/citus/build-citus.sh, cached by its sha256);
 #  2. starts a coordinator and two workers on loopback in a temporary
 #     directory (test/citus/cluster.sh), removed afterwards;
