@@ -401,8 +401,14 @@ DECLARE
     col text := CASE WHEN TG_OP = 'UPDATE' AND TG_NARGS > 1 THEN TG_ARGV[1] ELSE TG_ARGV[0] END;
     known timestamptz;
 BEGIN
-    IF col IS NOT NULL THEN
-        EXECUTE format('SELECT ($1).%I', col) INTO known USING NEW;
+    -- one branch a column, so no statement is planned on each row (PL/pgSQL
+    -- plans a branch only when it runs, and these run on their tables only)
+    IF col = 'declared_at' THEN
+        known := NEW.declared_at;
+    ELSIF col = 'recorded_at' THEN
+        known := NEW.recorded_at;
+    ELSIF col = 'lifted_at' THEN
+        known := NEW.lifted_at;
     END IF;
     PERFORM hp_colour_refresh_at(ARRAY[NEW.person_id], true, least(coalesce(known, now()), now()));
     RETURN NULL;
@@ -550,10 +556,11 @@ BEGIN
     SELECT d.valid_until INTO declared_until FROM health_declaration d
      WHERE d.person_id = p.person_id AND d.declared_at <= now()
      ORDER BY d.declared_at DESC, d.declaration_id DESC LIMIT 1;
-    SELECT s.result, s.sampled_at INTO result_now, result_sampled_at FROM hp_recent_samples(p.person_id, now()) s
-     ORDER BY s.sampled_at DESC, s.institution, s.sample_ref LIMIT 1;
-    SELECT max(s.sampled_at) INTO negative_at FROM hp_recent_samples(p.person_id, now()) s
-     WHERE s.result = 'negative';
+    -- the latest sample and the last negative one, from one reading
+    SELECT (array_agg(s.result ORDER BY s.sampled_at DESC, s.institution, s.sample_ref))[1],
+           max(s.sampled_at), max(s.sampled_at) FILTER (WHERE s.result = 'negative')
+      INTO result_now, result_sampled_at, negative_at
+      FROM hp_recent_samples(p.person_id, now()) s;
     RETURN QUERY
         SELECT c.colour, colour_meaning(c.colour), hp_reasons(c.rule_ids), c.since,
                declared_until, result_now, result_sampled_at, negative_at;
