@@ -394,6 +394,10 @@ BEGIN
                    INTO ok, failed
                   USING ARRAY[hosts[i]], ARRAY[ports[i]],
                         ARRAY[format('DROP TRIGGER IF EXISTS %I ON healthpass.%I', t.name, p.tab || '_' || shards[i])];
+                IF NOT ok THEN
+                    RAISE EXCEPTION 'trigger % could not be dropped from shard % of %', t.name, shards[i], rel
+                        USING ERRCODE = 'object_not_in_prerequisite_state', DETAIL = healthpass_internal.hp_quote(failed);
+                END IF;
                 object := format('trigger %s on shard %s of %s', t.name, shards[i], rel); action := 'configured';
                 detail := 'dropped: the table no longer has it';
                 RETURN NEXT;
